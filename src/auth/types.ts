@@ -1,0 +1,37 @@
+/**
+ * The seam between transports and credentials. Every kind of credential (OAuth, client
+ * credentials, private_key_jwt, static headers) is a {@link CredentialProvider}; the gateway's
+ * HTTP transports call it for headers and hand it 401/403 responses.
+ */
+
+/** What `status` shows about a server's credentials. Never contains a secret. */
+export interface CredentialStatus {
+  /** `oauth`, `client_credentials`, `bearer`, … or `none`. */
+  authType: string;
+  state: "ok" | "needs-auth" | "expired" | "refresh-failed" | "error";
+  /** Absolute expiry of the current access token, epoch ms. */
+  expiresAt?: number;
+  scopes?: string[];
+  /** e.g. `pre-registered`, `metadata-document`, `dynamic` for OAuth clients. */
+  registration?: string;
+  /** The last refresh or token error, redacted. */
+  lastError?: string;
+}
+
+/** Supplies credentials for one server and recovers from authentication failures. */
+export interface CredentialProvider {
+  /**
+   * Headers to attach to the next request (e.g. `Authorization`). Obtains or refreshes a
+   * token when needed.
+   * @throws {NotAuthenticatedError} when the user must log in.
+   * @throws {AuthError} when credentials cannot be obtained (with `temporary` set when a retry may help).
+   */
+  headers(signal?: AbortSignal): Promise<Record<string, string>>;
+  /**
+   * Called with a 401 or 403 response from the server. Returns true when new credentials were
+   * obtained and one retry is worthwhile; false when retrying cannot help.
+   */
+  recover(response: Response, signal?: AbortSignal): Promise<boolean>;
+  /** Current state, for `status` and `/health`. */
+  status(): Promise<CredentialStatus>;
+}

@@ -1,0 +1,149 @@
+/**
+ * Error classes shared by every layer. Each carries a stable `code` that `main.ts` maps to
+ * an exit status, and, when the user can fix the problem, the `fix` command to print.
+ *
+ * Messages never contain secrets: no token, client secret, code, verifier or raw
+ * token-endpoint body. Status codes and OAuth `error` codes are enough.
+ */
+
+/** Stable error codes; `main.ts` maps them to exit statuses. */
+export type ToolscriptErrorCode =
+  | "usage"
+  | "config"
+  | "not_authenticated"
+  | "auth_failed"
+  | "upstream"
+  | "timeout"
+  | "insecure_file"
+  | "lock"
+  | "internal";
+
+/** Options accepted by every toolscript error. */
+export interface ToolscriptErrorOptions extends ErrorOptions {
+  /** Stable machine-readable code. */
+  code: ToolscriptErrorCode;
+  /** A command the user can run to fix the problem. */
+  fix?: string;
+}
+
+/** Base class of all errors toolscript raises on purpose. */
+export class ToolscriptError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ToolscriptErrorCode;
+  /** A command the user can run to fix the problem, if any. */
+  readonly fix?: string;
+
+  constructor(message: string, options: ToolscriptErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ToolscriptError";
+    this.code = options.code;
+    this.fix = options.fix;
+  }
+}
+
+/** A command line that cannot be parsed (exit 2). */
+export class UsageError extends ToolscriptError {
+  constructor(message: string, options?: ErrorOptions & { fix?: string }) {
+    super(message, { ...options, code: "usage" });
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * A config that cannot be found, parsed or validated (exit 2). `path` is the JSON path of
+ * the offending value (`mcpServers.github.url`) and `file` the config file, when known.
+ */
+export class ConfigError extends ToolscriptError {
+  readonly file?: string;
+  readonly path?: string;
+  constructor(
+    message: string,
+    options?: ErrorOptions & { file?: string; path?: string; fix?: string },
+  ) {
+    const where = [options?.file, options?.path].filter(Boolean).join(": ");
+    super(where ? `${where}: ${message}` : message, { ...options, code: "config" });
+    this.name = "ConfigError";
+    this.file = options?.file;
+    this.path = options?.path;
+  }
+}
+
+/** Builds the `toolscript auth <server>` command, with `--config` when it is not the default. */
+export function authCommand(
+  server: string,
+  options?: { configPath?: string; scopes?: string[] },
+): string {
+  let command = `toolscript auth ${server}`;
+  if (options?.scopes?.length) command += ` --scope "${options.scopes.join(" ")}"`;
+  if (options?.configPath) command += ` --config ${options.configPath}`;
+  return command;
+}
+
+/** A server needs an interactive login before it can be used (exit 3). */
+export class NotAuthenticatedError extends ToolscriptError {
+  readonly server: string;
+  constructor(
+    server: string,
+    options?: ErrorOptions & { reason?: string; configPath?: string; scopes?: string[] },
+  ) {
+    const reason = options?.reason ?? "no stored credentials";
+    const fix = authCommand(server, options);
+    super(`Cannot call server "${server}": ${reason}; run: ${fix}`, {
+      ...options,
+      code: "not_authenticated",
+      fix,
+    });
+    this.name = "NotAuthenticatedError";
+    this.server = server;
+  }
+}
+
+/** Obtaining or refreshing credentials failed in a way a retry will not fix by itself. */
+export class AuthError extends ToolscriptError {
+  readonly server?: string;
+  /** True when the failure is likely temporary (network, 5xx, 429). */
+  readonly temporary: boolean;
+  constructor(
+    message: string,
+    options?: ErrorOptions & { server?: string; temporary?: boolean; fix?: string },
+  ) {
+    super(message, { ...options, code: "auth_failed" });
+    this.name = "AuthError";
+    this.server = options?.server;
+    this.temporary = options?.temporary ?? false;
+  }
+}
+
+/** An upstream MCP server could not be reached or failed a request. */
+export class UpstreamError extends ToolscriptError {
+  readonly server: string;
+  constructor(server: string, message: string, options?: ErrorOptions) {
+    super(`Server "${server}": ${message}`, { ...options, code: "upstream" });
+    this.name = "UpstreamError";
+    this.server = server;
+  }
+}
+
+/** A credential file is unsafe to use (symlink, other owner). */
+export class InsecureTokenFileError extends ToolscriptError {
+  readonly file: string;
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super(`Refusing credential file "${file}": ${reason}`, { ...options, code: "insecure_file" });
+    this.name = "InsecureTokenFileError";
+    this.file = file;
+  }
+}
+
+/** Maps an error to the CLI exit status of the contract (1 failure, 2 usage/config, 3 auth). */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof ToolscriptError)) return 1;
+  switch (error.code) {
+    case "usage":
+    case "config":
+      return 2;
+    case "not_authenticated":
+      return 3;
+    default:
+      return 1;
+  }
+}

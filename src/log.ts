@@ -1,0 +1,157 @@
+/**
+ * The one logger of the program and its redaction step. Every log line, every error message
+ * printed by the CLI and every error text returned to an MCP client goes through
+ * {@link Redactor.redact}.
+ */
+import { createHash } from "node:crypto";
+
+/** Log levels, least to most severe. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Keys whose values are always secret, in headers, JSON bodies and URL query strings. */
+const SECRET_KEY =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|code|state|code_verifier|client_secret|client_assertion|assertion|password|secret|token|refresh_token|access_token|id_token|device_code|subject_token|actor_token|private_key|key|[a-z0-9_-]*_token|[a-z0-9_-]*secret)$/i;
+
+const SHORTEST_SECRET = 4;
+
+/** A short SHA-256 fingerprint that tells secrets apart without revealing them. */
+export function fingerprint(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex").slice(0, 8);
+}
+
+/**
+ * Removes secrets from text and values before they are logged or shown. It knows secrets two
+ * ways: by key name (`authorization`, `*_token`, `client_secret`, …) and by value, for every
+ * secret registered with {@link Redactor.addSecret} (values read from `*File`/`*Env` sources,
+ * tokens obtained from an authorization server, configured header values).
+ */
+export class Redactor {
+  #secrets = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  /** Registers a secret value; from now on it never appears in redacted output. */
+  addSecret(secret: string | undefined): void {
+    if (!secret || secret.length < SHORTEST_SECRET || this.#secrets.has(secret)) return;
+    this.#secrets.add(secret);
+    this.#pattern = undefined;
+  }
+
+  /** Redacts a string: registered secret values, `Bearer …`, `Basic …` and secret URL params. */
+  redactText(text: string): string {
+    let out = text;
+    if (this.#secrets.size > 0) {
+      this.#pattern ??= new RegExp(
+        [...this.#secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"),
+        "g",
+      );
+      out = out.replace(this.#pattern, (s) => `[redacted:${fingerprint(s)}]`);
+    }
+    out = out.replace(
+      /\b(Bearer|Basic|DPoP)\s+([A-Za-z0-9\-._~+/]+=*)/g,
+      (_m, scheme: string, value: string) =>
+        value.startsWith("[redacted") ? _m : `${scheme} [redacted:${fingerprint(value)}]`,
+    );
+    out = out.replace(
+      /([?&#]|\b)([A-Za-z0-9_-]+)=([^&\s"'#]+)/g,
+      (m, sep: string, key: string, value: string) =>
+        SECRET_KEY.test(key) && !value.startsWith("[redacted")
+          ? `${sep}${key}=[redacted:${fingerprint(value)}]`
+          : m,
+    );
+    out = out.replace(
+      /"([A-Za-z0-9_-]+)"\s*:\s*"([^"]*)"/g,
+      (m, key: string, value: string) =>
+        SECRET_KEY.test(key) && value && !value.startsWith("[redacted")
+          ? `"${key}":"[redacted:${fingerprint(value)}]"`
+          : m,
+    );
+    return out;
+  }
+
+  /** Redacts any value: strings as text, objects and arrays key by key, errors by message. */
+  redact(value: unknown, depth = 0): unknown {
+    if (typeof value === "string") return this.redactText(value);
+    if (value === null || typeof value !== "object" || depth > 8) return value;
+    if (value instanceof Error) return this.redactText(value.message);
+    if (value instanceof URL) return this.redactText(value.href);
+    if (value instanceof Headers) {
+      return this.redact(Object.fromEntries(value.entries()), depth + 1);
+    }
+    if (Array.isArray(value)) return value.map((v) => this.redact(v, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = SECRET_KEY.test(key) && typeof v === "string" && v
+        ? `[redacted:${fingerprint(v)}]`
+        : this.redact(v, depth + 1);
+    }
+    return out;
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Options of {@link Logger}. */
+export interface LoggerOptions {
+  /** Lowest level written; default `info`. */
+  level?: LogLevel;
+  /** Where lines go; default stderr. */
+  write?: (line: string) => void;
+  /** Shared redactor; a fresh one when omitted. */
+  redactor?: Redactor;
+}
+
+/** Writes one redacted line per event to stderr: `level message {fields}`. */
+export class Logger {
+  readonly redactor: Redactor;
+  readonly level: LogLevel;
+  #write: (line: string) => void;
+
+  constructor(options: LoggerOptions = {}) {
+    this.level = options.level ?? "info";
+    this.redactor = options.redactor ?? new Redactor();
+    const encoder = new TextEncoder();
+    this.#write = options.write ??
+      ((line) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
+  }
+
+  /** True when lines of `level` are written. */
+  enabled(level: LogLevel): boolean {
+    return LEVELS[level] >= LEVELS[this.level];
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.#log("debug", message, fields);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.#log("info", message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.#log("warn", message, fields);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.#log("error", message, fields);
+  }
+
+  #log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    if (!this.enabled(level)) return;
+    let line = `[toolscript] ${level} ${message}`;
+    if (fields && Object.keys(fields).length > 0) {
+      line += " " + JSON.stringify(this.redactor.redact(fields));
+    }
+    this.#write(this.redactor.redactText(line));
+  }
+}
+
+/** Parses `TOOLSCRIPT_LOG`; unknown values fall back to `info`. */
+export function parseLogLevel(value: string | undefined): LogLevel {
+  return value && value in LEVELS ? value as LogLevel : "info";
+}
+
+/** A logger that writes nothing; for library callers that pass none. */
+export function silentLogger(): Logger {
+  return new Logger({ level: "error", write: () => {} });
+}
