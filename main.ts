@@ -1,0 +1,55 @@
+/**
+ * The toolscript CLI entry: reads argv, builds the real platform dependencies, runs one
+ * command, and turns its outcome into an exit status (0 ok, 1 failure, 2 usage or config
+ * error, 3 not authenticated). The only file that exits the process.
+ */
+import { exitCodeFor, ToolscriptError } from "./src/errors.ts";
+import { type CliIo, createCliLogger } from "./src/cli/cli_runtime.ts";
+import { runCommand } from "./src/cli/run_command.ts";
+import { openBrowser } from "./src/cli/open_browser.ts";
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const encoder = new TextEncoder();
+  const logger = createCliLogger((name) => Deno.env.get(name));
+  const io: CliIo = {
+    env: (name) => Deno.env.get(name),
+    cwd: Deno.cwd(),
+    home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? Deno.cwd(),
+    stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+    stderr: (text) => writeAll(Deno.stderr, encoder.encode(logger.redactor.redactText(text))),
+    stdin: Deno.stdin.readable,
+    signal: controller.signal,
+    fetch: globalThis.fetch,
+    now: Date.now,
+    openBrowser: (url) => openBrowser(url, { env: (name) => Deno.env.get(name) }),
+    logger,
+  };
+  try {
+    return await runCommand(argv, io);
+  } catch (error) {
+    if (controller.signal.aborted) return 130;
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`error: ${message}\n`);
+    if (error instanceof ToolscriptError && error.fix && !message.includes(error.fix)) {
+      io.stderr(`fix: ${error.fix}\n`);
+    }
+    if (!(error instanceof ToolscriptError)) logger.debug("stack", { stack: String(error) });
+    return exitCodeFor(error);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

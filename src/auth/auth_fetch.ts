@@ -1,0 +1,79 @@
+/**
+ * Wraps `fetch` so that every request to an upstream carries its credentials, and a 401 or a
+ * 403 `insufficient_scope` triggers one recovery (refresh, new token, wider scope) and a retry.
+ */
+import type { CredentialProvider } from "./types.ts";
+
+/** Options of {@link createAuthFetch}. */
+export interface AuthFetchOptions {
+  /** The credentials of this server; none means requests go out as they are. */
+  credentials?: CredentialProvider;
+  /** Static headers configured for the server (`headers` in config). */
+  headers?: Record<string, string>;
+  /** The underlying fetch; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** How many recover-and-retry rounds a request may take; default 2. */
+  maxRetries?: number;
+  /** Waits between retries; default exponential from 100 ms. Tests pass a no-op. */
+  backoff?: (attempt: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Returns a fetch that adds configured headers and credentials and recovers from 401/403. */
+export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const maxRetries = options.maxRetries ?? 2;
+  const backoff = options.backoff ?? defaultBackoff;
+  return async function authFetch(input: RequestInfo | URL, init?: RequestInit) {
+    const signal = init?.signal ?? undefined;
+    // A body stream can be sent once; buffer it so a retry can resend it.
+    const body = init?.body instanceof ReadableStream
+      ? await new Response(init.body).arrayBuffer()
+      : init?.body;
+    for (let attempt = 0;; attempt++) {
+      const headers = new Headers(init?.headers);
+      for (const [k, v] of Object.entries(options.headers ?? {})) {
+        if (!headers.has(k)) headers.set(k, v);
+      }
+      if (options.credentials) {
+        for (const [k, v] of Object.entries(await options.credentials.headers(signal))) {
+          headers.set(k, v);
+        }
+      }
+      const response = await baseFetch(input, { ...init, headers, body });
+      if (!options.credentials || !needsRecovery(response) || attempt >= maxRetries) {
+        return response;
+      }
+      const retry = await options.credentials.recover(response.clone(), signal);
+      if (!retry) return response;
+      await response.body?.cancel();
+      await backoff(attempt, signal);
+    }
+  };
+}
+
+function needsRecovery(response: Response): boolean {
+  if (response.status === 401) return true;
+  if (response.status !== 403) return false;
+  return /insufficient_scope/i.test(response.headers.get("www-authenticate") ?? "");
+}
+
+function defaultBackoff(attempt: number, signal?: AbortSignal): Promise<void> {
+  if (attempt === 0) return Promise.resolve();
+  return abortableDelay(100 * 2 ** attempt, signal);
+}
+
+/** Resolves after `ms`, or rejects with `signal.reason` when the signal aborts first. */
+export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

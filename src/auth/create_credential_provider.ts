@@ -1,0 +1,85 @@
+/**
+ * Picks the credentials for a server, in the contract's precedence: a token from the
+ * environment (`TOOLSCRIPT_TOKEN_<SERVER>`, `MCP_AUTH_TOKEN` for the ad-hoc server), then the
+ * configured `auth` block, then none.
+ */
+import type { ServerConfig } from "../config/types.ts";
+import type { Logger } from "../log.ts";
+import { NotAuthenticatedError } from "../errors.ts";
+import type { TokenStore } from "./token_store.ts";
+import type { CredentialProvider, CredentialStatus } from "./types.ts";
+import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
+
+/** What credential providers may need from the program. */
+export interface CredentialProviderOptions {
+  logger: Logger;
+  store: TokenStore;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Config path for `--config` in fix commands, when not the default. */
+  configPath?: string;
+}
+
+/** Returns the provider for `server`, or undefined when it is used without credentials. */
+export function createCredentialProvider(
+  server: ServerConfig,
+  options: CredentialProviderOptions,
+): CredentialProvider | undefined {
+  if (server.type === "stdio") return undefined;
+  if (server.tokenOverride) return new TokenOverrideProvider(server.tokenOverride);
+  const auth = server.auth;
+  if (!auth) return undefined;
+  let provider: CredentialProvider;
+  switch (auth.type) {
+    case "bearer":
+    case "api_key":
+    case "basic":
+      provider = new StaticCredentialProvider(auth, options);
+      break;
+    default:
+      provider = new UnsupportedAuthProvider(server.name, auth.type, options.configPath);
+  }
+  return server.allowUnauthenticated ? new OptionalCredentialProvider(provider) : provider;
+}
+
+/** Stands in for grants not built yet, failing calls with a clear reason. */
+class UnsupportedAuthProvider implements CredentialProvider {
+  constructor(
+    readonly server: string,
+    readonly authType: string,
+    readonly configPath?: string,
+  ) {}
+  headers(): Promise<Record<string, string>> {
+    return Promise.reject(
+      new NotAuthenticatedError(this.server, {
+        reason: `auth type "${this.authType}" is not supported yet`,
+        configPath: this.configPath,
+      }),
+    );
+  }
+  recover(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  status(): Promise<CredentialStatus> {
+    return Promise.resolve({ authType: this.authType, state: "needs-auth" });
+  }
+}
+
+/** For `allowUnauthenticated` servers: a missing credential means no credential, not failure. */
+class OptionalCredentialProvider implements CredentialProvider {
+  constructor(readonly inner: CredentialProvider) {}
+  async headers(signal?: AbortSignal): Promise<Record<string, string>> {
+    try {
+      return await this.inner.headers(signal);
+    } catch (error) {
+      if (error instanceof NotAuthenticatedError) return {};
+      throw error;
+    }
+  }
+  recover(response: Response, signal?: AbortSignal): Promise<boolean> {
+    return this.inner.recover(response, signal);
+  }
+  status(): Promise<CredentialStatus> {
+    return this.inner.status();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * What every command needs, built once from the platform values `main.ts` passes in: the
+ * loaded config, the logger (with every config secret registered for redaction), the token
+ * store, and a factory of credential providers.
+ */
+import { join } from "node:path";
+import { loadConfig } from "../config/load_config.ts";
+import type { Config, ServerConfig } from "../config/types.ts";
+import { Logger, type LogLevel, parseLogLevel } from "../log.ts";
+import { FileTokenStore } from "../auth/file_token_store.ts";
+import type { TokenStore } from "../auth/token_store.ts";
+import type { CredentialProvider } from "../auth/types.ts";
+import { createCredentialProvider } from "../auth/create_credential_provider.ts";
+import { Gateway } from "../gateway/gateway.ts";
+import { UsageError } from "../errors.ts";
+import { FileToolCache } from "../gateway/tool_cache.ts";
+
+/** Platform values `main.ts` supplies; specs supply their own. */
+export interface CliIo {
+  env: (name: string) => string | undefined;
+  cwd: string;
+  home: string;
+  /** Writes text to stdout as is. */
+  stdout: (text: string) => void;
+  /** Writes text to stderr as is (log lines go through the logger instead). */
+  stderr: (text: string) => void;
+  /** Standard input, for commands that accept pasted input. */
+  stdin: ReadableStream<Uint8Array>;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  fetch: typeof fetch;
+  now: () => number;
+  /** Opens a URL in the user's browser; false when it could not. */
+  openBrowser?: (url: string) => Promise<boolean>;
+  /** The logger `main.ts` created (so errors it prints are redacted the same way). */
+  logger: Logger;
+}
+
+/** Loaded config plus everything built from it. */
+export interface CliRuntime {
+  io: CliIo;
+  config: Config;
+  logger: Logger;
+  store: TokenStore;
+  /** `$TOOLSCRIPT_HOME`. */
+  home: string;
+  /** The config path to name in `--config` hints, when it is not found by default lookup. */
+  configHint?: string;
+  credentialsFor: (server: ServerConfig) => CredentialProvider | undefined;
+}
+
+/** Creates the program's logger from `TOOLSCRIPT_LOG`. */
+export function createCliLogger(env: (name: string) => string | undefined): Logger {
+  const level: LogLevel = parseLogLevel(env("TOOLSCRIPT_LOG"));
+  return new Logger({ level });
+}
+
+/** Loads the config (`--config` or lookup) and builds the runtime around it. */
+export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<CliRuntime> {
+  const logger = io.logger;
+  const config = await loadConfig({
+    flag: configFlag,
+    env: io.env,
+    cwd: io.cwd,
+    home: io.home,
+    logger,
+  });
+  for (const secret of config.secrets) logger.redactor.addSecret(secret);
+  const home = io.env("TOOLSCRIPT_HOME") || join(io.home, ".toolscript");
+  const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
+  const configHint = config.source === "flag" ? config.file : undefined;
+  const providers = new Map<string, CredentialProvider | undefined>();
+  const credentialsFor = (server: ServerConfig) => {
+    if (!providers.has(server.name)) {
+      providers.set(
+        server.name,
+        createCredentialProvider(server, {
+          logger,
+          store,
+          fetch: io.fetch,
+          now: io.now,
+          configPath: configHint,
+        }),
+      );
+    }
+    return providers.get(server.name);
+  };
+  return { io, config, logger, store, home, configHint, credentialsFor };
+}
+
+/** Finds an enabled server by name, or throws a usage error listing the known ones. */
+export function findServer(runtime: CliRuntime, name: string): ServerConfig {
+  const server = runtime.config.servers.find((s) => s.name === name);
+  if (server) return server;
+  const known = runtime.config.servers.map((s) => s.name).join(", ") || "none";
+  const where = runtime.config.file ? ` in "${runtime.config.file}"` : "";
+  throw new UsageError(`Unknown server "${name}"${where}; configured servers: ${known}`, {
+    fix: "toolscript servers",
+  });
+}
+
+/** Builds a gateway over the given servers (all enabled ones by default). */
+export function createCliGateway(runtime: CliRuntime, only?: ServerConfig[]): Gateway {
+  const config = only ? { ...runtime.config, servers: only } : runtime.config;
+  return new Gateway(config, {
+    logger: runtime.logger,
+    credentialsFor: runtime.credentialsFor,
+    fetch: runtime.io.fetch,
+    configPath: runtime.configHint,
+    toolCache: new FileToolCache({ dir: join(runtime.home, "cache") }),
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * `toolscript gateway`: connects every enabled server and serves them as one MCP endpoint,
+ * over HTTP (printing `TOOLSCRIPT_GATEWAY_URL=…` when ready) or, with `--stdio`, over
+ * stdin/stdout.
+ */
+import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
+import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
+import { serveGatewayHttp } from "../gateway/serve_http.ts";
+import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
+import type { RouteHandler } from "../gateway/http_endpoint.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+
+/** Parsed `gateway` arguments. */
+export interface GatewayArgs {
+  config?: string;
+  help: boolean;
+  host?: string;
+  port?: number;
+  stdio: boolean;
+}
+
+/** Help text of `gateway`. */
+export const GATEWAY_HELP = `Usage: toolscript gateway [--host H] [--port N] [--stdio]
+
+Connects to every enabled server and serves all their tools as one MCP endpoint.
+
+Options:
+  --host <host>   Address to bind (default from config, else 127.0.0.1)
+  --port <n>      Port (default from config, else 3333; 0 = any free port)
+  --stdio         Serve MCP over stdin/stdout instead of HTTP
+${GLOBAL_HELP}`;
+
+/** Parses `gateway` arguments (pure). */
+export function parseGatewayArgs(argv: string[]): GatewayArgs {
+  const { values, global } = parseCommandArgs("gateway", argv, {
+    host: { type: "string" },
+    port: { type: "string" },
+    stdio: { type: "boolean" },
+  }, { min: 0, max: 0 });
+  return {
+    ...global,
+    host: values.host as string | undefined,
+    port: parsePort(values.port, "--port"),
+    stdio: values.stdio === true,
+  };
+}
+
+/** Extra HTTP routes a higher layer mounts on the gateway (code mode). */
+export type GatewayRoutes = (
+  gateway: Gateway,
+  origin: () => string,
+) => Record<string, RouteHandler>;
+
+/** Runs the gateway until SIGINT/SIGTERM (or stdin closing, with `--stdio`). */
+export async function runGateway(
+  args: GatewayArgs,
+  io: CliIo,
+  options: { routes?: GatewayRoutes } = {},
+): Promise<number> {
+  if (args.help) {
+    io.stdout(GATEWAY_HELP + "\n");
+    return 0;
+  }
+  const runtime = await openCliRuntime(io, args.config);
+  await using gateway = createCliGateway(runtime);
+  const log = runtime.logger;
+  if (args.stdio) {
+    await gateway.start();
+    log.info("gateway serving MCP on stdio", { servers: gateway.upstreams.size });
+    await serveGatewayStdio(gateway, io.signal);
+    return 0;
+  }
+  let origin = "";
+  const gatewayToken = io.env("TOOLSCRIPT_GATEWAY_TOKEN") || undefined;
+  log.redactor.addSecret(gatewayToken);
+  await using server = await serveGatewayHttp(gateway, {
+    host: args.host ?? runtime.config.gateway.host,
+    port: args.port ?? runtime.config.gateway.port,
+    signal: io.signal,
+    gatewayToken,
+    routes: options.routes?.(gateway, () => origin),
+  });
+  origin = server.origin;
+  await gateway.start();
+  io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
+  log.info("gateway ready", {
+    url: server.url,
+    servers: gateway.health().map((s) => `${s.name}:${s.state}`).join(" "),
+  });
+  await server.finished;
+  log.info("gateway stopped");
+  return 0;
+}

@@ -1,0 +1,74 @@
+/**
+ * Dispatches argv to one command. Commands are looked up in a table so `--help` lists them
+ * all and an unknown command is a usage error.
+ */
+import { UsageError } from "../errors.ts";
+import type { CliIo } from "./cli_runtime.ts";
+import { parseGatewayArgs, runGateway } from "./gateway.ts";
+import { parseServersArgs, runServers } from "./servers.ts";
+import { parseToolsArgs, runTools } from "./tools.ts";
+import { parseCallArgs, runCall } from "./call.ts";
+import { parseStatusArgs, runStatus } from "./status.ts";
+
+interface Command {
+  summary: string;
+  run: (argv: string[], io: CliIo) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  gateway: {
+    summary: "Serve every configured server's tools as one MCP endpoint",
+    run: (argv, io) => runGateway(parseGatewayArgs(argv), io),
+  },
+  servers: {
+    summary: "List configured servers",
+    run: (argv, io) => runServers(parseServersArgs(argv), io),
+  },
+  tools: {
+    summary: "List tools of every server (or one)",
+    run: (argv, io) => runTools(parseToolsArgs(argv), io),
+  },
+  call: {
+    summary: "Call one tool and print the result JSON",
+    run: (argv, io) => runCall(parseCallArgs(argv), io),
+  },
+  status: {
+    summary: "Show each server's connection and credential state",
+    run: (argv, io) => runStatus(parseStatusArgs(argv), io),
+  },
+};
+
+/** The top-level help text. */
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return `toolscript — one MCP gateway for many servers, with authentication done right
+
+Usage: toolscript <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Run 'toolscript <command> --help' for a command's options.
+Environment: TOOLSCRIPT_CONFIG, TOOLSCRIPT_HOME, TOOLSCRIPT_LOG, TOOLSCRIPT_GATEWAY_TOKEN,
+TOOLSCRIPT_TOKEN_<SERVER>, MCP_SERVER_URL, MCP_AUTH_TOKEN
+`;
+}
+
+/** Runs the command named by `argv[0]` and returns its exit status. */
+export function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout(mainHelp());
+    return Promise.resolve(name === undefined ? 2 : 0);
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    return Promise.reject(
+      new UsageError(`Unknown command "${name}"`, { fix: "toolscript --help" }),
+    );
+  }
+  return command.run(rest, io);
+}

@@ -1,0 +1,61 @@
+/**
+ * `toolscript servers`: lists the configured servers, their transport and auth type, without
+ * connecting to any of them.
+ */
+import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
+import { type CliIo, openCliRuntime } from "./cli_runtime.ts";
+
+/** Parsed `servers` arguments. */
+export interface ServersArgs {
+  config?: string;
+  help: boolean;
+  json: boolean;
+}
+
+/** Help text of `servers`. */
+export const SERVERS_HELP = `Usage: toolscript servers [--json]
+
+Lists the configured servers (name, transport, target, auth type, enabled).
+
+Options:
+  --json   Print JSON
+${GLOBAL_HELP}`;
+
+/** Parses `servers` arguments (pure). */
+export function parseServersArgs(argv: string[]): ServersArgs {
+  const { values, global } = parseCommandArgs("servers", argv, { json: { type: "boolean" } }, {
+    min: 0,
+    max: 0,
+  });
+  return { ...global, json: values.json === true };
+}
+
+/** Prints the configured servers. */
+export async function runServers(args: ServersArgs, io: CliIo): Promise<number> {
+  if (args.help) {
+    io.stdout(SERVERS_HELP + "\n");
+    return 0;
+  }
+  const runtime = await openCliRuntime(io, args.config);
+  const rows = runtime.config.servers.map((s) => ({
+    name: s.name,
+    transport: s.type,
+    target: s.type === "stdio" ? [s.command, ...s.args].join(" ") : s.url,
+    auth: s.tokenOverride
+      ? "bearer (environment)"
+      : s.type === "stdio"
+      ? "none"
+      : s.auth?.type ?? "none",
+    enabled: s.enabled,
+  }));
+  if (args.json) {
+    io.stdout(JSON.stringify(rows, null, 2) + "\n");
+    return 0;
+  }
+  for (const r of rows) {
+    io.stdout(
+      `${r.name}\t${r.transport}\t${r.auth}\t${r.enabled ? "enabled" : "disabled"}\t${r.target}\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,97 @@
+/**
+ * `toolscript status [<server>] [--json]`: per server, the transport, auth type, state
+ * (`ok`, `needs-auth`, `expired`, `refresh-failed`, `error`), token expiry and scopes.
+ * Connects to each server once to see whether it really works. Never prints a secret.
+ */
+import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
+import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
+import type { CredentialStatus } from "../auth/types.ts";
+
+/** Parsed `status` arguments. */
+export interface StatusArgs {
+  config?: string;
+  help: boolean;
+  json: boolean;
+  server?: string;
+}
+
+/** Help text of `status`. */
+export const STATUS_HELP = `Usage: toolscript status [<server>] [--json]
+
+Shows each enabled server's transport, auth type, state, token expiry and scopes.
+States: ok, needs-auth, expired, refresh-failed, error.
+
+Options:
+  --json   Print JSON
+${GLOBAL_HELP}`;
+
+/** One row of `status`. */
+export interface StatusRow {
+  server: string;
+  transport: string;
+  auth: string;
+  state: string;
+  expiresAt?: string;
+  scopes?: string[];
+  registration?: string;
+  error?: string;
+  fix?: string;
+}
+
+/** Parses `status` arguments (pure). */
+export function parseStatusArgs(argv: string[]): StatusArgs {
+  const { values, positionals, global } = parseCommandArgs("status", argv, {
+    json: { type: "boolean" },
+  }, { min: 0, max: 1 });
+  return { ...global, json: values.json === true, server: positionals[0] };
+}
+
+/** Prints the status table; exit 0 when every shown server is ok, else 1. */
+export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
+  if (args.help) {
+    io.stdout(STATUS_HELP + "\n");
+    return 0;
+  }
+  const runtime = await openCliRuntime(io, args.config);
+  const servers = args.server
+    ? [{ ...findServer(runtime, args.server), enabled: true }]
+    : runtime.config.servers.filter((s) => s.enabled);
+  await using gateway = createCliGateway(runtime, servers);
+  await gateway.start();
+  const rows: StatusRow[] = [];
+  for (const health of gateway.health()) {
+    const server = servers.find((s) => s.name === health.name)!;
+    const credentials: CredentialStatus | undefined = await runtime.credentialsFor(server)
+      ?.status();
+    const state = health.state === "ok"
+      ? credentials?.state ?? "ok"
+      : health.state === "needs-auth"
+      ? credentials?.state === "expired" || credentials?.state === "refresh-failed"
+        ? credentials.state
+        : "needs-auth"
+      : "error";
+    rows.push({
+      server: health.name,
+      transport: health.transport,
+      auth: credentials?.authType ?? "none",
+      state,
+      expiresAt: credentials?.expiresAt ? new Date(credentials.expiresAt).toISOString() : undefined,
+      scopes: credentials?.scopes,
+      registration: credentials?.registration,
+      error: health.error ?? credentials?.lastError,
+      fix: health.fix,
+    });
+  }
+  if (args.json) {
+    io.stdout(runtime.logger.redactor.redactText(JSON.stringify(rows, null, 2)) + "\n");
+  } else {
+    for (const r of rows) {
+      const parts = [r.server, r.transport, r.auth, r.state];
+      if (r.expiresAt) parts.push(`expires ${r.expiresAt}`);
+      if (r.scopes?.length) parts.push(`scopes "${r.scopes.join(" ")}"`);
+      if (r.error && r.state !== "ok") parts.push(r.error);
+      io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");
+    }
+  }
+  return rows.every((r) => r.state === "ok") ? 0 : 1;
+}

@@ -1,0 +1,58 @@
+/**
+ * `toolscript tools [<server>]`: connects to the servers directly (no gateway process) and
+ * lists their tools as `<server>__<tool>` with the first line of each description.
+ */
+import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
+import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
+
+/** Parsed `tools` arguments. */
+export interface ToolsArgs {
+  config?: string;
+  help: boolean;
+  json: boolean;
+  server?: string;
+}
+
+/** Help text of `tools`. */
+export const TOOLS_HELP = `Usage: toolscript tools [<server>] [--json]
+
+Lists the tools of every enabled server (or of one), named <server>__<tool>.
+
+Options:
+  --json   Print the full tool definitions as JSON
+${GLOBAL_HELP}`;
+
+/** Parses `tools` arguments (pure). */
+export function parseToolsArgs(argv: string[]): ToolsArgs {
+  const { values, positionals, global } = parseCommandArgs("tools", argv, {
+    json: { type: "boolean" },
+  }, { min: 0, max: 1 });
+  return { ...global, json: values.json === true, server: positionals[0] };
+}
+
+/** Lists tools; exits 1 when a requested server could not be reached. */
+export async function runTools(args: ToolsArgs, io: CliIo): Promise<number> {
+  if (args.help) {
+    io.stdout(TOOLS_HELP + "\n");
+    return 0;
+  }
+  const runtime = await openCliRuntime(io, args.config);
+  const only = args.server ? [findServer(runtime, args.server)] : undefined;
+  await using gateway = createCliGateway(runtime, only?.map((s) => ({ ...s, enabled: true })));
+  await gateway.start();
+  const tools = gateway.listTools();
+  if (args.json) {
+    io.stdout(JSON.stringify(tools, null, 2) + "\n");
+  } else {
+    for (const tool of tools) {
+      io.stdout(`${tool.name}\t${(tool.description ?? "").split("\n")[0]}\n`);
+    }
+  }
+  let failed = false;
+  for (const server of gateway.health()) {
+    if (server.state === "ok") continue;
+    failed = true;
+    runtime.logger.error(`server "${server.name}" is ${server.state}: ${server.error ?? ""}`);
+  }
+  return failed && args.server ? 1 : 0;
+}

@@ -1,0 +1,254 @@
+/**
+ * The aggregating core: every enabled server as an {@link Upstream}, their tools, prompts and
+ * resources merged under `<server>__<name>`, and calls routed back to the right upstream.
+ * Transports for our own endpoint (HTTP, stdio) sit on top of this in other modules.
+ */
+// @ts-types="@modelcontextprotocol/sdk/types"
+import {
+  type CallToolResult,
+  ErrorCode,
+  McpError,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Config, ServerConfig } from "../config/types.ts";
+import type { CredentialProvider } from "../auth/types.ts";
+import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { Upstream, type UpstreamState } from "./upstream.ts";
+import type { ToolCache } from "./tool_cache.ts";
+
+/** Separates the server name from the upstream's own tool or prompt name. */
+export const NAME_SEPARATOR = "__";
+
+/** Options of {@link Gateway}. */
+export interface GatewayOptions {
+  logger: Logger;
+  /** Returns the credentials for a server (none for servers without `auth`). */
+  credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  fetch?: typeof fetch;
+  /** Remembers each server's last tool list so a server that needs login still shows tools. */
+  toolCache?: ToolCache;
+  /** Config path to put in `toolscript auth … --config` hints; undefined for the default. */
+  configPath?: string;
+  /** Backoff between reconnect attempts of a failed server. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+/** One server's state as `status` and `/health` show it. */
+export interface ServerHealth {
+  name: string;
+  transport: ServerConfig["type"];
+  state: UpstreamState;
+  tools: number;
+  error?: string;
+  fix?: string;
+}
+
+/** All upstreams behind one namespace. */
+export class Gateway implements AsyncDisposable {
+  readonly config: Config;
+  readonly upstreams: Map<string, Upstream>;
+  readonly logger: Logger;
+  #listeners = new Set<() => void>();
+  #options: GatewayOptions;
+  #version = 0;
+
+  constructor(config: Config, options: GatewayOptions) {
+    this.config = config;
+    this.logger = options.logger;
+    this.#options = options;
+    this.upstreams = new Map();
+    for (const server of config.servers) {
+      if (!server.enabled) continue;
+      this.upstreams.set(
+        server.name,
+        new Upstream(server, {
+          logger: options.logger,
+          credentials: options.credentialsFor?.(server),
+          fetch: options.fetch,
+          configPath: options.configPath,
+          retryDelayMs: options.retryDelayMs,
+          onChange: (upstream) => this.#changed(upstream),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Connects every upstream in parallel and resolves when each has connected or failed its
+   * first attempt (each bounded by its own timeout); failed ones keep retrying in the background.
+   */
+  async start(): Promise<void> {
+    await Promise.all(
+      [...this.upstreams.values()].map(async (upstream) => {
+        const cached = await this.#options.toolCache?.load(upstream.name).catch(() => undefined);
+        if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
+        await upstream.connect();
+      }),
+    );
+  }
+
+  /** A counter that changes whenever any upstream's offer changes (for cache keys). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Subscribes to changes of the merged lists; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(upstream: Upstream): void {
+    this.#version++;
+    if (upstream.state === "ok") {
+      this.#options.toolCache?.save(upstream.name, upstream.catalog.tools).catch((error) =>
+        this.logger.warn(`cannot cache tools of server "${upstream.name}"`, {
+          error: String(error),
+        })
+      );
+    }
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Every tool of every upstream, named `<server>__<tool>`. */
+  listTools(): Tool[] {
+    const tools: Tool[] = [];
+    for (const upstream of this.upstreams.values()) {
+      for (const tool of upstream.catalog.tools) {
+        tools.push({ ...tool, name: `${upstream.name}${NAME_SEPARATOR}${tool.name}` });
+      }
+      if (upstream.catalog.tools.length === 0 && upstream.state === "needs-auth") {
+        tools.push(this.#authenticateTool(upstream));
+      }
+    }
+    return tools;
+  }
+
+  #authenticateTool(upstream: Upstream): Tool {
+    const fix = this.#fixFor(upstream);
+    return {
+      name: `${upstream.name}${NAME_SEPARATOR}authenticate`,
+      description: `Server "${upstream.name}" needs a login before its tools can be used. ` +
+        `Ask the user to run: ${fix}`,
+      inputSchema: { type: "object", properties: {} },
+    };
+  }
+
+  #fixFor(upstream: Upstream): string {
+    const failure = upstream.lastFailure;
+    if (failure instanceof ToolscriptError && failure.fix) return failure.fix;
+    return new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath })
+      .fix!;
+  }
+
+  /** Finds the upstream and its own name for a namespaced `<server>__<name>`. */
+  resolve(namespaced: string): { upstream: Upstream; name: string } | undefined {
+    let best: Upstream | undefined;
+    for (const upstream of this.upstreams.values()) {
+      if (
+        namespaced.startsWith(upstream.name + NAME_SEPARATOR) &&
+        (!best || upstream.name.length > best.name.length)
+      ) best = upstream;
+    }
+    if (!best) return undefined;
+    return { upstream: best, name: namespaced.slice(best.name.length + NAME_SEPARATOR.length) };
+  }
+
+  /**
+   * Calls a namespaced tool. Upstream results and JSON-RPC errors pass through unchanged;
+   * connection and credential problems become an `isError` result that says which server,
+   * why, and the command that fixes it.
+   */
+  async callTool(
+    namespaced: string,
+    args: Record<string, unknown> | undefined,
+    signal?: AbortSignal,
+  ): Promise<CallToolResult> {
+    const target = this.resolve(namespaced);
+    if (!target) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${namespaced}"`);
+    }
+    const { upstream, name } = target;
+    if (name === "authenticate" && upstream.state === "needs-auth") {
+      return this.errorResult(
+        new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath }),
+      );
+    }
+    try {
+      return await upstream.callTool(name, args, signal);
+    } catch (error) {
+      if (error instanceof McpError && !isLocalError(error)) throw error;
+      if (error instanceof ToolscriptError) return this.errorResult(error);
+      return this.errorResult(
+        new UpstreamError(upstream.name, error instanceof Error ? error.message : String(error)),
+      );
+    }
+  }
+
+  /** A tool result with `isError: true` whose text is the redacted message (and fix). */
+  errorResult(error: ToolscriptError): CallToolResult {
+    const text = this.logger.redactor.redactText(error.message);
+    return { isError: true, content: [{ type: "text", text }] };
+  }
+
+  /** Every prompt, named `<server>__<prompt>`. */
+  listPrompts(): Prompt[] {
+    return [...this.upstreams.values()].flatMap((u) =>
+      u.catalog.prompts.map((p) => ({ ...p, name: `${u.name}${NAME_SEPARATOR}${p.name}` }))
+    );
+  }
+
+  /** Every resource; URIs stay as the upstream gave them, names are namespaced. */
+  listResources(): Resource[] {
+    return [...this.upstreams.values()].flatMap((u) =>
+      u.catalog.resources.map((r) => ({ ...r, name: `${u.name}${NAME_SEPARATOR}${r.name}` }))
+    );
+  }
+
+  /** Every resource template, names namespaced. */
+  listResourceTemplates(): ResourceTemplate[] {
+    return [...this.upstreams.values()].flatMap((u) =>
+      u.catalog.templates.map((t) => ({ ...t, name: `${u.name}${NAME_SEPARATOR}${t.name}` }))
+    );
+  }
+
+  /** The upstream that listed `uri`, or the first whose template shares its scheme. */
+  upstreamForResource(uri: string): Upstream | undefined {
+    const all = [...this.upstreams.values()];
+    const listed = all.find((u) => u.catalog.resources.some((r) => r.uri === uri));
+    if (listed) return listed;
+    const scheme = uri.split(":")[0] + ":";
+    return all.find((u) => u.catalog.templates.some((t) => t.uriTemplate.startsWith(scheme)));
+  }
+
+  /** Health of every enabled server. */
+  health(): ServerHealth[] {
+    return [...this.upstreams.values()].map((u) => ({
+      name: u.name,
+      transport: u.config.type,
+      state: u.state,
+      tools: u.catalog.tools.length,
+      error: u.lastError,
+      fix: u.state === "needs-auth" ? this.#fixFor(u) : undefined,
+    }));
+  }
+
+  /** Closes every upstream (stopping stdio children). */
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** SDK errors raised on our side of the connection (closed, timed out), not by the upstream. */
+function isLocalError(error: McpError): boolean {
+  return error.code === ErrorCode.ConnectionClosed || error.code === ErrorCode.RequestTimeout;
+}

@@ -1,0 +1,137 @@
+/**
+ * The gateway's HTTP endpoint as a plain `fetch(Request)` handler: streamable HTTP MCP at
+ * `/mcp` (one SDK server per session), `/health`, and extra routes mounted by higher layers
+ * (code mode). Every route rejects foreign `Origin` headers and, when a gateway token is set,
+ * requests without it.
+ */
+// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+// @ts-types="@modelcontextprotocol/sdk/server/index"
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { timingSafeEqual } from "node:crypto";
+import type { Gateway } from "./gateway.ts";
+import { createGatewayMcpServer } from "./gateway_mcp_server.ts";
+
+/** A route handler mounted beside `/mcp`. */
+export type RouteHandler = (request: Request) => Response | Promise<Response>;
+
+/** Options of {@link createGatewayHandler}. */
+export interface GatewayHandlerOptions {
+  /** When set, every request must carry `Authorization: Bearer <token>`. */
+  gatewayToken?: string;
+  /** Extra GET routes by path (e.g. `/runtime/tools.ts`). */
+  routes?: Record<string, RouteHandler>;
+  /** Most concurrent MCP sessions; the oldest is closed beyond it. Default 256. */
+  maxSessions?: number;
+}
+
+/** The handler plus a way to close every open session. */
+export interface GatewayHandler extends AsyncDisposable {
+  handle(request: Request): Promise<Response>;
+  close(): Promise<void>;
+}
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  server: Server;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** Creates the gateway's HTTP handler. */
+export function createGatewayHandler(
+  gateway: Gateway,
+  options: GatewayHandlerOptions = {},
+): GatewayHandler {
+  const sessions = new Map<string, Session>();
+  const maxSessions = options.maxSessions ?? 256;
+  const expectedToken = options.gatewayToken
+    ? new TextEncoder().encode(options.gatewayToken)
+    : undefined;
+
+  function refuse(status: number, message: string): Response {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (status === 401) headers["www-authenticate"] = 'Bearer realm="toolscript"';
+    return new Response(
+      JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }),
+      { status, headers },
+    );
+  }
+
+  function isAuthorized(request: Request): boolean {
+    if (!expectedToken) return true;
+    const match = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
+    if (!match) return false;
+    const given = new TextEncoder().encode(match[1].trim());
+    return given.length === expectedToken.length && timingSafeEqual(given, expectedToken);
+  }
+
+  async function openSession(): Promise<Session> {
+    if (sessions.size >= maxSessions) {
+      const [oldestId, oldest] = sessions.entries().next().value!;
+      sessions.delete(oldestId);
+      await oldest.server.close().catch(() => {});
+    }
+    const server = createGatewayMcpServer(gateway);
+    const transport: WebStandardStreamableHTTPServerTransport =
+      new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => crypto.randomUUID(),
+        onsessioninitialized: (id: string) => {
+          sessions.set(id, { transport, server });
+        },
+        onsessionclosed: (id: string) => {
+          sessions.delete(id);
+        },
+      });
+    await server.connect(transport);
+    return { transport, server };
+  }
+
+  async function handleMcp(request: Request): Promise<Response> {
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId) {
+      const session = sessions.get(sessionId);
+      if (!session) return refuse(404, "Session not found");
+      return await session.transport.handleRequest(request);
+    }
+    if (request.method !== "POST") return refuse(400, "Missing Mcp-Session-Id header");
+    const session = await openSession();
+    const response = await session.transport.handleRequest(request);
+    if (!session.transport.sessionId) await session.server.close().catch(() => {});
+    return response;
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (!isAllowedOrigin(request.headers.get("origin"), url)) {
+      return refuse(403, "Forbidden origin");
+    }
+    if (!isAuthorized(request)) return refuse(401, "Missing or wrong gateway token");
+    if (url.pathname === "/mcp") return await handleMcp(request);
+    if (url.pathname === "/health" && request.method === "GET") {
+      return Response.json({ status: "ok", servers: gateway.health() });
+    }
+    const route = options.routes?.[url.pathname];
+    if (route && request.method === "GET") return await route(request);
+    return new Response("Not found\n", { status: 404 });
+  }
+
+  async function close(): Promise<void> {
+    const all = [...sessions.values()];
+    sessions.clear();
+    await Promise.all(all.map((s) => s.server.close().catch(() => {})));
+  }
+
+  return { handle, close, [Symbol.asyncDispose]: close };
+}
+
+/** Browsers send `Origin`; only pages served from loopback or the gateway itself may call us. */
+function isAllowedOrigin(origin: string | null, url: URL): boolean {
+  if (origin === null) return true;
+  try {
+    const parsed = new URL(origin);
+    return LOOPBACK_HOSTS.has(parsed.hostname) || parsed.host === url.host;
+  } catch {
+    return false;
+  }
+}

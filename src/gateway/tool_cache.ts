@@ -1,0 +1,48 @@
+/**
+ * Remembers each server's last tool list on disk (`$TOOLSCRIPT_HOME/cache/`), so a server that
+ * needs a login, or is down, still shows its tools to the model. Tool lists hold no secrets.
+ */
+import { join } from "node:path";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+
+/** Where tool lists are remembered between runs. */
+export interface ToolCache {
+  load(server: string): Promise<Tool[] | undefined>;
+  save(server: string, tools: Tool[]): Promise<void>;
+}
+
+/** A {@link ToolCache} with one JSON file per server under `dir`. */
+export class FileToolCache implements ToolCache {
+  readonly #dir: string;
+
+  constructor(options: { dir: string }) {
+    this.#dir = options.dir;
+  }
+
+  #file(server: string): string {
+    return join(this.#dir, `${encodeURIComponent(server)}.tools.json`);
+  }
+
+  /** The cached tools, or undefined when none (or the file is unreadable). */
+  async load(server: string): Promise<Tool[] | undefined> {
+    try {
+      const doc = JSON.parse(await Deno.readTextFile(this.#file(server)));
+      return Array.isArray(doc?.tools) ? doc.tools : undefined;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** Replaces the cached list atomically (temp file + rename). */
+  async save(server: string, tools: Tool[]): Promise<void> {
+    await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const file = this.#file(server);
+    const temp = `${file}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(temp, JSON.stringify({ version: 1, server, tools }), {
+      mode: 0o600,
+    });
+    await Deno.rename(temp, file);
+  }
+}

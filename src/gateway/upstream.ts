@@ -1,0 +1,242 @@
+/**
+ * One configured MCP server as the gateway sees it: its connection, its state, and the last
+ * lists of tools, prompts and resources it offered. A failing server is retried with backoff
+ * in the background and never blocks or breaks the others.
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import {
+  type CallToolResult,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { ServerConfig } from "../config/types.ts";
+import type { CredentialProvider } from "../auth/types.ts";
+import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { createUpstreamTransport, type UpstreamTransport } from "./upstream_transport.ts";
+import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
+
+/** Connection state of an upstream, as `status` and `/health` report it. */
+export type UpstreamState = "connecting" | "ok" | "needs-auth" | "error" | "closed";
+
+/** Options of {@link Upstream}. */
+export interface UpstreamOptions {
+  logger: Logger;
+  credentials?: CredentialProvider;
+  fetch?: typeof fetch;
+  /** Config path to name in `toolscript auth … --config` hints, when not the default. */
+  configPath?: string;
+  /** Called whenever the tools, prompts or resources this upstream offers may have changed. */
+  onChange?: (upstream: Upstream) => void;
+  /** Backoff between reconnect attempts; default 1 s doubling to 60 s. */
+  retryDelayMs?: (attempt: number) => number;
+  /** Tools to show while not connected (e.g. from the on-disk cache). */
+  cachedTools?: Tool[];
+}
+
+const CLIENT_INFO = { name: "toolscript", version: "0.1.0" };
+
+/** A live (or trying to be live) connection to one upstream MCP server. */
+export class Upstream implements AsyncDisposable {
+  readonly config: ServerConfig;
+  state: UpstreamState = "connecting";
+  /** Why the last connect or call failed, redacted; undefined when healthy. */
+  lastError?: string;
+  /** The error behind `lastError`, for callers that act on its class. */
+  lastFailure?: unknown;
+  catalog: UpstreamCatalog;
+  #options: UpstreamOptions;
+  #client?: Client;
+  #transport?: UpstreamTransport;
+  #connecting?: Promise<void>;
+  #closed = new AbortController();
+  #attempt = 0;
+  #retryTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(config: ServerConfig, options: UpstreamOptions) {
+    this.config = config;
+    this.#options = options;
+    this.catalog = { tools: options.cachedTools ?? [], prompts: [], resources: [], templates: [] };
+  }
+
+  /** The server's name in config. */
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Connects once (sharing an attempt already under way); on failure schedules a retry. */
+  connect(): Promise<void> {
+    this.#connecting ??= this.#connectOnce().finally(() => this.#connecting = undefined);
+    return this.#connecting;
+  }
+
+  /** Drops the current connection and connects again now (e.g. after new credentials). */
+  async reconnect(): Promise<void> {
+    clearTimeout(this.#retryTimer);
+    this.#attempt = 0;
+    await this.#dropClient();
+    await this.connect();
+  }
+
+  async #connectOnce(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    await this.#dropClient();
+    this.state = "connecting";
+    const log = this.#options.logger;
+    const started = performance.now();
+    const transport = createUpstreamTransport(this.config, this.#options);
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    try {
+      await client.connect(transport.transport, {
+        signal: this.#closed.signal,
+        timeout: this.config.timeoutMs,
+      });
+      this.#client = client;
+      this.#transport = transport;
+      this.#watch(client);
+      this.catalog = await fetchCatalog(client, this.config.timeoutMs);
+      this.state = "ok";
+      this.lastError = this.lastFailure = undefined;
+      this.#attempt = 0;
+      log.info(`server "${this.name}" connected`, {
+        tools: this.catalog.tools.length,
+        ms: Math.round(performance.now() - started),
+      });
+      this.#options.onChange?.(this);
+    } catch (error) {
+      await client.close().catch(() => {});
+      this.#client = undefined;
+      this.#fail(this.#explain(error, transport), "connect");
+    }
+  }
+
+  #watch(client: Client): void {
+    const refresh = async () => {
+      try {
+        this.catalog = await fetchCatalog(client, this.config.timeoutMs);
+        this.#options.onChange?.(this);
+      } catch (error) {
+        this.#options.logger.warn(`server "${this.name}" list refresh failed`, {
+          error: String(error),
+        });
+      }
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
+    client.onclose = () => {
+      if (this.#client !== client || this.#closed.signal.aborted) return;
+      this.#client = undefined;
+      const tail = this.#transport?.stderrTail();
+      this.#fail(
+        new UpstreamError(this.name, `connection closed${tail ? ` (stderr: ${tail})` : ""}`),
+        "connection",
+      );
+    };
+  }
+
+  /** Turns a connect failure into the error a user should see. */
+  #explain(error: unknown, transport: UpstreamTransport): unknown {
+    if (error instanceof ToolscriptError) return error;
+    const cause = findToolscriptError(error);
+    if (cause) return cause;
+    if (transport.lastResponse.status === 401 && !this.#options.credentials) {
+      return new NotAuthenticatedError(this.name, {
+        reason: "the server requires authentication",
+        configPath: this.#options.configPath,
+      });
+    }
+    const tail = transport.stderrTail();
+    const message = error instanceof Error ? error.message : String(error);
+    return new UpstreamError(this.name, `${message}${tail ? ` (stderr: ${tail})` : ""}`, {
+      cause: error,
+    });
+  }
+
+  #fail(error: unknown, phase: string): void {
+    this.lastFailure = error;
+    this.lastError = this.#options.logger.redactor.redactText(
+      error instanceof Error ? error.message : String(error),
+    );
+    if (error instanceof NotAuthenticatedError) {
+      this.state = "needs-auth";
+      this.#options.logger.warn(`server "${this.name}" needs authentication`, {
+        fix: error.fix,
+      });
+      this.#options.onChange?.(this);
+      return; // retrying cannot help until new credentials arrive (reconnect()).
+    }
+    this.state = "error";
+    const delayMs = (this.#options.retryDelayMs ?? defaultRetryDelay)(this.#attempt++);
+    this.#options.logger.warn(`server "${this.name}" ${phase} failed; retrying`, {
+      error: this.lastError,
+      retryInMs: delayMs,
+    });
+    this.#options.onChange?.(this);
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  /** Calls `tool` upstream and returns its result unchanged; connection problems throw. */
+  async callTool(
+    tool: string,
+    args: Record<string, unknown> | undefined,
+    signal?: AbortSignal,
+  ): Promise<CallToolResult> {
+    const client = await this.#readyClient();
+    return await client.callTool({ name: tool, arguments: args }, undefined, {
+      signal,
+      timeout: this.config.timeoutMs,
+      resetTimeoutOnProgress: true,
+    }) as CallToolResult;
+  }
+
+  /** The connected SDK client, connecting first when the server is down. */
+  async #readyClient(): Promise<Client> {
+    if (!this.#client && this.state !== "closed") await this.connect();
+    if (this.#client) return this.#client;
+    if (this.lastFailure instanceof ToolscriptError) throw this.lastFailure;
+    throw new UpstreamError(this.name, this.lastError ?? "not connected");
+  }
+
+  /** Forwards any other request (prompts/get, resources/read, …) to the upstream client. */
+  async request<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    return fn(await this.#readyClient());
+  }
+
+  async #dropClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close().catch(() => {});
+  }
+
+  /** Stops retrying and closes the connection (and the child process, for stdio). */
+  async close(): Promise<void> {
+    this.#closed.abort(new UpstreamError(this.name, "gateway is shutting down"));
+    clearTimeout(this.#retryTimer);
+    this.state = "closed";
+    await this.#connecting?.catch(() => {});
+    await this.#dropClient();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function defaultRetryDelay(attempt: number): number {
+  const base = Math.min(60_000, 1000 * 2 ** attempt);
+  return base / 2 + Math.random() * base / 2;
+}
+
+function findToolscriptError(error: unknown): ToolscriptError | undefined {
+  for (let e = error, depth = 0; e && depth < 6; depth++) {
+    if (e instanceof ToolscriptError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * Builds the SDK client transport for one configured server: a child process for `stdio`,
+ * streamable HTTP for `http`, legacy SSE for `sse`. HTTP transports get a fetch that carries
+ * the server's headers and credentials and records the last HTTP status, so a failed connect
+ * can tell "needs login" from "down".
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// @ts-types="@modelcontextprotocol/sdk/client/sse"
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/transport"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { ServerConfig } from "../config/types.ts";
+import { createAuthFetch } from "../auth/auth_fetch.ts";
+import type { CredentialProvider } from "../auth/types.ts";
+import type { Logger } from "../log.ts";
+
+/** What {@link createUpstreamTransport} returns: the transport and what it observed. */
+export interface UpstreamTransport {
+  transport: Transport;
+  /** The last HTTP response status and `WWW-Authenticate` header seen (HTTP transports). */
+  lastResponse: { status?: number; wwwAuthenticate?: string };
+  /** The last lines the child wrote to stderr (stdio), for error messages. */
+  stderrTail: () => string;
+}
+
+/** Options of {@link createUpstreamTransport}. */
+export interface UpstreamTransportOptions {
+  logger: Logger;
+  credentials?: CredentialProvider;
+  fetch?: typeof fetch;
+}
+
+const STDERR_TAIL_LINES = 5;
+
+/** Creates (but does not start) the transport for `server`. */
+export function createUpstreamTransport(
+  server: ServerConfig,
+  options: UpstreamTransportOptions,
+): UpstreamTransport {
+  const lastResponse: UpstreamTransport["lastResponse"] = {};
+  if (server.type === "stdio") {
+    const transport = new StdioClientTransport({
+      command: server.command,
+      args: server.args,
+      // The SDK merges this over its own short list of safe variables (PATH, HOME, …).
+      env: server.env,
+      cwd: server.cwd,
+      stderr: "pipe",
+    });
+    const tail: string[] = [];
+    transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+      const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+      for (const line of text.split("\n")) {
+        if (!line.trim()) continue;
+        options.logger.debug(`server "${server.name}" stderr: ${line}`);
+        tail.push(line);
+        if (tail.length > STDERR_TAIL_LINES) tail.shift();
+      }
+    });
+    return { transport, lastResponse, stderrTail: () => tail.join("\n") };
+  }
+  const authFetch = createAuthFetch({
+    credentials: options.credentials,
+    headers: server.headers,
+    fetch: options.fetch,
+  });
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const response = await authFetch(input, init);
+    lastResponse.status = response.status;
+    lastResponse.wwwAuthenticate = response.headers.get("www-authenticate") ?? undefined;
+    return response;
+  };
+  const url = new URL(server.url);
+  const transport = server.type === "sse"
+    ? new SSEClientTransport(url, { fetch: recordingFetch })
+    : new StreamableHTTPClientTransport(url, { fetch: recordingFetch });
+  return { transport, lastResponse, stderrTail: () => "" };
+}
