@@ -147,3 +147,17 @@ export function exitCodeFor(error: unknown): number {
       return 1;
   }
 }
+
+/**
+ * A credential file that cannot be read as a credential document: not valid JSON, not the
+ * expected shape, or of a format version this toolscript does not know. The message names
+ * the file, never its content; `fix` is the command that removes it (log in again after).
+ */
+export class UnreadableTokenFileError extends InsecureTokenFileError {
+  override readonly fix: string;
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super(file, reason, options);
+    this.name = "UnreadableTokenFileError";
+    this.fix = `rm '${file.replaceAll("'", `'\\''`)}'`;
+  }
+}

@@ -9,6 +9,7 @@ import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
+import { watchCredentials } from "../gateway/credential_watch.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -64,10 +65,17 @@ export async function runGateway(
   const runtime = await openCliRuntime(io, args.config);
   await using gateway = createCliGateway(runtime);
   const log = runtime.logger;
+  const watch = () =>
+    watchCredentials(gateway, {
+      version: (name) => runtime.store.version(name),
+      signal: io.signal,
+    });
   if (args.stdio) {
     await gateway.start();
+    const stopWatch = watch();
     log.info("gateway serving MCP on stdio", { servers: gateway.upstreams.size });
     await serveGatewayStdio(gateway, io.signal);
+    stopWatch();
     return 0;
   }
   let origin = "";
@@ -82,12 +90,14 @@ export async function runGateway(
   });
   origin = server.origin;
   await gateway.start();
+  const stopWatch = watch();
   io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
   log.info("gateway ready", {
     url: server.url,
     servers: gateway.health().map((s) => `${s.name}:${s.state}`).join(" "),
   });
   await server.finished;
+  stopWatch();
   log.info("gateway stopped");
   return 0;
 }

@@ -1,0 +1,279 @@
+/**
+ * The production {@link TokenStore}: one JSON file per server under
+ * `$TOOLSCRIPT_HOME/credentials/`, written atomically and locked across processes.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { InsecureTokenFileError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
+import { acquireFileLock, LockQueue } from "./file_lock.ts";
+import type { CredentialDocument, TokenStore } from "./token_store.ts";
+
+/** Options of {@link FileTokenStore}. */
+export interface FileTokenStoreOptions {
+  /** The credentials directory, `$TOOLSCRIPT_HOME/credentials`; its parent is `$TOOLSCRIPT_HOME`. */
+  dir: string;
+  /** Receives permission warnings; silent by default. */
+  logger?: Logger;
+  /** Clock for `updatedAt`, epoch ms; default `Date.now`. */
+  now?: () => number;
+  /** Longest pause between lock attempts while another process holds a lock; default 100. */
+  lockPollMs?: number;
+}
+
+/**
+ * Keeps credential documents on disk, one file per server, named by the percent-encoded
+ * server name (`github.json`; anything but `a-z 0-9 _ -` is encoded, so distinct names
+ * never share a file, not even on a case-insensitive file system).
+ *
+ * Creates `$TOOLSCRIPT_HOME` and the credentials directory with mode 0700 and each file
+ * with mode 0600; wider modes found on disk are tightened with a warning. A save writes a
+ * fresh temp file, fsyncs it and renames it into place while holding an exclusive lock on
+ * `<name>.lock`, so concurrent processes never see a half-written file. Locks are
+ * re-entrant within one async call chain: `save` inside `withLock` reuses the held lock.
+ * Reads take no lock; callers that decide something from what they read (refresh or not)
+ * must re-read after taking the lock.
+ *
+ * @throws {InsecureTokenFileError} when a file is a symlink or owned by another user.
+ * @throws {UnreadableTokenFileError} when a file is not a credential document of a known version.
+ * @example Round-trip a credential document
+ * ```ts
+ * import { FileTokenStore } from "./file_token_store.ts";
+ * const home = await Deno.makeTempDir();
+ * const store = new FileTokenStore({ dir: `${home}/credentials` });
+ * await store.save({
+ *   version: 1,
+ *   server: "github",
+ *   serverUrl: "https://api.githubcopilot.com/mcp/",
+ *   tokens: { accessToken: "a1", expiresAt: Date.now() + 60_000 },
+ *   updatedAt: 0,
+ * });
+ * const doc = await store.load("github", "https://api.githubcopilot.com/mcp/"); // same document
+ * await Deno.remove(home, { recursive: true });
+ * ```
+ */
+export class FileTokenStore implements TokenStore {
+  /** The credentials directory. */
+  readonly dir: string;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #pollMs: number | undefined;
+  readonly #queue = new LockQueue();
+  /** Locks held by the current async call chain, for re-entry. */
+  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, { active: boolean }>>();
+
+  /** Creates a store; touches no file until first used. */
+  constructor(options: FileTokenStoreOptions) {
+    this.dir = options.dir;
+    this.#logger = options.logger ?? silentLogger();
+    this.#now = options.now ?? Date.now;
+    this.#pollMs = options.lockPollMs;
+  }
+
+  /** See {@link TokenStore.load}. */
+  async load(
+    server: string,
+    serverUrl: string,
+    signal?: AbortSignal,
+  ): Promise<CredentialDocument | undefined> {
+    const path = this.#path(server, ".json");
+    signal?.throwIfAborted();
+    if (!(await this.#prepareDirs(false))) return undefined;
+    const bytes = await this.#readChecked(path, signal);
+    if (!bytes) return undefined;
+    const doc = parseDocument(path, server, bytes);
+    if (normalizeUrl(doc.serverUrl) === normalizeUrl(serverUrl)) return doc;
+    this.#logger.debug("Ignoring stored credentials saved for a different server URL", { server });
+    return undefined;
+  }
+
+  /** See {@link TokenStore.save}. Stamps `updatedAt` with the store's clock. */
+  async save(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
+    if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
+    if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
+    const target = this.#path(doc.server, ".json");
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ ...doc, updatedAt: this.#now() }, null, 2) + "\n",
+    );
+    await this.withLock(doc.server, () => this.#writeAtomically(target, bytes, signal), signal);
+  }
+
+  /** See {@link TokenStore.delete}. Takes the server's lock; leaves the lock file in place. */
+  async delete(server: string, signal?: AbortSignal): Promise<boolean> {
+    const path = this.#path(server, ".json");
+    if (!(await this.#prepareDirs(false))) return false;
+    return await this.withLock(server, async () => {
+      try {
+        await Deno.remove(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return false;
+        throw error;
+      }
+      await this.#syncDir();
+      return true;
+    }, signal);
+  }
+
+  /**
+   * See {@link TokenStore.withLock}. Same-process callers queue in order; other processes
+   * are excluded by an OS lock that dies with its holder. A nested call for the same server
+   * from inside `fn` runs at once (the lock is already held).
+   * @throws the signal's reason, unchanged, when `signal` aborts while waiting.
+   */
+  async withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const lockPath = this.#path(server, ".lock");
+    const held = this.#held.getStore();
+    if (held?.get(server)?.active) return await fn();
+    await this.#prepareDirs(true);
+    using _turn = await this.#queue.acquire(server, signal);
+    await using _lock = await acquireFileLock(lockPath, {
+      signal,
+      logger: this.#logger,
+      pollMs: this.#pollMs,
+    });
+    const mark = { active: true };
+    try {
+      return await this.#held.run(new Map(held).set(server, mark), fn);
+    } finally {
+      mark.active = false;
+    }
+  }
+
+  /** See {@link TokenStore.version}: a digest of the file's bytes. */
+  async version(server: string): Promise<string | undefined> {
+    const path = this.#path(server, ".json");
+    try {
+      const info = await Deno.lstat(path);
+      if (!info.isFile) return `not-a-file:${info.mtime?.getTime()}`;
+      return createHash("sha256").update(await Deno.readFile(path)).digest("hex").slice(0, 32);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** See {@link TokenStore.list}. Ignores temp, lock and foreign files. */
+  async list(): Promise<string[]> {
+    if (!(await this.#prepareDirs(false))) return [];
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(this.dir)) {
+      if (!entry.name.endsWith(".json")) continue;
+      const name = decodeServerName(entry.name.slice(0, -".json".length));
+      if (name !== undefined) names.push(name);
+    }
+    return names.sort();
+  }
+
+  #path(server: string, extension: ".json" | ".lock"): string {
+    return join(this.dir, encodeServerName(server) + extension);
+  }
+
+  async #writeAtomically(target: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const temp = join(this.dir, `.${crypto.randomUUID()}.tmp`);
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      try {
+        let written = 0;
+        while (written < bytes.length) written += await file.write(bytes.subarray(written));
+        await file.sync();
+      } finally {
+        file.close();
+      }
+      signal?.throwIfAborted();
+      await Deno.rename(temp, target);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => undefined);
+      throw error;
+    }
+    await this.#syncDir();
+  }
+
+  /** Makes a rename durable; some platforms refuse to sync a directory, which is fine. */
+  async #syncDir(): Promise<void> {
+    try {
+      const dir = await Deno.open(this.dir, { read: true });
+      try {
+        await dir.sync();
+      } finally {
+        dir.close();
+      }
+    } catch (error) {
+      this.#logger.debug("Cannot sync the credentials directory", { error: String(error) });
+    }
+  }
+
+  /**
+   * Checks (and with `create`, makes) `$TOOLSCRIPT_HOME` and the credentials directory;
+   * false when absent. Not cached: a directory removed and re-created by another process
+   * is handled, and it costs two `stat` calls.
+   */
+  async #prepareDirs(create: boolean): Promise<boolean> {
+    for (const path of [dirname(this.dir), this.dir]) {
+      if (!(await this.#prepareDir(path, create))) return false;
+    }
+    return true;
+  }
+
+  async #prepareDir(path: string, create: boolean): Promise<boolean> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!create) return false;
+      await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+      info = await Deno.stat(path);
+    }
+    if (!info.isDirectory) throw new InsecureTokenFileError(path, "it is not a directory");
+    refuseForeignOwner(path, info);
+    await this.#tighten(path, info, 0o700);
+    return true;
+  }
+
+  /** `lstat` first: refuses symlinks, other owners; tightens loose modes. */
+  async #readChecked(path: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    try {
+      const info = await Deno.lstat(path);
+      if (info.isSymlink) throw new InsecureTokenFileError(path, "it is a symbolic link");
+      if (!info.isFile) throw new InsecureTokenFileError(path, "it is not a regular file");
+      refuseForeignOwner(path, info);
+      await this.#tighten(path, info, 0o600);
+      return await Deno.readFile(path, { signal });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  async #tighten(path: string, info: Deno.FileInfo, allowed: number): Promise<void> {
+    if (info.mode === null) return; // no Unix modes on this platform
+    const mode = info.mode & 0o777;
+    if ((mode & ~allowed) === 0) return;
+    await Deno.chmod(path, mode & allowed);
+    this.#logger.warn(
+      `Tightened permissions of "${path}" from ${octal(mode)} to ${octal(mode & allowed)}`,
+    );
+  }
+}
+
+function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
+  const uid = Deno.uid();
+  if (uid !== null && info.uid !== null && info.uid !== uid) {
+    throw new InsecureTokenFileError(path, "it is owned by another user");
+  }
+}
+
+function octal(mode: number): string {
+  return "0" + mode.toString(8).padStart(3, "0");
+}
+
+function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * What toolscript keeps about each upstream server's OAuth credentials, and the
+ * {@link TokenStore} interface that keeps it. {@link FileTokenStore} (in
+ * `file_token_store.ts`) is the production store.
+ */
+
+/** A token set obtained from an authorization server. */
+export interface StoredTokens {
+  /** The access token; secret. */
+  accessToken: string;
+  /** `Bearer` (default) or `DPoP`. */
+  tokenType?: string;
+  /** The refresh token, when the authorization server issued one; secret. */
+  refreshToken?: string;
+  /** Absolute expiry of the access token, epoch ms. */
+  expiresAt?: number;
+  /** Space-separated scopes granted. */
+  scope?: string;
+  /** The OpenID Connect ID token, when one was issued; secret. */
+  idToken?: string;
+}
+
+/** The OAuth client toolscript uses with one server's authorization server. */
+export interface StoredClient {
+  /** The OAuth `client_id`. */
+  clientId: string;
+  /** Secret of a confidential client; secret. */
+  clientSecret?: string;
+  /** Expiry of `clientSecret`, epoch ms (RFC 7591 `client_secret_expires_at`, converted). */
+  clientSecretExpiresAt?: number;
+  /** How the client came to exist. */
+  registration: "pre-registered" | "metadata-document" | "dynamic";
+  /** Redirect URIs registered for the client. */
+  redirectUris?: string[];
+  /** How the client authenticates at the token endpoint (`none`, `client_secret_basic`, …). */
+  tokenEndpointAuthMethod?: string;
+  /** The full dynamic client registration response. */
+  raw?: Record<string, unknown>;
+}
+
+/** An authorization in flight, kept only while `toolscript auth` runs. */
+export interface PendingAuthorization {
+  /** PKCE code verifier; secret. */
+  codeVerifier: string;
+  /** OAuth `state`; secret. */
+  state: string;
+  /** The redirect URI sent with the authorization request. */
+  redirectUri: string;
+  /** When the authorization started, epoch ms. */
+  createdAt: number;
+}
+
+/** Everything stored for one server: one document, one file. */
+export interface CredentialDocument {
+  /** Format version; a store refuses documents of a version it does not know. */
+  version: 1;
+  /** The server's name in config. */
+  server: string;
+  /** The server URL these credentials belong to; a different URL never reuses them. */
+  serverUrl: string;
+  /** The authorization server's issuer identifier. */
+  issuer?: string;
+  /** The protected resource identifier (RFC 8707 `resource`). */
+  resource?: string;
+  /** The OAuth client in use with this server's authorization server. */
+  client?: StoredClient;
+  /** The current token set. */
+  tokens?: StoredTokens;
+  /** In-flight authorization (PKCE verifier, state), kept only during `auth`. */
+  pending?: PendingAuthorization;
+  /** Cached authorization server and protected resource metadata. */
+  discovery?: Record<string, unknown>;
+  /** When the document was last saved, epoch ms; set by the store on save. */
+  updatedAt: number;
+}
+
+/**
+ * Keeps one {@link CredentialDocument} per server, safely shared between toolscript
+ * processes (a gateway and a `toolscript auth` running at the same time).
+ *
+ * Reads never see a half-written document. A process that obtains or refreshes tokens
+ * does it inside {@link TokenStore.withLock} and re-reads the document after taking the
+ * lock, because another process may have refreshed while it waited.
+ */
+export interface TokenStore {
+  /**
+   * The stored document of `server`, or undefined when there is none or when it belongs
+   * to a different `serverUrl` (a changed URL never reuses credentials).
+   * @throws {InsecureTokenFileError} when the stored document is unsafe, unreadable or of an unknown version.
+   */
+  load(
+    server: string,
+    serverUrl: string,
+    signal?: AbortSignal,
+  ): Promise<CredentialDocument | undefined>;
+  /** Replaces the document of `doc.server` atomically; readers see the old or the new one. */
+  save(doc: CredentialDocument, signal?: AbortSignal): Promise<void>;
+  /** Deletes the document of `server`; true when there was one. */
+  delete(server: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Runs `fn` while holding the cross-process lock for `server`; waits (bounded by
+   * `signal`) for other holders. Callers must re-read with {@link TokenStore.load} after
+   * taking the lock: what they read before may be stale.
+   */
+  withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * A cheap change token for the stored document of `server`, used to notice writes by
+   * other processes; undefined when there is no document. Equal tokens mean equal content.
+   */
+  version(server: string): Promise<string | undefined>;
+  /** Names of the servers with a stored document, sorted. */
+  list(): Promise<string[]>;
+}
