@@ -73,6 +73,11 @@ export interface CliResult {
   stderr: string;
 }
 
+function defaultDenoDir(env: Record<string, string>): string {
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "deno");
+  return join(env.HOME ?? "/root", ".cache", "deno");
+}
+
 /** The environment a CLI subprocess gets (see {@link CliOptions.env}). */
 export function cliEnv(options: Pick<CliOptions, "env" | "home"> = {}): Record<string, string> {
   const env: Record<string, string> = {};
@@ -83,6 +88,9 @@ export function cliEnv(options: Pick<CliOptions, "env" | "home"> = {}): Record<s
     env[key] = value;
   }
   env.NO_COLOR = "1";
+  // Specs that point HOME at a scratch dir must not make Deno download every npm package into
+  // a fresh cache there: pin the cache this process uses.
+  env.DENO_DIR ??= defaultDenoDir(env);
   if (options.home !== undefined) {
     env.TOOLSCRIPT_HOME = typeof options.home === "string" ? options.home : options.home.path;
   }

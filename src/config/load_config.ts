@@ -1,0 +1,125 @@
+/**
+ * Finds, reads, parses and validates the config, or builds the ad-hoc `MCP_SERVER_URL` config
+ * when there is no file.
+ */
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { checkHttpUrl } from "./_fields.ts";
+import { locateJsonError } from "./_json_error.ts";
+import type { EnvLookup } from "./expand_vars.ts";
+import { defaultConfigPaths, findConfigFile } from "./find_config.ts";
+import type { Config } from "./types.ts";
+import {
+  DEFAULT_GATEWAY,
+  DEFAULT_TIMEOUT_MS,
+  tokenOverrideVariable,
+  validateConfig,
+} from "./validate_config.ts";
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** The `--config` argument, if given. */
+  flag?: string;
+  /** The environment (`(name) => Deno.env.get(name)` in `main.ts`). */
+  env: EnvLookup;
+  /** Working directory: relative `--config` paths and `./.toolscript.json` are relative to it. */
+  cwd: string;
+  /** The user's home directory. */
+  home: string;
+  /** Reads the config file; default `Deno.readTextFile`. */
+  readTextFile?: (path: string) => Promise<string>;
+  logger?: Logger;
+}
+
+/**
+ * Loads the config: `--config <path>`, `$TOOLSCRIPT_CONFIG`, `./.toolscript.json`, then
+ * `$XDG_CONFIG_HOME/toolscript/config.json` (default `~/.config/toolscript/config.json`).
+ * With no file anywhere and `MCP_SERVER_URL` set, returns an ad-hoc config with one http
+ * server named `default` whose token override is `MCP_AUTH_TOKEN`.
+ *
+ * Secret files are not read here, only resolved; use `readSecret` when a value is needed.
+ * `Config.secrets` lists the secret values met, for the caller to register with its redactor.
+ *
+ * @throws {ConfigError} when no config is found, the file cannot be read, is not valid JSON
+ *   (the message gives line and column) or does not validate (`path` names the value).
+ * @example
+ * ```ts
+ * import { loadConfig } from "./load_config.ts";
+ * const config = await loadConfig({
+ *   env: (name) => ({ MCP_SERVER_URL: "http://127.0.0.1:8080/mcp" } as Record<string, string>)[name],
+ *   cwd: "/nonexistent",
+ *   home: "/nonexistent",
+ * });
+ * config.servers[0].name; // "default"
+ * ```
+ */
+export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
+  const found = await findConfigFile(options);
+  if (!found) {
+    const url = options.env("MCP_SERVER_URL");
+    if (url) {
+      options.logger?.debug('No config file; using MCP_SERVER_URL as server "default"');
+      return adhocConfig(url, options.env);
+    }
+    const places = defaultConfigPaths(options).map((c) => `"${c.file}"`).join(" or ");
+    throw new ConfigError(
+      `No config file found: neither --config nor $TOOLSCRIPT_CONFIG is given, and there is ` +
+        `none at ${places}; create one of those with ` +
+        `{"mcpServers": {"<name>": {"url": "https://…"}}}, pass --config <path>, ` +
+        `or set MCP_SERVER_URL for a single server`,
+    );
+  }
+  const { file, source } = found;
+  let text: string;
+  try {
+    text = await (options.readTextFile ?? Deno.readTextFile)(file);
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file (${(error as Error).name})`, {
+      file,
+      cause: error,
+    });
+  }
+  const config = validateConfig(parseJson(text, file), { file, source, env: options.env });
+  options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
+  return config;
+}
+
+/** Parses config text; a syntax error names line and column but never quotes the text. */
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    const where = locateJsonError(text);
+    throw new ConfigError(
+      where
+        ? `Invalid JSON at line ${where.line}, column ${where.column}: ${where.reason}`
+        : "Invalid JSON",
+      { file },
+    );
+  }
+}
+
+function adhocConfig(url: string, env: EnvLookup): Config {
+  const secrets = new Set<string>();
+  checkHttpUrl({ env, secrets }, url, "MCP_SERVER_URL", false);
+  const tokenOverride = env("MCP_AUTH_TOKEN") || env(tokenOverrideVariable("default")) ||
+    undefined;
+  if (tokenOverride) secrets.add(tokenOverride);
+  return {
+    source: "adhoc",
+    gateway: { ...DEFAULT_GATEWAY },
+    servers: [{
+      name: "default",
+      type: "http",
+      enabled: true,
+      url,
+      headers: {},
+      allowInsecureHttp: false,
+      allowUnauthenticated: false,
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+      tokenOverride,
+    }],
+    secrets: [...secrets],
+  };
+}

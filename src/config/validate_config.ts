@@ -1,0 +1,157 @@
+/**
+ * Turns parsed config JSON into the typed {@link Config}: `${VAR}` expansion, defaults, and a
+ * {@link ConfigError} with file and JSON path for anything wrong.
+ */
+import { type EnvLookup, expandStrings } from "./expand_vars.ts";
+import { Fields, isSecretName, joinPath, type ValidationContext } from "./_fields.ts";
+import { validateAuth } from "./_validate_auth.ts";
+import type { Config, GatewayConfig, ServerConfig } from "./types.ts";
+
+/** Options of {@link validateConfig}. */
+export interface ValidateConfigOptions {
+  /** The absolute path of the config file; relative `*File` paths and `cwd` resolve against it. */
+  file?: string;
+  /** How the file was found. */
+  source: Config["source"];
+  /** The environment, for `${VAR}`, `*Env` and `TOOLSCRIPT_TOKEN_<SERVER>`. */
+  env: EnvLookup;
+}
+
+/** Server names allowed in `mcpServers`. */
+export const SERVER_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Gateway settings when the config has no `gateway` block. */
+export const DEFAULT_GATEWAY: Readonly<GatewayConfig> = { host: "127.0.0.1", port: 3333 };
+
+/** Default connect timeout of a server, in ms. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const COMMON_KEYS = ["type", "enabled", "timeout", "allowUnauthenticated"];
+const STDIO_KEYS = [...COMMON_KEYS, "command", "args", "env", "cwd"];
+const REMOTE_KEYS = [...COMMON_KEYS, "url", "headers", "auth", "allowInsecureHttp"];
+
+/**
+ * Validates parsed config JSON. Pure: the environment comes from `options.env`, no file is
+ * read (secret files are only resolved to absolute paths). Keys starting with `_` or `$` are
+ * ignored, any other unknown key is an error.
+ *
+ * @throws {ConfigError} naming the file and the JSON path (`mcpServers.github.url`) of the
+ *   first problem; never containing a value from the config or the environment.
+ * @example
+ * ```ts
+ * import { validateConfig } from "./validate_config.ts";
+ * const config = validateConfig(
+ *   { mcpServers: { docs: { url: "https://docs.example/mcp" } } },
+ *   { file: "/etc/toolscript.json", source: "flag", env: () => undefined },
+ * );
+ * config.servers[0].type; // "http"
+ * ```
+ */
+export function validateConfig(raw: unknown, options: ValidateConfigOptions): Config {
+  const ctx: ValidationContext = { file: options.file, env: options.env, secrets: new Set() };
+  const top = new Fields(ctx, raw, "", "the config");
+  top.allowKeys(["gateway", "mcpServers"], "the config");
+  if (!top.has("mcpServers")) {
+    top.fail("mcpServers", 'Missing "mcpServers"; add "mcpServers": {} with one entry per server');
+  }
+  const gateway = validateGateway(ctx, top.obj.gateway);
+  const servers = new Fields(ctx, top.obj.mcpServers, "mcpServers", '"mcpServers"');
+  const list: ServerConfig[] = [];
+  for (const [name, entry] of Object.entries(servers.obj)) {
+    if (!SERVER_NAME.test(name)) {
+      servers.fail(
+        name,
+        "Invalid server name; use 1 to 64 letters, digits, '_' or '-'",
+      );
+    }
+    list.push(validateServer(ctx, name, entry));
+  }
+  return {
+    file: options.file,
+    source: options.source,
+    gateway,
+    servers: list,
+    secrets: [...ctx.secrets],
+  };
+}
+
+/** The `TOOLSCRIPT_TOKEN_<SERVER>` variable of a server (upper-cased, `-` → `_`). */
+export function tokenOverrideVariable(server: string): string {
+  return `TOOLSCRIPT_TOKEN_${server.toUpperCase().replaceAll("-", "_")}`;
+}
+
+function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
+  if (raw === undefined || raw === null) return { ...DEFAULT_GATEWAY };
+  const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path: "gateway" });
+  const f = new Fields(ctx, expanded, "gateway", '"gateway"');
+  f.allowKeys(["host", "port"], '"gateway"');
+  return {
+    host: f.string("host") ?? DEFAULT_GATEWAY.host,
+    port: f.number("port", { integer: true, min: 0, max: 65535 }) ?? DEFAULT_GATEWAY.port,
+  };
+}
+
+function validateServer(ctx: ValidationContext, name: string, raw: unknown): ServerConfig {
+  const path = joinPath("mcpServers", name);
+  const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path, server: name });
+  const f = new Fields(ctx, expanded, path, `server "${name}"`);
+  const type = f.oneOf("type", ["stdio", "http", "sse"] as const) ??
+    (f.has("command") ? "stdio" : "http");
+  const base = {
+    name,
+    enabled: f.boolean("enabled", true),
+    allowUnauthenticated: f.boolean("allowUnauthenticated", false),
+    timeoutMs: timeoutMs(f),
+  };
+
+  if (type === "stdio") {
+    for (const key of ["auth", "url", "headers", "allowInsecureHttp"]) {
+      if (f.has(key)) {
+        f.fail(
+          key,
+          `"${key}" applies only to http and sse servers; ` +
+            (key === "auth"
+              ? 'pass credentials to a stdio server through "env"'
+              : `remove it, or set "type" to "http" or "sse"`),
+        );
+      }
+    }
+    f.allowKeys(STDIO_KEYS, `stdio server "${name}"`);
+    const command = f.requiredString("command", `stdio server "${name}"`);
+    return {
+      ...base,
+      type,
+      command,
+      args: f.stringArray("args") ?? [],
+      env: f.envMap("env") ?? {},
+      cwd: f.filePath("cwd"),
+    };
+  }
+
+  f.allowKeys(REMOTE_KEYS, `${type} server "${name}"`);
+  const allowInsecureHttp = f.boolean("allowInsecureHttp", false);
+  const url = f.url("url", allowInsecureHttp) ??
+    f.fail("url", `Missing "url": ${type} server "${name}" needs the server's URL`);
+  const headers = f.headers("headers") ?? {};
+  const auth = f.has("auth")
+    ? validateAuth(ctx, f.obj.auth, { path: f.at("auth"), server: name, allowInsecureHttp })
+    : undefined;
+  const tokenOverride = ctx.env(tokenOverrideVariable(name)) || undefined;
+  if (tokenOverride) ctx.secrets.add(tokenOverride);
+  return { ...base, type, url, headers, allowInsecureHttp, auth, tokenOverride };
+}
+
+/** Expansion settings: values of variables with credential-like names are secrets. */
+function expansion(ctx: ValidationContext) {
+  return {
+    file: ctx.file,
+    onVariable: (name: string, value: string) => {
+      if (isSecretName(name)) ctx.secrets.add(value);
+    },
+  };
+}
+
+function timeoutMs(f: Fields): number {
+  const seconds = f.number("timeout", { above: 0 });
+  return seconds === undefined ? DEFAULT_TIMEOUT_MS : Math.round(seconds * 1000);
+}
