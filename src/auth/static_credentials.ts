@@ -22,6 +22,8 @@ export interface StaticCredentialOptions {
 export class StaticCredentialProvider implements CredentialProvider {
   readonly #auth: BearerAuthConfig | ApiKeyAuthConfig | BasicAuthConfig;
   readonly #logger: Logger;
+  /** Secret files already warned about, so a loose file is reported once, not per request. */
+  readonly #warned = new Set<string>();
   #lastError?: string;
 
   constructor(
@@ -35,7 +37,12 @@ export class StaticCredentialProvider implements CredentialProvider {
   async headers(): Promise<Record<string, string>> {
     const auth = this.#auth;
     const read = (source: SecretSource, what: string) =>
-      readSecret(source, { logger: this.#logger, redactor: this.#logger.redactor, what });
+      readSecret(source, {
+        logger: this.#logger,
+        redactor: this.#logger.redactor,
+        what,
+        warned: this.#warned,
+      });
     switch (auth.type) {
       case "bearer":
         return { Authorization: `Bearer ${await read(auth.token, "bearer token")}` };
