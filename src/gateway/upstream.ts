@@ -15,7 +15,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
-import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+import { AuthError, NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream_transport.ts";
 import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
@@ -40,6 +40,9 @@ export interface UpstreamOptions {
 
 const CLIENT_INFO = { name: "toolscript", version: "0.1.0" };
 
+/** A call to a down server tries to connect again only if the last attempt is older than this. */
+const RECONNECT_ON_CALL_AFTER_MS = 2000;
+
 /** A live (or trying to be live) connection to one upstream MCP server. */
 export class Upstream implements AsyncDisposable {
   readonly config: ServerConfig;
@@ -55,6 +58,7 @@ export class Upstream implements AsyncDisposable {
   #connecting?: Promise<void>;
   #closed = new AbortController();
   #attempt = 0;
+  #lastAttemptAt = -Infinity;
   #retryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(config: ServerConfig, options: UpstreamOptions) {
@@ -85,6 +89,7 @@ export class Upstream implements AsyncDisposable {
   async #connectOnce(): Promise<void> {
     if (this.#closed.signal.aborted) return;
     await this.#dropClient();
+    this.#lastAttemptAt = performance.now();
     this.state = "connecting";
     const log = this.#options.logger;
     const started = performance.now();
@@ -144,11 +149,20 @@ export class Upstream implements AsyncDisposable {
     if (error instanceof ToolscriptError) return error;
     const cause = findToolscriptError(error);
     if (cause) return cause;
-    if (transport.lastResponse.status === 401 && !this.#options.credentials) {
+    const status = transport.lastResponse.status;
+    if (status === 401 && !this.#options.credentials) {
       return new NotAuthenticatedError(this.name, {
         reason: "the server requires authentication",
         configPath: this.#options.configPath,
       });
+    }
+    if (status === 401 || status === 403) {
+      const challenge = /error="([^"]+)"/.exec(transport.lastResponse.wwwAuthenticate ?? "");
+      return new AuthError(
+        `Server "${this.name}" rejected the configured credentials (HTTP ${status}` +
+          `${challenge ? `, ${challenge[1]}` : ""}); check the server's "auth" settings`,
+        { server: this.name, cause: error },
+      );
     }
     const tail = transport.stderrTail();
     const message = error instanceof Error ? error.message : String(error);
@@ -174,7 +188,7 @@ export class Upstream implements AsyncDisposable {
     const delayMs = (this.#options.retryDelayMs ?? defaultRetryDelay)(this.#attempt++);
     this.#options.logger.warn(`server "${this.name}" ${phase} failed; retrying`, {
       error: this.lastError,
-      retryInMs: delayMs,
+      retryInMs: Math.round(delayMs),
     });
     this.#options.onChange?.(this);
     clearTimeout(this.#retryTimer);
@@ -197,7 +211,11 @@ export class Upstream implements AsyncDisposable {
 
   /** The connected SDK client, connecting first when the server is down. */
   async #readyClient(): Promise<Client> {
-    if (!this.#client && this.state !== "closed") await this.connect();
+    // A call right after a failed attempt reports that failure instead of trying again at once.
+    const recent = performance.now() - this.#lastAttemptAt < RECONNECT_ON_CALL_AFTER_MS;
+    if (!this.#client && this.state !== "closed" && (!recent || this.#connecting)) {
+      await this.connect();
+    }
     if (this.#client) return this.#client;
     if (this.lastFailure instanceof ToolscriptError) throw this.lastFailure;
     throw new UpstreamError(this.name, this.lastError ?? "not connected");

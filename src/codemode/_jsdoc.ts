@@ -1,0 +1,53 @@
+/** JSDoc comment rendering shared by the code-mode generators (private to this folder). */
+
+/** One JSDoc block: free text first, then `@tag value` lines in the given order. */
+export interface JsDocParts {
+  text?: string;
+  tags?: Array<[tag: string, value?: string]>;
+}
+
+function sanitize(text: string): string {
+  // `*/` would end the comment early; nothing else in a comment can break the code.
+  return text.replaceAll("*/", "*\\/").replaceAll("\r\n", "\n").replaceAll("\r", "\n");
+}
+
+/**
+ * Renders a JSDoc block indented by `indent`, with a trailing newline, or `""` when there
+ * is nothing to say. Blank leading and trailing lines of the text are dropped.
+ */
+export function renderJsDoc(parts: JsDocParts, indent = ""): string {
+  const lines: string[] = [];
+  const text = sanitize(parts.text ?? "").replace(/^\s*\n/, "").trimEnd();
+  if (text !== "") lines.push(...text.split("\n").map((line) => line.trimEnd()));
+  for (const [tag, value] of parts.tags ?? []) {
+    const valueLines = value === undefined ? [] : sanitize(value).trimEnd().split("\n");
+    const [first = "", ...rest] = valueLines;
+    lines.push(first === "" ? `@${tag}` : `@${tag} ${first}`, ...rest.map((l) => l.trimEnd()));
+  }
+  if (lines.length === 0) return "";
+  if (lines.length === 1) return `${indent}/** ${lines[0]} */\n`;
+  const body = lines.map((line) => line === "" ? `${indent} *` : `${indent} * ${line}`);
+  return `${indent}/**\n${body.join("\n")}\n${indent} */\n`;
+}
+
+/** The first non-blank line of a description, trimmed; `""` when there is none. */
+export function firstLine(text: string | undefined): string {
+  return (text ?? "").split(/\r\n|\r|\n/).map((line) => line.trim()).find((l) => l !== "") ?? "";
+}
+
+/** The JSDoc for a schema: description (or title), `@default`, `@example`, `@deprecated`. */
+export function schemaJsDoc(schema: unknown, indent: string): string {
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return "";
+  const s = schema as Record<string, unknown>;
+  const text = typeof s.description === "string"
+    ? s.description
+    : typeof s.title === "string"
+    ? s.title
+    : undefined;
+  const tags: Array<[string, string?]> = [];
+  if ("default" in s) tags.push(["default", JSON.stringify(s.default)]);
+  const examples = Array.isArray(s.examples) ? s.examples : "example" in s ? [s.example] : [];
+  for (const example of examples) tags.push(["example", JSON.stringify(example)]);
+  if (s.deprecated === true) tags.push(["deprecated"]);
+  return renderJsDoc({ text, tags }, indent);
+}

@@ -1,0 +1,430 @@
+import assert from "node:assert/strict";
+import { schemaToTs } from "./schema_to_ts.ts";
+import { typeCheck } from "./_type_check.ts";
+
+interface Case {
+  title: string;
+  name: string;
+  schema: unknown;
+  expected: string;
+  /** Substrings of the warnings expected, in order; none when omitted. */
+  warnings?: string[];
+}
+
+const CASES: Case[] = [
+  {
+    title: "quotes property names that are not identifiers and marks optional ones",
+    name: "Awkward",
+    schema: {
+      type: "object",
+      properties: {
+        "x-y": { type: "string" },
+        "with space": { type: "boolean" },
+        $ok: { type: "null" },
+        été: { type: "number" },
+        'a"b': { type: "integer" },
+      },
+      required: ["x-y", "missing"],
+    },
+    expected: `export type Awkward = {
+  "x-y": string;
+  "with space"?: boolean;
+  $ok?: null;
+  été?: number;
+  "a\\"b"?: number;
+  missing: unknown;
+};
+`,
+  },
+  {
+    title: "turns enum and const into literal unions",
+    name: "Enums",
+    schema: {
+      type: "object",
+      properties: {
+        mode: { type: "string", enum: ["fast", "slow"] },
+        level: { enum: [1, 2.5, -3, null, true] },
+        kind: { const: "fixed" },
+        shape: { const: { a: [1, "b"] } },
+      },
+    },
+    expected: `export type Enums = {
+  mode?: "fast" | "slow";
+  level?: 1 | 2.5 | -3 | null | true;
+  kind?: "fixed";
+  shape?: { a: [1, "b"] };
+};
+`,
+  },
+  {
+    title: "turns type arrays and nullable into unions",
+    name: "TypeArrays",
+    schema: {
+      type: "object",
+      properties: {
+        a: { type: ["string", "null"] },
+        b: { type: "number", nullable: true },
+        c: { type: ["integer", "array"], items: { type: "string" } },
+      },
+    },
+    expected: `export type TypeArrays = {
+  a?: string | null;
+  b?: number | null;
+  c?: number | string[];
+};
+`,
+  },
+  {
+    title: "nests objects, arrays and tuples",
+    name: "Nested",
+    schema: {
+      type: "object",
+      properties: {
+        user: {
+          type: "object",
+          properties: {
+            name: { type: "string" },
+            tags: { type: "array", items: { anyOf: [{ type: "string" }, { type: "number" }] } },
+          },
+          required: ["name"],
+        },
+        pair: {
+          type: "array",
+          prefixItems: [{ type: "string" }, { type: "number" }],
+          items: false,
+          minItems: 2,
+        },
+        legacy: {
+          type: "array",
+          items: [{ type: "string" }, { type: "boolean" }],
+          additionalItems: { type: "number" },
+          minItems: 1,
+        },
+      },
+    },
+    expected: `export type Nested = {
+  user?: {
+    name: string;
+    tags?: (string | number)[];
+  };
+  pair?: [string, number];
+  legacy?: [string, boolean?, ...number[]];
+};
+`,
+  },
+  {
+    title: "emits named types for $defs and definitions, recursion included",
+    name: "Refs",
+    schema: {
+      type: "object",
+      properties: {
+        root: { $ref: "#/$defs/Tree" },
+        legacy: { $ref: "#/definitions/leaf-node" },
+        self: { $ref: "#" },
+        inline: { $ref: "#/$defs/Tree/properties/label" },
+      },
+      $defs: {
+        Tree: {
+          type: "object",
+          properties: {
+            label: { type: "string" },
+            children: { type: "array", items: { $ref: "#/$defs/Tree" } },
+          },
+          required: ["label"],
+        },
+        Unused: { type: "string" },
+      },
+      definitions: {
+        "leaf-node": {
+          type: "object",
+          properties: { value: { type: "number" } },
+          additionalProperties: false,
+        },
+      },
+    },
+    expected: `export type Refs = {
+  root?: RefsTree;
+  legacy?: RefsLeafNode;
+  self?: Refs;
+  inline?: string;
+};
+
+export type RefsTree = {
+  label: string;
+  children?: RefsTree[];
+};
+
+export type RefsLeafNode = {
+  value?: number;
+};
+`,
+  },
+  {
+    title: "adds index signatures only for additionalProperties schemas and empty objects",
+    name: "Additional",
+    schema: {
+      type: "object",
+      properties: {
+        closed: {
+          type: "object",
+          properties: { a: { type: "string" } },
+          additionalProperties: false,
+        },
+        map: { type: "object", additionalProperties: { type: "number" } },
+        mixed: {
+          type: "object",
+          properties: { id: { type: "string" }, n: { type: "number" } },
+          required: ["id"],
+          additionalProperties: { type: "boolean" },
+        },
+        open: { type: "object", properties: { a: { type: "string" } } },
+        anything: { type: "object" },
+        nothing: { type: "object", additionalProperties: false },
+        pattern: { type: "object", patternProperties: { "^x-": { type: "string" } } },
+      },
+      required: ["closed"],
+      additionalProperties: false,
+    },
+    expected: `export type Additional = {
+  closed: {
+    a?: string;
+  };
+  map?: {
+    [key: string]: number;
+  };
+  mixed?: {
+    id: string;
+    n?: number;
+    [key: string]: boolean | string | number | undefined;
+  };
+  open?: {
+    a?: string;
+  };
+  anything?: {
+    [key: string]: unknown;
+  };
+  nothing?: Record<string, never>;
+  pattern?: {
+    [key: string]: string;
+  };
+};
+`,
+  },
+  {
+    title: "turns anyOf and oneOf into unions and allOf into intersections",
+    name: "Combinators",
+    schema: {
+      type: "object",
+      properties: {
+        either: {
+          oneOf: [
+            { type: "object", properties: { kind: { const: "a" } }, required: ["kind"] },
+            {
+              type: "object",
+              properties: { kind: { const: "b" }, n: { type: "number" } },
+              required: ["kind", "n"],
+            },
+          ],
+        },
+        both: {
+          allOf: [
+            { type: "object", properties: { a: { type: "string" } } },
+            { type: "object", properties: { b: { type: "string" } } },
+          ],
+        },
+        mixed: {
+          allOf: [
+            { anyOf: [{ type: "string" }, { type: "number" }] },
+            { anyOf: [{ type: "number" }, { type: "boolean" }] },
+          ],
+        },
+        any: { anyOf: [{ type: "string" }, {}] },
+      },
+    },
+    expected: `export type Combinators = {
+  either?: {
+    kind: "a";
+  } | {
+    kind: "b";
+    n: number;
+  };
+  both?: {
+    a?: string;
+  } & {
+    b?: string;
+  };
+  mixed?: (string | number) & (number | boolean);
+  any?: unknown;
+};
+`,
+  },
+  {
+    title: "writes JSDoc from description, title, default, examples and deprecated",
+    name: "Docs",
+    schema: {
+      description: "Root doc.",
+      type: "object",
+      properties: {
+        q: {
+          type: "string",
+          description: "Search query.\nSupports */ and more.",
+          default: "x",
+          examples: ["cats", "dogs"],
+        },
+        old: { type: "string", deprecated: true, title: "Old field" },
+      },
+    },
+    expected: `/** Root doc. */
+export type Docs = {
+  /**
+   * Search query.
+   * Supports *\\/ and more.
+   * @default "x"
+   * @example "cats"
+   * @example "dogs"
+   */
+  q?: string;
+  /**
+   * Old field
+   * @deprecated
+   */
+  old?: string;
+};
+`,
+  },
+  {
+    title: "reads boolean schemas as unknown and never",
+    name: "Booleans",
+    schema: { type: "object", properties: { yes: true, no: false } },
+    expected: `export type Booleans = {
+  yes?: unknown;
+  no?: never;
+};
+`,
+  },
+  {
+    title: "degrades untranslatable parts to unknown with a warning each",
+    name: "Untranslatable",
+    schema: {
+      type: "object",
+      properties: {
+        remote: { $ref: "https://example.com/schema.json" },
+        weird: { type: "date" },
+        missing: { $ref: "#/$defs/Nope" },
+        loop: { $ref: "#/$defs/Loop" },
+        bad: 42,
+      },
+      $defs: { Loop: { anyOf: [{ type: "string" }, { $ref: "#/$defs/Loop" }] } },
+    },
+    expected: `export type Untranslatable = {
+  remote?: unknown;
+  weird?: unknown;
+  missing?: unknown;
+  loop?: UntranslatableLoop;
+  bad?: unknown;
+};
+
+export type UntranslatableLoop = unknown;
+`,
+    warnings: [
+      '"/properties/remote/$ref"',
+      '"/properties/weird"',
+      '"/properties/missing/$ref"',
+      '"/properties/bad"',
+      '"/$defs/Loop/anyOf/1/$ref"',
+    ],
+  },
+  {
+    title: "degrades type aliases that would refer to themselves",
+    name: "SelfAlias",
+    schema: {
+      $ref: "#/$defs/A",
+      $defs: {
+        A: { $ref: "#/$defs/B" },
+        B: { allOf: [{ $ref: "#/$defs/A" }, { type: "object" }] },
+      },
+    },
+    expected: `export type SelfAlias = SelfAliasA;
+
+export type SelfAliasA = unknown;
+`,
+    warnings: ['"/$defs/A/$ref"'],
+  },
+  {
+    title: "degrades local $ref cycles outside $defs",
+    name: "InlineLoop",
+    schema: {
+      type: "object",
+      properties: { a: { $ref: "#/properties/b" }, b: { $ref: "#/properties/a" } },
+    },
+    expected: `export type InlineLoop = {
+  a?: unknown;
+  b?: unknown;
+};
+`,
+    warnings: ['"/properties/a/$ref"', '"/properties/b/$ref"'],
+  },
+];
+
+for (const c of CASES) {
+  Deno.test(`schemaToTs() ${c.title}`, () => {
+    const warnings: string[] = [];
+    const result = schemaToTs(c.schema, { name: c.name, onWarning: (w) => warnings.push(w) });
+    assert.equal(result.typeName, c.name);
+    assert.equal(result.declarations, c.expected);
+    const expected = c.warnings ?? [];
+    assert.equal(warnings.length, expected.length, warnings.join("\n"));
+    expected.forEach((fragment, i) => assert.ok(warnings[i].includes(fragment), warnings[i]));
+  });
+}
+
+Deno.test("schemaToTs() output is deterministic", () => {
+  for (const c of CASES) {
+    assert.equal(
+      schemaToTs(structuredClone(c.schema), { name: c.name }).declarations,
+      schemaToTs(c.schema, { name: c.name }).declarations,
+    );
+  }
+});
+
+Deno.test("schemaToTs() never throws on non-schema input", () => {
+  for (
+    const input of [null, 7, "x", [], { type: 3 }, { properties: [] }, { enum: [{}, () => 1] }]
+  ) {
+    const warnings: string[] = [];
+    const { declarations } = schemaToTs(input, { name: "X", onWarning: (w) => warnings.push(w) });
+    assert.match(declarations, /^export type X = /);
+  }
+});
+
+Deno.test("schemaToTs() picks def names that avoid names already taken", () => {
+  const taken = new Set(["RefsTree"]);
+  const schema = { $ref: "#/$defs/Tree", $defs: { Tree: { type: "string" } } };
+  const { declarations } = schemaToTs(schema, { name: "Refs", takenNames: taken });
+  assert.match(declarations, /export type RefsTree_2 = string;/);
+  assert.ok(taken.has("Refs") && taken.has("RefsTree_2"));
+});
+
+Deno.test("schemaToTs() rejects a root name that is not an identifier", () => {
+  assert.throws(() => schemaToTs({}, { name: "my type" }), TypeError);
+});
+
+Deno.test("schemaToTs() output type-checks and constrains values", async () => {
+  const declarations = CASES.map((c) => schemaToTs(c.schema, { name: c.name }).declarations);
+  const consumer = `import type { Additional, Combinators, Enums, Nested, Refs } from "./types.ts";
+export const tree: Refs = { root: { label: "a", children: [{ label: "b" }] }, self: {} };
+export const pair: Nested = { pair: ["a", 1], legacy: ["x", true, 1, 2] };
+export const extra: Additional = { closed: {}, mixed: { id: "i", n: 1, flag: true } };
+export const either: Combinators = { either: { kind: "b", n: 1 } };
+// @ts-expect-error: "medium" is not in the enum
+export const badEnum: Enums = { mode: "medium" };
+// @ts-expect-error: children items need a label
+export const badTree: Refs = { root: { label: "a", children: [{}] } };
+// @ts-expect-error: the map only holds numbers
+export const badMap: Additional = { closed: {}, map: { a: "1" } };
+// @ts-expect-error: kind "a" has no n and kind "c" does not exist
+export const badEither: Combinators = { either: { kind: "c" } };
+`;
+  const result = await typeCheck({ "types.ts": declarations.join("\n"), "consumer.ts": consumer });
+  assert.ok(result.ok, result.diagnostics);
+});
