@@ -83,3 +83,19 @@ class OptionalCredentialProvider implements CredentialProvider {
     return this.inner.status();
   }
 }
+
+/**
+ * Returns `credentialsFor(server)`, creating each server's provider once, so the gateway, its
+ * reconnects and `status` share one token cache per server.
+ */
+export function credentialProviderCache(
+  options: CredentialProviderOptions,
+): (server: ServerConfig) => CredentialProvider | undefined {
+  const providers = new Map<string, CredentialProvider | undefined>();
+  return (server) => {
+    if (!providers.has(server.name)) {
+      providers.set(server.name, createCredentialProvider(server, options));
+    }
+    return providers.get(server.name);
+  };
+}

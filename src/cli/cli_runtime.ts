@@ -10,7 +10,7 @@ import { Logger, type LogLevel, parseLogLevel } from "../log.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
-import { createCredentialProvider } from "../auth/create_credential_provider.ts";
+import { credentialProviderCache } from "../auth/create_credential_provider.ts";
 import { Gateway } from "../gateway/gateway.ts";
 import { UsageError } from "../errors.ts";
 import { FileToolCache } from "../gateway/tool_cache.ts";
@@ -69,22 +69,13 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const home = io.env("TOOLSCRIPT_HOME") || join(io.home, ".toolscript");
   const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
   const configHint = config.source === "flag" ? config.file : undefined;
-  const providers = new Map<string, CredentialProvider | undefined>();
-  const credentialsFor = (server: ServerConfig) => {
-    if (!providers.has(server.name)) {
-      providers.set(
-        server.name,
-        createCredentialProvider(server, {
-          logger,
-          store,
-          fetch: io.fetch,
-          now: io.now,
-          configPath: configHint,
-        }),
-      );
-    }
-    return providers.get(server.name);
-  };
+  const credentialsFor = credentialProviderCache({
+    logger,
+    store,
+    fetch: io.fetch,
+    now: io.now,
+    configPath: configHint,
+  });
   return { io, config, logger, store, home, configHint, credentialsFor };
 }
 

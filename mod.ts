@@ -1,0 +1,73 @@
+/**
+ * toolscript as a library: load a config, keep tokens in a file store, build credential
+ * providers, and run the aggregating MCP gateway in your own process.
+ *
+ * @example
+ * ```ts ignore
+ * import { createGateway, loadConfig, serveGatewayHttp } from "./mod.ts";
+ * const config = await loadConfig({ env: Deno.env.get, cwd: Deno.cwd(), home: "/home/me" });
+ * await using gateway = createGateway(config, { home: "/home/me/.toolscript" });
+ * await gateway.start();
+ * await using server = await serveGatewayHttp(gateway, { host: "127.0.0.1", port: 0 });
+ * console.log(server.url);
+ * ```
+ * @module
+ */
+
+export { loadConfig } from "./src/config/load_config.ts";
+export type { LoadConfigOptions } from "./src/config/load_config.ts";
+export { validateConfig } from "./src/config/validate_config.ts";
+export type {
+  ApiKeyAuthConfig,
+  AuthConfig,
+  BasicAuthConfig,
+  BearerAuthConfig,
+  ClientCredentialsAuthConfig,
+  Config,
+  GatewayConfig,
+  OAuthAuthConfig,
+  PrivateKeyJwtAuthConfig,
+  RemoteServerConfig,
+  SecretSource,
+  ServerConfig,
+  StdioServerConfig,
+} from "./src/config/types.ts";
+
+export { FileTokenStore } from "./src/auth/file_token_store.ts";
+export type { FileTokenStoreOptions } from "./src/auth/file_token_store.ts";
+export type {
+  CredentialDocument,
+  StoredClient,
+  StoredTokens,
+  TokenStore,
+} from "./src/auth/token_store.ts";
+export type { CredentialProvider, CredentialStatus } from "./src/auth/types.ts";
+export {
+  createCredentialProvider,
+  credentialProviderCache,
+} from "./src/auth/create_credential_provider.ts";
+export type { CredentialProviderOptions } from "./src/auth/create_credential_provider.ts";
+export { StaticCredentialProvider, TokenOverrideProvider } from "./src/auth/static_credentials.ts";
+export { createAuthFetch } from "./src/auth/auth_fetch.ts";
+export type { AuthFetchOptions } from "./src/auth/auth_fetch.ts";
+
+export { createGateway } from "./src/gateway/create_gateway.ts";
+export type { CreateGatewayOptions } from "./src/gateway/create_gateway.ts";
+export { Gateway } from "./src/gateway/gateway.ts";
+export type { GatewayOptions, ServerHealth } from "./src/gateway/gateway.ts";
+export { serveGatewayHttp } from "./src/gateway/serve_http.ts";
+export type { GatewayHttpServer, ServeGatewayHttpOptions } from "./src/gateway/serve_http.ts";
+export { serveGatewayStdio } from "./src/gateway/serve_stdio.ts";
+
+export {
+  AuthError,
+  ConfigError,
+  InsecureTokenFileError,
+  NotAuthenticatedError,
+  ToolscriptError,
+  UpstreamError,
+  UsageError,
+} from "./src/errors.ts";
+export type { ToolscriptErrorCode } from "./src/errors.ts";
+export { Logger, Redactor } from "./src/log.ts";
+export type { LoggerOptions, LogLevel } from "./src/log.ts";

@@ -1,0 +1,57 @@
+/**
+ * The library's one-call way to build a gateway: the config's servers with the credential
+ * providers their `auth` blocks ask for, tokens kept in the given store.
+ */
+import { join } from "node:path";
+import type { Config } from "../config/types.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import type { TokenStore } from "../auth/token_store.ts";
+import { FileTokenStore } from "../auth/file_token_store.ts";
+import { credentialProviderCache } from "../auth/create_credential_provider.ts";
+import { Gateway } from "./gateway.ts";
+import { FileToolCache } from "./tool_cache.ts";
+
+/** Options of {@link createGateway}. */
+export interface CreateGatewayOptions {
+  /** `$TOOLSCRIPT_HOME`: credentials under `credentials/`, tool lists under `cache/`. */
+  home: string;
+  logger?: Logger;
+  /** Another token store (default: a {@link FileTokenStore} under `home`). */
+  store?: TokenStore;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/**
+ * Builds (but does not start) a gateway over `config`; call `start()` to connect, and
+ * `close()` (or `await using`) to stop every upstream.
+ *
+ * @example
+ * ```ts ignore
+ * import { createGateway, loadConfig } from "./mod.ts";
+ * const config = await loadConfig({ env: Deno.env.get, cwd: Deno.cwd(), home: "/home/me" });
+ * await using gateway = createGateway(config, { home: "/home/me/.toolscript" });
+ * await gateway.start();
+ * console.log(gateway.listTools().map((t) => t.name));
+ * ```
+ */
+export function createGateway(config: Config, options: CreateGatewayOptions): Gateway {
+  const logger = options.logger ?? silentLogger();
+  for (const secret of config.secrets) logger.redactor.addSecret(secret);
+  const store = options.store ??
+    new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now });
+  const configPath = config.source === "flag" ? config.file : undefined;
+  return new Gateway(config, {
+    logger,
+    fetch: options.fetch,
+    configPath,
+    toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
+    credentialsFor: credentialProviderCache({
+      logger,
+      store,
+      fetch: options.fetch,
+      now: options.now,
+      configPath,
+    }),
+  });
+}
