@@ -70,7 +70,11 @@ Deno.test("precedence: --token over TOOLSCRIPT_TOKEN_<SERVER> over configured au
   await using http = await startHttpMcpServer({ name: "web" });
   const config = await writeConfig(dir, {
     mcpServers: {
-      "my-web": { type: "http", url: http.url, auth: { type: "bearer", token: "from-config-1a2b" } },
+      "my-web": {
+        type: "http",
+        url: http.url,
+        auth: { type: "bearer", token: "from-config-1a2b" },
+      },
     },
   });
   const env = { TOOLSCRIPT_TOKEN_MY_WEB: "from-env-3c4d" };
