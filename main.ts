@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
     home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? Deno.cwd(),
     stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
     stderr: (text) => writeAll(Deno.stderr, encoder.encode(logger.redactor.redactText(text))),
+    stderrVerbatim: (text) => writeAll(Deno.stderr, encoder.encode(text)),
     stdin: Deno.stdin.readable,
     signal: controller.signal,
     fetch: globalThis.fetch,

@@ -24,6 +24,11 @@ export interface CliIo {
   stdout: (text: string) => void;
   /** Writes text to stderr as is (log lines go through the logger instead). */
   stderr: (text: string) => void;
+  /**
+   * Writes to stderr without redaction, for the one text that must reach the user verbatim:
+   * an authorization URL (its `state` parameter looks like a secret). Default: `stderr`.
+   */
+  stderrVerbatim?: (text: string) => void;
   /** Standard input, for commands that accept pasted input. */
   stdin: ReadableStream<Uint8Array>;
   /** Aborted on SIGINT/SIGTERM. */

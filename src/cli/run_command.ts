@@ -9,6 +9,12 @@ import { parseServersArgs, runServers } from "./servers.ts";
 import { parseToolsArgs, runTools } from "./tools.ts";
 import { parseCallArgs, runCall } from "./call.ts";
 import { parseStatusArgs, runStatus } from "./status.ts";
+import { parseAuthArgs, runAuth } from "./auth.ts";
+import { parseLogoutArgs, runLogout } from "./logout.ts";
+import { parseExecArgs, runExec } from "./exec.ts";
+import { parseTypesArgs, runTypes } from "./types.ts";
+import { parseSearchArgs, runSearch } from "./search.ts";
+import { createRuntimeRoutes } from "../codemode/runtime_routes.ts";
 
 interface Command {
   summary: string;
@@ -18,7 +24,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   gateway: {
     summary: "Serve every configured server's tools as one MCP endpoint",
-    run: (argv, io) => runGateway(parseGatewayArgs(argv), io),
+    run: (argv, io) => runGateway(parseGatewayArgs(argv), io, { routes: createRuntimeRoutes }),
   },
   servers: {
     summary: "List configured servers",
@@ -35,6 +41,26 @@ const COMMANDS: Record<string, Command> = {
   status: {
     summary: "Show each server's connection and credential state",
     run: (argv, io) => runStatus(parseStatusArgs(argv), io),
+  },
+  auth: {
+    summary: "Log in to an OAuth server and store its credentials",
+    run: (argv, io) => runAuth(parseAuthArgs(argv), io),
+  },
+  logout: {
+    summary: "Revoke and delete a server's stored credentials",
+    run: (argv, io) => runLogout(parseLogoutArgs(argv), io),
+  },
+  exec: {
+    summary: "Type-check and run a TypeScript program that calls tools, sandboxed",
+    run: (argv, io) => runExec(parseExecArgs(argv), io),
+  },
+  types: {
+    summary: "Print the TypeScript declarations exec programs import",
+    run: (argv, io) => runTypes(parseTypesArgs(argv), io),
+  },
+  search: {
+    summary: "Find tools by name and description",
+    run: (argv, io) => runSearch(parseSearchArgs(argv), io),
   },
 };
 

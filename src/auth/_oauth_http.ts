@@ -1,0 +1,169 @@
+/**
+ * Private to src/auth: the small HTTP rules every OAuth module shares: which URLs may be
+ * plain `http://`, a fetch bound to an AbortSignal (the SDK's OAuth functions take none), and
+ * how a failed OAuth request is classified without ever quoting its body.
+ */
+// @ts-types="@modelcontextprotocol/sdk/server/auth/errors"
+import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import * as oauth from "oauth4webapi";
+import { AuthError } from "../errors.ts";
+
+/** True for loopback hosts as `URL.hostname` spells them: 127.0.0.0/8, localhost, [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** True when `url` may be used: https, or http to loopback, or any http when allowed. */
+export function isAllowedUrl(url: string | URL, allowInsecureHttp: boolean): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol === "https:") return true;
+  return parsed.protocol === "http:" && (allowInsecureHttp || isLoopbackHost(parsed.hostname));
+}
+
+/**
+ * Refuses a URL learned from metadata that is not https (or loopback http) unless the server
+ * allows insecure http.
+ * @throws {AuthError} naming what the URL is and its origin and path (never its query).
+ */
+export function assertAllowedUrl(
+  url: string | URL,
+  what: string,
+  options: { server: string; allowInsecureHttp: boolean },
+): void {
+  if (isAllowedUrl(url, options.allowInsecureHttp)) return;
+  throw new AuthError(
+    `Refusing ${what} "${displayUrl(url)}" of server "${options.server}": ` +
+      `expected https:// (or loopback http://); set "allowInsecureHttp": true to allow it`,
+    { server: options.server },
+  );
+}
+
+/** A URL without userinfo, query or fragment, safe to show. */
+export function displayUrl(url: string | URL): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username =
+      parsed.password =
+      parsed.search =
+      parsed.hash =
+        "";
+    return parsed.href;
+  } catch {
+    return "<invalid URL>";
+  }
+}
+
+/** The last response a {@link recordingFetch} saw. */
+export interface FetchRecord {
+  status?: number;
+}
+
+/**
+ * Wraps `base` so every request carries `signal` and the last response status is recorded
+ * (the SDK's OAuth errors drop the status, which tells a 429 from a 400).
+ */
+export function recordingFetch(
+  base: typeof fetch,
+  signal: AbortSignal | undefined,
+  record: FetchRecord = {},
+): typeof fetch {
+  return async (input: RequestInfo | URL, init?: RequestInit) => {
+    const signals = [signal, init?.signal].filter((s): s is AbortSignal =>
+      s instanceof AbortSignal
+    );
+    const response = await base(input, {
+      ...init,
+      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    });
+    record.status = response.status;
+    return response;
+  };
+}
+
+/** How a failed token request should be treated. */
+export type TokenFailureKind = "invalid_grant" | "temporary" | "rejected";
+
+/** Classifies an error thrown by a token request (SDK or network), never reading its body. */
+export function classifyTokenFailure(error: unknown, status?: number): TokenFailureKind {
+  const code = oauthErrorCode(error);
+  if (code === "invalid_grant") return "invalid_grant";
+  if (code === "temporarily_unavailable" || code === "server_error") return "temporary";
+  if (status !== undefined && (status === 429 || status >= 500)) return "temporary";
+  if (!(error instanceof OAuthError)) return "temporary"; // network failure, bad JSON, ...
+  return "rejected";
+}
+
+/** The OAuth `error` code of an SDK or oauth4webapi error, when it carries one. */
+export function oauthErrorCode(error: unknown): string | undefined {
+  if (error instanceof OAuthError) return error.errorCode;
+  if (error && typeof error === "object" && "error" in error) {
+    const code = (error as { error: unknown }).error;
+    if (typeof code === "string" && /^[\x20-\x7e]{1,64}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** A short, secret-free description of a failed OAuth request: status and error code. */
+export function describeFailure(error: unknown, status?: number): string {
+  const code = oauthErrorCode(error);
+  if (code) return status ? `HTTP ${status}, error "${code}"` : `error "${code}"`;
+  if (status && status >= 400) return `HTTP ${status}`;
+  if (error instanceof TypeError) return "network error";
+  if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
+  return "unexpected response";
+}
+
+/**
+ * oauth4webapi client authentication for a stored client: none for a public client, else the
+ * secret by the method the client registered with (or basic, as RFC 6749 requires servers to
+ * accept), by POST only when the server lists that alone.
+ */
+export function clientAuthFor(
+  client: { clientSecret?: string; tokenEndpointAuthMethod?: string },
+  supportedMethods: string[] | undefined,
+): oauth.ClientAuth {
+  if (!client.clientSecret) return oauth.None();
+  const method = client.tokenEndpointAuthMethod;
+  if (method === "client_secret_post") return oauth.ClientSecretPost(client.clientSecret);
+  if (method === "client_secret_basic" || !supportedMethods?.length) {
+    return oauth.ClientSecretBasic(client.clientSecret);
+  }
+  return supportedMethods.includes("client_secret_basic")
+    ? oauth.ClientSecretBasic(client.clientSecret)
+    : oauth.ClientSecretPost(client.clientSecret);
+}
+
+/**
+ * oauth4webapi request options: our fetch and signal. Endpoints were checked against the
+ * https rules during discovery, so plain http (loopback, or allowed by config) is let through.
+ */
+export function oauthRequestOptions(
+  fetchFn: typeof fetch,
+  signal?: AbortSignal,
+): {
+  signal?: AbortSignal;
+  [oauth.customFetch]: typeof fetch;
+  [oauth.allowInsecureRequests]: boolean;
+} {
+  return {
+    ...(signal ? { signal } : {}),
+    [oauth.customFetch]: fetchFn,
+    [oauth.allowInsecureRequests]: true,
+  };
+}
+
+/** Resolves as `promise`, or rejects with `signal.reason` when the signal aborts first. */
+export function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

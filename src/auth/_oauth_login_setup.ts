@@ -1,0 +1,192 @@
+/**
+ * Private to src/auth: what both login flows (authorization code and device) do before they
+ * talk to the user: probe the server, discover its authorization server, settle the scope,
+ * and pick the OAuth client (pre-registered > client ID metadata document > stored
+ * registration > new dynamic registration).
+ */
+import type { OAuthAuthConfig, RemoteServerConfig } from "../config/types.ts";
+import { readSecret } from "../config/read_secret.ts";
+import { authCommand, AuthError, UsageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { displayUrl } from "./_oauth_http.ts";
+import {
+  discoverOAuth,
+  issuersMatch,
+  type OAuthDiscovery,
+  probeServer,
+} from "./oauth_discovery.ts";
+import type { PreRegisteredClient } from "./oauth_provider.ts";
+import type { CredentialDocument, TokenStore } from "./token_store.ts";
+
+/** Inputs shared by both login flows. */
+export interface LoginInputs {
+  server: RemoteServerConfig;
+  store: TokenStore;
+  logger: Logger;
+  fetch: typeof fetch;
+  signal?: AbortSignal;
+  /** `--client-id`; overrides config `clientId`. */
+  clientId?: string;
+  /** `--client-secret`; overrides the configured secret. */
+  clientSecret?: string;
+  /** `--scope`; overrides config `scopes` and the server's hints. */
+  scopes?: string[];
+  /** Config path for `--config` in fix commands. */
+  configPath?: string;
+}
+
+/** What a flow starts from. */
+export interface LoginSetup {
+  discovery: OAuthDiscovery;
+  /** Space-separated scope to request, if any. */
+  scope?: string;
+  /** The stored document (or a fresh one), with a client that cannot be reused removed. */
+  document: CredentialDocument;
+  preRegistered?: PreRegisteredClient;
+  /** Set only when configured, https, and advertised by the authorization server. */
+  clientMetadataUrl?: string;
+}
+
+/** Probes, discovers and loads; call it while holding the server's lock. */
+export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
+  const { server, logger, signal } = inputs;
+  const config = server.auth?.type === "oauth" ? server.auth : undefined;
+  const challenge = await probeServer(server, { fetch: inputs.fetch, signal, logger });
+  if (!config && !(challenge.status === 401 && challenge.bearer)) {
+    const what = server.auth ? `its auth type is "${server.auth.type}"` : "it has no auth block";
+    throw new AuthError(
+      `Server "${server.name}" does not use OAuth: ${what} and it answered HTTP ${challenge.status} ` +
+        `without a Bearer challenge`,
+      { server: server.name },
+    );
+  }
+  const discovery = await discoverOAuth(server.url, {
+    server: server.name,
+    fetch: inputs.fetch,
+    signal,
+    logger,
+    resourceMetadataUrl: challenge.resourceMetadataUrl,
+    allowInsecureHttp: server.allowInsecureHttp,
+  });
+  const scopes = inputs.scopes?.length
+    ? inputs.scopes
+    : config?.scopes?.length
+    ? config.scopes
+    : challenge.scope
+    ? challenge.scope.split(/\s+/).filter(Boolean)
+    : discovery.resourceMetadata?.scopes_supported ?? [];
+  const preRegistered = await resolvePreRegistered(inputs, config);
+  const clientMetadataUrl = usableMetadataUrl(config, discovery, logger);
+  const document = (await inputs.store.load(server.name, server.url, signal)) ?? {
+    version: 1,
+    server: server.name,
+    serverUrl: server.url,
+    updatedAt: 0,
+  };
+  const issuer = discovery.authorizationServerMetadata.issuer;
+  const stored = document.client;
+  if (stored) {
+    const otherIssuer = !document.issuer || !issuersMatch(document.issuer, issuer);
+    const replaced = preRegistered && stored.clientId !== preRegistered.clientId;
+    if (otherIssuer || replaced) dropClient(document, logger, otherIssuer ? "issuer" : "client");
+  }
+  return {
+    discovery,
+    scope: scopes.length ? scopes.join(" ") : undefined,
+    document,
+    preRegistered,
+    clientMetadataUrl,
+  };
+}
+
+/**
+ * Checks the stored client can serve this flow (registered for `redirectUri` and the grant),
+ * dropping it when not, and refuses early when no client can be had at all.
+ * @throws {AuthError} when a new registration is needed and the server offers none.
+ */
+export function settleClient(
+  setup: LoginSetup,
+  inputs: LoginInputs,
+  needs: { redirectUri?: string; grantType: string },
+): "pre-registered" | "metadata-document" | "dynamic" {
+  if (setup.preRegistered) return "pre-registered";
+  if (setup.clientMetadataUrl) return "metadata-document";
+  const stored = setup.document.client;
+  if (stored && stored.registration !== "pre-registered") {
+    const grants = stored.raw?.grant_types;
+    const grantOk = !Array.isArray(grants) || grants.includes(needs.grantType);
+    const redirectOk = !needs.redirectUri ||
+      (stored.redirectUris ?? []).includes(needs.redirectUri);
+    const metadataDoc = stored.registration === "metadata-document";
+    if (metadataDoc || !grantOk || !redirectOk) {
+      dropClient(setup.document, inputs.logger, metadataDoc ? "client" : "redirect");
+    }
+  }
+  const kept = setup.document.client;
+  if (kept) return kept.registration;
+  if (setup.discovery.authorizationServerMetadata.registration_endpoint) return "dynamic";
+  const issuer = displayUrl(setup.discovery.authorizationServerMetadata.issuer);
+  throw new AuthError(
+    `Authorization server "${issuer}" of server "${inputs.server.name}" does not support ` +
+      `dynamic client registration; register a client there and pass its ID with --client-id`,
+    {
+      server: inputs.server.name,
+      fix: `${authCommand(inputs.server.name, { configPath: inputs.configPath })} --client-id <id>`,
+    },
+  );
+}
+
+/** A stored pre-registered client (from an earlier `--client-id`) is reused when present. */
+async function resolvePreRegistered(
+  inputs: LoginInputs,
+  config: OAuthAuthConfig | undefined,
+): Promise<PreRegisteredClient | undefined> {
+  if (inputs.clientSecret && !inputs.clientId) {
+    throw new UsageError("--client-secret needs --client-id", {
+      fix: `toolscript auth ${inputs.server.name} --help`,
+    });
+  }
+  inputs.logger.redactor.addSecret(inputs.clientSecret);
+  const clientId = inputs.clientId ?? config?.clientId;
+  if (!clientId) return undefined;
+  let clientSecret = inputs.clientSecret;
+  if (!clientSecret && config?.clientSecret && clientId === config.clientId) {
+    clientSecret = await readSecret(config.clientSecret, {
+      what: `client secret of server "${inputs.server.name}"`,
+      logger: inputs.logger,
+      signal: inputs.signal,
+    });
+  }
+  return { clientId, ...(clientSecret ? { clientSecret } : {}) };
+}
+
+function usableMetadataUrl(
+  config: OAuthAuthConfig | undefined,
+  discovery: OAuthDiscovery,
+  logger: Logger,
+): string | undefined {
+  const url = config?.clientMetadataUrl;
+  if (!url) return undefined;
+  const supported = (discovery.authorizationServerMetadata as Record<string, unknown>)
+    .client_id_metadata_document_supported === true;
+  const https = url.startsWith("https://") && new URL(url).pathname !== "/";
+  if (supported && https) return url;
+  logger.info("Not using the client ID metadata document", {
+    reason: supported
+      ? "the URL is not an https URL with a path"
+      : "the server does not support it",
+  });
+  return undefined;
+}
+
+function dropClient(doc: CredentialDocument, logger: Logger, why: string): void {
+  logger.info(`Not reusing the stored OAuth client of "${doc.server}"`, {
+    reason: why === "issuer"
+      ? "it belongs to another authorization server"
+      : why === "redirect"
+      ? "it is registered for another redirect URI or grant"
+      : "another client is configured",
+  });
+  delete doc.client;
+  delete doc.tokens;
+}

@@ -1,0 +1,123 @@
+/**
+ * Private to src/auth: one refresh-token grant for a stored credential document, through the
+ * SDK's `refreshAuthorization`, with the failure sorted into what the caller must do:
+ * log in again (`invalid_grant`), retry later (network, 5xx, 429, `temporarily_unavailable`)
+ * or give up.
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/auth"
+import {
+  discoverAuthorizationServerMetadata,
+  type OAuthDiscoveryState,
+  refreshAuthorization,
+} from "@modelcontextprotocol/sdk/client/auth.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/auth"
+import type { OAuthClientInformationMixed } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { RemoteServerConfig } from "../config/types.ts";
+import { readSecret } from "../config/read_secret.ts";
+import { AuthError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { classifyTokenFailure, describeFailure, recordingFetch } from "./_oauth_http.ts";
+import { toStoredTokens } from "./oauth_provider.ts";
+import type { CredentialDocument, StoredTokens } from "./token_store.ts";
+
+/** The refresh token was rejected (`invalid_grant`): only a new login helps. */
+export class RefreshRejectedError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("the refresh token was rejected (invalid_grant)", options);
+    this.name = "RefreshRejectedError";
+  }
+}
+
+/** Inputs of {@link refreshStoredTokens}. */
+export interface RefreshInputs {
+  server: RemoteServerConfig;
+  fetch: typeof fetch;
+  now: () => number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Exchanges the document's refresh token for a new token set. The old refresh token is kept
+ * when the response carries none.
+ * @throws {RefreshRejectedError} on `invalid_grant`.
+ * @throws {AuthError} otherwise; `temporary` when a later retry may succeed.
+ */
+export async function refreshStoredTokens(
+  doc: CredentialDocument,
+  inputs: RefreshInputs,
+): Promise<StoredTokens> {
+  const name = inputs.server.name;
+  const refreshToken = doc.tokens?.refreshToken;
+  const client = doc.client;
+  const discovery = doc.discovery as OAuthDiscoveryState | undefined;
+  const asUrl = discovery?.authorizationServerUrl ?? doc.issuer;
+  if (!refreshToken || !client || !asUrl) {
+    throw new AuthError(
+      `Cannot refresh the token of server "${name}": incomplete stored credentials`,
+      {
+        server: name,
+      },
+    );
+  }
+  const record: { status?: number } = {};
+  const fetchFn = recordingFetch(inputs.fetch, inputs.signal, record);
+  const temporary = (what: string, error: unknown) =>
+    new AuthError(`Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`, {
+      server: name,
+      temporary: classifyTokenFailure(error, record.status) === "temporary",
+      cause: error,
+    });
+  let metadata = discovery?.authorizationServerMetadata;
+  if (!metadata) {
+    metadata = await discoverAuthorizationServerMetadata(asUrl, { fetchFn }).catch((error) => {
+      throw temporary("read the authorization server metadata", error);
+    });
+  }
+  const clientInformation: OAuthClientInformationMixed = {
+    client_id: client.clientId,
+    ...(await clientSecretOf(doc, inputs)),
+    ...(client.tokenEndpointAuthMethod
+      ? { token_endpoint_auth_method: client.tokenEndpointAuthMethod }
+      : {}),
+  } as OAuthClientInformationMixed;
+  inputs.logger.debug("Refreshing access token", {
+    server: name,
+    tokenEndpoint: metadata?.token_endpoint,
+    clientId: client.clientId,
+  });
+  try {
+    const tokens = await refreshAuthorization(asUrl, {
+      metadata,
+      clientInformation,
+      refreshToken,
+      resource: doc.resource,
+      fetchFn,
+    });
+    const stored = toStoredTokens(tokens, inputs.now(), inputs.logger);
+    if (!stored.scope && doc.tokens?.scope) stored.scope = doc.tokens.scope;
+    return stored;
+  } catch (error) {
+    if (inputs.signal?.aborted) throw inputs.signal.reason;
+    const kind = classifyTokenFailure(error, record.status);
+    if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: error });
+    throw temporary("refresh the access token", error);
+  }
+}
+
+/** The client secret: the configured one (read fresh, it may rotate) or the stored one. */
+export async function clientSecretOf(
+  doc: CredentialDocument,
+  inputs: RefreshInputs,
+): Promise<{ client_secret?: string }> {
+  const auth = inputs.server.auth;
+  if (auth?.type === "oauth" && auth.clientSecret && auth.clientId === doc.client?.clientId) {
+    const secret = await readSecret(auth.clientSecret, {
+      what: `client secret of server "${inputs.server.name}"`,
+      logger: inputs.logger,
+      signal: inputs.signal,
+    });
+    return { client_secret: secret };
+  }
+  return doc.client?.clientSecret ? { client_secret: doc.client.clientSecret } : {};
+}

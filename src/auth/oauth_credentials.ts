@@ -1,0 +1,296 @@
+/**
+ * The gateway side of OAuth: a {@link CredentialProvider} that sends the access token stored by
+ * `toolscript auth`, refreshes it before it expires and when the server answers 401, and
+ * tells the user the exact command to run when only a new login helps.
+ */
+import type { RemoteServerConfig } from "../config/types.ts";
+import { AuthError, NotAuthenticatedError } from "../errors.ts";
+import { fingerprint, type Logger, silentLogger } from "../log.ts";
+import { raceAbort } from "./_oauth_http.ts";
+import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
+import { readChallenge } from "./oauth_discovery.ts";
+import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";
+import type { CredentialProvider, CredentialStatus } from "./types.ts";
+
+/** Options of {@link OAuthCredentialProvider}. */
+export interface OAuthCredentialProviderOptions {
+  store: TokenStore;
+  logger?: Logger;
+  fetch?: typeof fetch;
+  /** Epoch ms clock; default `Date.now`. */
+  now?: () => number;
+  /** Config path for `--config` in fix commands, when not the default. */
+  configPath?: string;
+  /**
+   * For a remote server without an `auth` block: without stored credentials requests go out
+   * bare (`headers()` returns `{}`) and a 401 is not recovered (`recover()` returns false).
+   * With stored credentials (from `toolscript auth`), it behaves as for `{"type":"oauth"}`.
+   */
+  implicit?: boolean;
+  /** Refresh this long before the access token expires; default 60 000 ms. */
+  refreshSkewMs?: number;
+  /** Longest wait for another process holding the server's lock; default 30 000 ms. */
+  lockTimeoutMs?: number;
+  /** Longest refresh request; default 30 000 ms. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Supplies `Authorization: Bearer <token>` for one OAuth server from the {@link TokenStore}.
+ *
+ * Re-reads the stored document whenever `store.version()` changes, so a login in another
+ * process is picked up. Refreshes are single-flight in-process and run under
+ * `store.withLock(server)`; after taking the lock it re-reads and skips the refresh when
+ * another process already did it. Only `invalid_grant` clears the stored tokens.
+ *
+ * @throws {NotAuthenticatedError} (from `headers`/`recover`) with the `toolscript auth` command
+ *   (and `--scope` for a 403 `insufficient_scope`) when only a new login helps.
+ * @throws {AuthError} with `temporary: true` when the authorization server is unreachable,
+ *   answers 5xx or 429, or is `temporarily_unavailable`; the tokens are kept.
+ */
+export class OAuthCredentialProvider implements CredentialProvider {
+  readonly server: RemoteServerConfig;
+  readonly #options: OAuthCredentialProviderOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #doc: CredentialDocument | undefined;
+  #version: string | undefined;
+  #loaded = false;
+  #refreshing: Promise<CredentialDocument> | undefined;
+  /** The access token obtained by the last refresh that `recover()` asked for. */
+  #recoveredWith: string | undefined;
+  #lastSent: string | undefined;
+  #lastError: string | undefined;
+
+  constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
+    this.server = server;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger();
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** See {@link CredentialProvider.headers}. */
+  async headers(signal?: AbortSignal): Promise<Record<string, string>> {
+    let doc = await this.#current(signal);
+    if (!doc?.tokens) {
+      if (this.#options.implicit) return {};
+      throw this.#notAuthenticated("no stored credentials");
+    }
+    const current = doc.tokens;
+    if (this.#isExpiring(current)) {
+      try {
+        doc = await this.#refresh(current.accessToken, signal);
+      } catch (error) {
+        const usable = error instanceof AuthError && error.temporary && !this.#isExpired(current);
+        if (!usable) throw error;
+        this.#logger.warn(`Using the current token of "${this.server.name}" until refresh works`, {
+          error: error.message,
+        });
+      }
+    }
+    const token = doc.tokens!.accessToken;
+    this.#lastSent = token;
+    return { Authorization: `Bearer ${token}` };
+  }
+
+  /** See {@link CredentialProvider.recover}. */
+  async recover(response: Response, signal?: AbortSignal): Promise<boolean> {
+    const challenge = readChallenge(response);
+    // Only the headers matter. Not awaited: cancelling one branch of a cloned body settles
+    // only once the caller releases the other branch.
+    response.body?.cancel().catch(() => {});
+    if (response.status === 403) {
+      if (challenge.error !== "insufficient_scope") return false;
+      const doc = await this.#current(signal);
+      const granted = doc?.tokens?.scope?.split(" ") ?? this.#configuredScopes();
+      const required = challenge.scope?.split(/\s+/).filter(Boolean) ?? [];
+      const scopes = [...new Set([...granted, ...required])].filter(Boolean);
+      throw this.#notAuthenticated(
+        `the server requires scope "${required.join(" ")}"`,
+        scopes.length ? scopes : undefined,
+      );
+    }
+    if (response.status !== 401) return false;
+    const doc = await this.#current(signal);
+    if (!doc?.tokens) {
+      if (this.#options.implicit) return false;
+      throw this.#notAuthenticated("the server requires authentication");
+    }
+    const sent = this.#lastSent ?? doc.tokens.accessToken;
+    if (sent === this.#recoveredWith) {
+      throw this.#notAuthenticated("the server rejected a freshly refreshed access token");
+    }
+    this.#logger.info(`Server "${this.server.name}" rejected the access token; refreshing`, {
+      tokenFingerprint: fingerprint(sent),
+      error: challenge.error,
+    });
+    const fresh = await this.#refresh(sent, signal, "rejected");
+    this.#recoveredWith = fresh.tokens?.accessToken;
+    return true;
+  }
+
+  /** See {@link CredentialProvider.status}. Never refreshes. */
+  async status(): Promise<CredentialStatus> {
+    let doc: CredentialDocument | undefined;
+    try {
+      doc = await this.#current();
+    } catch (error) {
+      return { authType: "oauth", state: "error", lastError: (error as Error).message };
+    }
+    if (!doc?.tokens && this.#options.implicit && !doc?.client) {
+      return { authType: "none", state: "ok" };
+    }
+    const base = {
+      authType: "oauth",
+      ...(doc?.client ? { registration: doc.client.registration } : {}),
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+    };
+    const tokens = doc?.tokens;
+    if (!tokens) return { ...base, state: "needs-auth" };
+    const state = this.#lastError
+      ? "refresh-failed"
+      : this.#isExpired(tokens) && !tokens.refreshToken
+      ? "expired"
+      : "ok";
+    return {
+      ...base,
+      state,
+      ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
+      ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+    };
+  }
+
+  /** The stored document, re-read when the store's version changed. */
+  async #current(signal?: AbortSignal): Promise<CredentialDocument | undefined> {
+    const name = this.server.name;
+    const version = await this.#options.store.version(name);
+    if (!this.#loaded || version !== this.#version) {
+      this.#adopt(await this.#options.store.load(name, this.server.url, signal), version);
+    }
+    return this.#doc;
+  }
+
+  #adopt(doc: CredentialDocument | undefined, version: string | undefined): void {
+    this.#doc = doc;
+    this.#version = version;
+    this.#loaded = true;
+    const redactor = this.#logger.redactor;
+    for (
+      const secret of [
+        doc?.tokens?.accessToken,
+        doc?.tokens?.refreshToken,
+        doc?.client?.clientSecret,
+      ]
+    ) {
+      redactor.addSecret(secret);
+    }
+  }
+
+  /** Single-flight in this process; the caller's signal only stops its own wait. */
+  #refresh(stale: string, signal?: AbortSignal, why = "expiring"): Promise<CredentialDocument> {
+    this.#refreshing ??= this.#refreshLocked(stale, why).finally(() => {
+      this.#refreshing = undefined;
+    });
+    return raceAbort(this.#refreshing, signal);
+  }
+
+  async #refreshLocked(stale: string, why: string): Promise<CredentialDocument> {
+    const { store } = this.#options;
+    const name = this.server.name;
+    using lockWait = timeoutSignal(this.#options.lockTimeoutMs ?? 30_000);
+    try {
+      return await store.withLock(name, async () => {
+        const doc = await store.load(name, this.server.url);
+        this.#adopt(doc, await store.version(name));
+        if (!doc?.tokens) throw this.#notAuthenticated("no stored credentials");
+        if (doc.tokens.accessToken !== stale && !this.#isExpiring(doc.tokens)) {
+          this.#logger.debug("Another process already refreshed the token", { server: name });
+          return doc;
+        }
+        if (!doc.tokens.refreshToken) {
+          throw this.#notAuthenticated(
+            why === "rejected"
+              ? "the access token was rejected and there is no refresh token"
+              : "the access token expired and there is no refresh token",
+          );
+        }
+        return await this.#refreshNow(doc);
+      }, lockWait.signal);
+    } catch (error) {
+      if (lockWait.signal.aborted && error === lockWait.signal.reason) {
+        throw new AuthError(
+          `Cannot refresh the token of server "${name}": another toolscript process holds its lock`,
+          { server: name, temporary: true },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #refreshNow(doc: CredentialDocument): Promise<CredentialDocument> {
+    const name = this.server.name;
+    let tokens: StoredTokens;
+    using requestTimeout = timeoutSignal(this.#options.requestTimeoutMs ?? 30_000);
+    try {
+      tokens = await refreshStoredTokens(doc, {
+        server: this.server,
+        fetch: this.#options.fetch ?? globalThis.fetch,
+        now: this.#now,
+        logger: this.#logger,
+        signal: requestTimeout.signal,
+      });
+    } catch (error) {
+      if (error instanceof RefreshRejectedError) {
+        const { tokens: _dropped, ...rest } = doc;
+        await this.#options.store.save(rest);
+        this.#adopt(rest, await this.#options.store.version(name));
+        this.#lastError = error.message;
+        this.#logger.warn(`Server "${name}" needs a new login: ${error.message}`);
+        throw this.#notAuthenticated(error.message, undefined, error);
+      }
+      this.#lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    const next = { ...doc, tokens };
+    await this.#options.store.save(next);
+    this.#adopt(next, await this.#options.store.version(name));
+    this.#lastError = undefined;
+    this.#logger.info(`Refreshed the access token of "${name}"`, {
+      expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt).toISOString() : undefined,
+      tokenFingerprint: fingerprint(tokens.accessToken),
+    });
+    return next;
+  }
+
+  #isExpiring(tokens: StoredTokens): boolean {
+    if (tokens.expiresAt === undefined) return false;
+    return this.#now() >= tokens.expiresAt - (this.#options.refreshSkewMs ?? 60_000);
+  }
+
+  #isExpired(tokens: StoredTokens): boolean {
+    return tokens.expiresAt !== undefined && this.#now() >= tokens.expiresAt;
+  }
+
+  #configuredScopes(): string[] {
+    return this.server.auth?.type === "oauth" ? this.server.auth.scopes ?? [] : [];
+  }
+
+  #notAuthenticated(reason: string, scopes?: string[], cause?: unknown): NotAuthenticatedError {
+    return new NotAuthenticatedError(this.server.name, {
+      reason,
+      scopes,
+      configPath: this.#options.configPath,
+      ...(cause ? { cause } : {}),
+    });
+  }
+}
+
+/** An AbortSignal that aborts after `ms`; disposing it clears the timer. */
+function timeoutSignal(ms: number): Disposable & { signal: AbortSignal } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("Timed out", "TimeoutError")),
+    ms,
+  );
+  return { signal: controller.signal, [Symbol.dispose]: () => clearTimeout(timer) };
+}

@@ -1,0 +1,194 @@
+/**
+ * `toolscript auth <server> --device`: the RFC 8628 device authorization grant, for machines
+ * without a browser. The user opens a URL anywhere and enters a code; we poll the token
+ * endpoint. Requests and response checks are oauth4webapi's; registration is the SDK's.
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/auth"
+import { registerClient } from "@modelcontextprotocol/sdk/client/auth.js";
+import * as oauth from "oauth4webapi";
+import { AuthError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import {
+  clientAuthFor,
+  describeFailure,
+  displayUrl,
+  oauthRequestOptions,
+  recordingFetch,
+} from "./_oauth_http.ts";
+import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
+import { abortableDelay } from "./auth_fetch.ts";
+import { metadataString } from "./oauth_discovery.ts";
+import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
+import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+/** What the user needs to approve a device login. */
+export interface DeviceCodePrompt {
+  verificationUri: string;
+  /** The URI with the code filled in, when the server offers one. */
+  verificationUriComplete?: string;
+  userCode: string;
+  expiresInSeconds: number;
+}
+
+/** Options of {@link loginWithDeviceCode}. */
+export interface DeviceLoginOptions extends
+  Omit<
+    OAuthLoginOptions,
+    "onAuthorizationUrl" | "readPasted" | "callbackPort" | "callbackPorts"
+  > {
+  /** Shows the verification URI and user code. */
+  onUserCode: (prompt: DeviceCodePrompt) => void | Promise<void>;
+}
+
+/**
+ * Runs the device flow under `store.withLock(server)` and saves the credentials.
+ * @throws {AuthError} when the server offers no device flow, the user denies, or the code expires.
+ * @throws the signal's reason when `signal` aborts first.
+ */
+export async function loginWithDeviceCode(options: DeviceLoginOptions): Promise<OAuthLoginResult> {
+  const logger = options.logger ?? silentLogger();
+  const inputs: LoginInputs = {
+    ...options,
+    logger,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+  return await options.store.withLock(
+    options.server.name,
+    () => runDeviceFlow(options, inputs, logger),
+    options.signal,
+  );
+}
+
+async function runDeviceFlow(
+  options: DeviceLoginOptions,
+  inputs: LoginInputs,
+  logger: Logger,
+): Promise<OAuthLoginResult> {
+  const { server, signal } = options;
+  const name = server.name;
+  const setup = await prepareLogin(inputs);
+  const metadata = setup.discovery.authorizationServerMetadata;
+  if (!metadataString(metadata, "device_authorization_endpoint")) {
+    throw new AuthError(
+      `Authorization server "${displayUrl(metadata.issuer)}" of server "${name}" does not offer ` +
+        `the device flow; run without --device`,
+      { server: name },
+    );
+  }
+  const registration = settleClient(setup, inputs, { grantType: DEVICE_GRANT });
+  const provider = new StoreOAuthClientProvider({
+    store: options.store,
+    document: setup.document,
+    preRegistered: setup.preRegistered,
+    clientMetadataUrl: setup.clientMetadataUrl,
+    scope: setup.scope,
+    grantTypes: [DEVICE_GRANT, "refresh_token"],
+    discovery: setup.discovery,
+    freshLogin: true,
+    now: options.now,
+    logger,
+  });
+  const record: { status?: number } = {};
+  const fetchFn = recordingFetch(inputs.fetch, signal, record);
+  const asUrl = setup.discovery.authorizationServerUrl;
+  const fail = (what: string, error: unknown): never => {
+    if (signal?.aborted) throw signal.reason;
+    throw new AuthError(
+      `Cannot ${what} for server "${name}": ${describeFailure(error, record.status)}`,
+      { server: name, cause: error },
+    );
+  };
+  logger.info(`Logging in to "${name}" with the device flow`, {
+    authorizationServer: new URL(metadata.issuer).host,
+    registration,
+    scope: setup.scope,
+  });
+  let info = provider.clientInformation();
+  if (!info && setup.clientMetadataUrl) info = { client_id: setup.clientMetadataUrl };
+  if (!info) {
+    info = await registerClient(asUrl, {
+      metadata,
+      clientMetadata: provider.clientMetadata,
+      scope: setup.scope,
+      fetchFn,
+    }).catch((error) => fail("register an OAuth client", error));
+  }
+  provider.saveClientInformation({ ...info, issuer: asUrl });
+  const stored = provider.document.client!;
+  const as = metadata as unknown as oauth.AuthorizationServer;
+  const client: oauth.Client = { client_id: stored.clientId };
+  const clientAuth = clientAuthFor(stored, metadata.token_endpoint_auth_methods_supported);
+  const http = oauthRequestOptions(fetchFn, signal);
+  const resource = setup.discovery.resourceMetadata?.resource;
+  const extra: Record<string, string> = resource ? { resource } : {};
+
+  const device = await oauth.deviceAuthorizationRequest(as, client, clientAuth, {
+    ...extra,
+    ...(setup.scope ? { scope: setup.scope } : {}),
+  }, http).then((response) => oauth.processDeviceAuthorizationResponse(as, client, response))
+    .catch((error) => fail("start the device login", error));
+  logger.redactor.addSecret(device.device_code);
+  await options.onUserCode({
+    verificationUri: device.verification_uri,
+    verificationUriComplete: device.verification_uri_complete,
+    userCode: device.user_code,
+    expiresInSeconds: device.expires_in,
+  });
+
+  let intervalMs = (device.interval ?? 5) * 1000;
+  const now = options.now ?? Date.now;
+  const deadline = now() + device.expires_in * 1000;
+  for (;;) {
+    await abortableDelay(intervalMs, signal);
+    if (now() > deadline) {
+      throw new AuthError(`The device code of server "${name}" expired before it was approved`, {
+        server: name,
+      });
+    }
+    let tokens: oauth.TokenEndpointResponse;
+    try {
+      const response = await oauth.deviceCodeGrantRequest(
+        as,
+        client,
+        clientAuth,
+        device.device_code,
+        {
+          ...http,
+          additionalParameters: extra,
+        },
+      );
+      tokens = await oauth.processDeviceCodeResponse(as, client, response);
+    } catch (error) {
+      if (error instanceof oauth.ResponseBodyError && error.error === "authorization_pending") {
+        continue;
+      }
+      if (error instanceof oauth.ResponseBodyError && error.error === "slow_down") {
+        intervalMs += 5000;
+        continue;
+      }
+      return fail("complete the device login", error);
+    }
+    await provider.saveTokens({
+      access_token: tokens.access_token,
+      token_type: tokens.token_type,
+      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
+      ...(tokens.expires_in !== undefined ? { expires_in: tokens.expires_in } : {}),
+      ...(tokens.scope ? { scope: tokens.scope } : {}),
+      issuer: asUrl,
+    });
+    const doc = provider.document;
+    logger.info(`Obtained tokens for "${name}"`, {
+      expiresAt: doc.tokens?.expiresAt ? new Date(doc.tokens.expiresAt).toISOString() : undefined,
+      scopes: doc.tokens?.scope,
+    });
+    return {
+      server: name,
+      issuer: doc.issuer,
+      registration: doc.client?.registration,
+      expiresAt: doc.tokens?.expiresAt,
+      scopes: doc.tokens?.scope?.split(" ").filter(Boolean),
+    };
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * `toolscript auth <server>`: the interactive OAuth 2.1 authorization code flow with PKCE
+ * (S256), RFC 8707 resource indicators and RFC 9207 issuer checks, run by the SDK's `auth()`
+ * over a {@link StoreOAuthClientProvider}. The authorization response arrives on a loopback
+ * callback or as a redirect URL the user pastes.
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/auth"
+import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
+import * as oauth from "oauth4webapi";
+import { AuthError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import {
+  describeFailure,
+  displayUrl,
+  isLoopbackHost,
+  raceAbort,
+  recordingFetch,
+} from "./_oauth_http.ts";
+import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
+import {
+  type CallbackOutcome,
+  DEFAULT_CALLBACK_PORTS,
+  type LoopbackCallback,
+  sanitizeAuthorizationError,
+  startLoopbackCallback,
+} from "./loopback_callback.ts";
+import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import type { RemoteServerConfig } from "../config/types.ts";
+import type { CredentialDocument, TokenStore } from "./token_store.ts";
+
+/** Options of {@link loginWithOAuth}. */
+export interface OAuthLoginOptions {
+  server: RemoteServerConfig;
+  store: TokenStore;
+  logger?: Logger;
+  fetch?: typeof fetch;
+  /** Epoch ms clock; default `Date.now`. */
+  now?: () => number;
+  /** Aborts the whole flow (SIGINT, the `--timeout`); the flow rejects with its reason. */
+  signal?: AbortSignal;
+  /** `--client-id` / `--client-secret` / `--scope`; override the config. */
+  clientId?: string;
+  clientSecret?: string;
+  scopes?: string[];
+  /** `--callback-port`; overrides config `callbackPort`. A busy pinned port is an error. */
+  callbackPort?: number;
+  /** Ports tried first when none is pinned; default 33418-33427. */
+  callbackPorts?: readonly number[];
+  /** Config path for `--config` in fix commands. */
+  configPath?: string;
+  /** Shows the authorization URL to the user (print it, open a browser). */
+  onAuthorizationUrl: (url: URL) => void | Promise<void>;
+  /**
+   * Lines the user types or pastes, read until `signal` aborts; a line holding the full
+   * redirect URL completes the flow like the loopback callback would.
+   */
+  readPasted?: (signal: AbortSignal) => AsyncIterable<string>;
+}
+
+/** What a finished login stored (no secrets). */
+export interface OAuthLoginResult {
+  server: string;
+  issuer?: string;
+  registration?: string;
+  expiresAt?: number;
+  scopes?: string[];
+}
+
+/**
+ * Runs the whole flow under `store.withLock(server)`, so a concurrent login or refresh of
+ * the same server waits, and saves the credentials (client, tokens, discovery) on success.
+ *
+ * @throws {AuthError} when discovery, registration or the token exchange fails, or the
+ *   authorization response is refused (an error from the server, a wrong `state` or `iss`).
+ * @throws the signal's reason when `signal` aborts first (e.g. the timeout).
+ */
+export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthLoginResult> {
+  const logger = options.logger ?? silentLogger();
+  const inputs: LoginInputs = {
+    server: options.server,
+    store: options.store,
+    logger,
+    fetch: options.fetch ?? globalThis.fetch,
+    signal: options.signal,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    scopes: options.scopes,
+    configPath: options.configPath,
+  };
+  return await options.store.withLock(
+    options.server.name,
+    () => runFlow(options, inputs, logger),
+    options.signal,
+  );
+}
+
+async function runFlow(
+  options: OAuthLoginOptions,
+  inputs: LoginInputs,
+  logger: Logger,
+): Promise<OAuthLoginResult> {
+  const { server, signal } = options;
+  const setup = await prepareLogin(inputs);
+  const config = server.auth?.type === "oauth" ? server.auth : undefined;
+  const metadata = setup.discovery.authorizationServerMetadata;
+  // Responses are handled here, in the flow's own async context, which holds the lock.
+  const inbox = new ResponseInbox();
+  await using listener = openListener(
+    options,
+    config?.redirectUri,
+    setup.document,
+    (url) => inbox.submit(url),
+  );
+  const redirectUri = listener?.redirectUri ?? config!.redirectUri!;
+  const registration = settleClient(setup, inputs, {
+    redirectUri,
+    grantType: "authorization_code",
+  });
+  logger.info(`Logging in to "${server.name}"`, {
+    authorizationServer: new URL(metadata.issuer).host,
+    registration,
+    redirectUri,
+    scope: setup.scope,
+  });
+  const provider = new StoreOAuthClientProvider({
+    store: options.store,
+    document: setup.document,
+    redirectUrl: redirectUri,
+    preRegistered: setup.preRegistered,
+    clientMetadataUrl: setup.clientMetadataUrl,
+    scope: setup.scope,
+    discovery: setup.discovery,
+    freshLogin: true,
+    now: options.now,
+    logger,
+  });
+  const record: { status?: number } = {};
+  const fetchFn = recordingFetch(inputs.fetch, signal, record);
+  const authOptions = { serverUrl: server.url, scope: setup.scope, fetchFn };
+  try {
+    const first = await auth(provider, authOptions);
+    if (first === "AUTHORIZED") return resultOf(provider.document);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new AuthError(
+      `Cannot start the OAuth login of server "${server.name}": ${
+        describeFailure(error, record.status)
+      }`,
+      { server: server.name, cause: error },
+    );
+  }
+  const authorizationUrl = provider.authorizationUrl!;
+  const expectedState = provider.expectedState!;
+  const exchange = async (url: URL) => {
+    const code = validateResponse(url, metadata, provider, expectedState, server.name);
+    logger.redactor.addSecret(code);
+    let result;
+    try {
+      result = await auth(provider, { ...authOptions, authorizationCode: code });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new AuthError(
+        `Cannot exchange the authorization code of server "${server.name}": ${
+          describeFailure(error, record.status)
+        }`,
+        { server: server.name, cause: error },
+      );
+    }
+    if (result !== "AUTHORIZED") {
+      throw new AuthError(`The authorization server of "${server.name}" asked to log in again`);
+    }
+  };
+  await options.onAuthorizationUrl(authorizationUrl);
+  const stopReading = new AbortController();
+  const reading = readPastedUrls(options, inbox, stopReading.signal, logger);
+  try {
+    const item = await inbox.next(signal);
+    try {
+      await exchange(item.url);
+      item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
+    } catch (error) {
+      item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  } finally {
+    inbox.close();
+    stopReading.abort();
+    await reading;
+  }
+  const stored = provider.document;
+  const result = resultOf(stored);
+  logger.info(`Obtained tokens for "${server.name}"`, {
+    expiresAt: result.expiresAt ? new Date(result.expiresAt).toISOString() : undefined,
+    scopes: result.scopes,
+    refreshToken: stored.tokens?.refreshToken !== undefined,
+  });
+  return result;
+}
+
+/** Starts the loopback listener unless the configured redirect URI is not on this machine. */
+function openListener(
+  options: OAuthLoginOptions,
+  configuredRedirect: string | undefined,
+  doc: CredentialDocument,
+  onCallback: (url: URL) => Promise<CallbackOutcome>,
+): LoopbackCallback | undefined {
+  const common = { onCallback, server: options.server.name, logger: options.logger };
+  if (configuredRedirect) {
+    const url = new URL(configuredRedirect);
+    if (url.protocol !== "http:" || !isLoopbackHost(url.hostname)) return undefined;
+    return startLoopbackCallback({
+      ...common,
+      port: options.callbackPort ?? Number(url.port || 80),
+      path: url.pathname,
+      redirectHost: url.hostname,
+    });
+  }
+  const pinned = options.callbackPort ??
+    (options.server.auth?.type === "oauth" ? options.server.auth.callbackPort : undefined);
+  // A stored registration's port first, so the client can be reused.
+  const storedPorts = (doc.client?.redirectUris ?? [])
+    .map((uri) => URL.canParse(uri) ? Number(new URL(uri).port) : 0)
+    .filter((port) => port > 0);
+  return startLoopbackCallback({
+    ...common,
+    port: pinned,
+    preferredPorts: [
+      ...new Set([...storedPorts, ...(options.callbackPorts ?? DEFAULT_CALLBACK_PORTS)]),
+    ],
+  });
+}
+
+/** RFC 9207 `iss` and `state` checks (oauth4webapi), then the code. */
+function validateResponse(
+  url: URL,
+  metadata: { issuer: string } & Record<string, unknown>,
+  provider: StoreOAuthClientProvider,
+  expectedState: string,
+  server: string,
+): string {
+  const client = { client_id: provider.clientInformation()?.client_id ?? "" };
+  let params: URLSearchParams;
+  try {
+    params = oauth.validateAuthResponse(
+      metadata as unknown as oauth.AuthorizationServer,
+      client,
+      url.searchParams,
+      expectedState,
+    );
+  } catch (error) {
+    if (error instanceof oauth.AuthorizationResponseError) {
+      throw new AuthError(
+        `The authorization server refused the login of server "${server}": ${
+          sanitizeAuthorizationError(error.error, error.error_description)
+        }`,
+        { server },
+      );
+    }
+    throw new AuthError(
+      `Refusing the authorization response for server "${server}": ${refusal(error)}`,
+      { server },
+    );
+  }
+  const code = params.get("code");
+  if (!code) throw new AuthError(`The authorization response for server "${server}" has no code`);
+  return code;
+}
+
+function refusal(error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  if (/"iss"/.test(message)) {
+    return /missing/.test(message)
+      ? "it lacks the issuer (iss) the authorization server promised"
+      : "it comes from a different issuer (iss mismatch)";
+  }
+  if (/"state"/.test(message)) return "its state does not match this login (state mismatch)";
+  return "it is malformed";
+}
+
+/** Feeds pasted redirect URLs to the inbox until one succeeds or `signal` aborts. */
+async function readPastedUrls(
+  options: OAuthLoginOptions,
+  inbox: ResponseInbox,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  if (!options.readPasted) return;
+  try {
+    for await (const line of options.readPasted(signal)) {
+      const text = line.trim();
+      if (!text) continue;
+      if (!URL.canParse(text)) {
+        logger.warn("Ignoring pasted text: expected the full URL the browser was redirected to");
+        continue;
+      }
+      const url = new URL(text);
+      if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
+        logger.warn("Ignoring pasted URL: it has no code or error parameter", {
+          url: displayUrl(url),
+        });
+        continue;
+      }
+      const outcome = await inbox.submit(url);
+      if (outcome.ok || signal.aborted) return;
+    }
+  } catch (error) {
+    if (!signal.aborted) logger.debug("Stopped reading pasted input", { error: String(error) });
+  }
+}
+
+interface InboxItem {
+  url: URL;
+  reply: (outcome: CallbackOutcome) => void;
+}
+
+/** Authorization responses (callback or pasted) waiting for the flow to handle them. */
+class ResponseInbox {
+  #items: InboxItem[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  /** Queues a response; resolves with what to tell the browser (or the paste loop). */
+  submit(url: URL): Promise<CallbackOutcome> {
+    if (this.#closed) return Promise.resolve(FINISHED);
+    return new Promise((reply) => {
+      this.#items.push({ url, reply });
+      this.#wake?.();
+    });
+  }
+
+  /** The next queued response; rejects with `signal.reason` when it aborts first. */
+  async next(signal?: AbortSignal): Promise<InboxItem> {
+    while (this.#items.length === 0) {
+      const woken = Promise.withResolvers<void>();
+      this.#wake = woken.resolve;
+      await raceAbort(woken.promise, signal);
+    }
+    return this.#items.shift()!;
+  }
+
+  /** Answers everything still queued, and everything submitted later, with "finished". */
+  close(): void {
+    this.#closed = true;
+    for (const item of this.#items.splice(0)) item.reply(FINISHED);
+  }
+}
+
+const FINISHED: CallbackOutcome = { ok: false, message: "This login has already finished." };
+
+function resultOf(doc: CredentialDocument): OAuthLoginResult {
+  return {
+    server: doc.server,
+    issuer: doc.issuer,
+    registration: doc.client?.registration,
+    expiresAt: doc.tokens?.expiresAt,
+    scopes: doc.tokens?.scope?.split(" ").filter(Boolean),
+  };
+}

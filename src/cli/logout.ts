@@ -1,0 +1,57 @@
+/**
+ * `toolscript logout <server>`: revokes the stored OAuth tokens at the authorization server
+ * when it offers revocation, and deletes the stored credentials in any case.
+ */
+import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
+import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { logoutOAuth } from "../auth/oauth_logout.ts";
+import type { RemoteServerConfig } from "../config/types.ts";
+
+/** Parsed `logout` arguments. */
+export interface LogoutArgs {
+  config?: string;
+  help: boolean;
+  server: string;
+}
+
+/** Help text of `logout`. */
+export const LOGOUT_HELP = `Usage: toolscript logout <server>
+
+Revokes the server's stored OAuth tokens at its authorization server (when it offers
+revocation) and deletes the stored credentials, even when revocation fails.
+${GLOBAL_HELP}`;
+
+/** Parses `logout` arguments (pure). */
+export function parseLogoutArgs(argv: string[]): LogoutArgs {
+  const { positionals, global } = parseCommandArgs("logout", argv, {}, { min: 1, max: 1 });
+  return { ...global, server: positionals[0] };
+}
+
+/** Revokes and deletes; prints what happened on stdout. Exit 0 unless the store fails. */
+export async function runLogout(args: LogoutArgs, io: CliIo): Promise<number> {
+  if (args.help) {
+    io.stdout(LOGOUT_HELP + "\n");
+    return 0;
+  }
+  const runtime = await openCliRuntime(io, args.config);
+  const stored = (await runtime.store.list()).includes(args.server);
+  // A server no longer configured can still have its leftover credentials deleted.
+  const config = stored && !runtime.config.servers.some((s) => s.name === args.server)
+    ? undefined
+    : findServer(runtime, args.server);
+  const remote = config && config.type !== "stdio" ? config as RemoteServerConfig : undefined;
+  const result = await logoutOAuth(args.server, {
+    store: runtime.store,
+    server: remote,
+    logger: runtime.logger,
+    fetch: io.fetch,
+    signal: io.signal,
+  });
+  const name = args.server;
+  if (!result.removed) io.stdout(`No stored credentials for ${name}\n`);
+  else if (result.revoked) io.stdout(`Revoked and removed credentials for ${name}\n`);
+  else if (result.revocationError) {
+    io.stdout(`Removed credentials for ${name} (revocation failed: ${result.revocationError})\n`);
+  } else io.stdout(`Removed credentials for ${name} (not revoked: ${result.revocationSkipped})\n`);
+  return 0;
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../../src/config/load_config.ts";
+import { createGateway } from "../../src/gateway/create_gateway.ts";
+import { serveGatewayHttp } from "../../src/gateway/serve_http.ts";
+import { createRuntimeRoutes } from "../../src/codemode/runtime_routes.ts";
+import { makeScratchDir, writeConfig } from "../_helpers.ts";
+import { startHttpMcpServer } from "../fixtures/http_server.ts";
+
+const HEADER_CANARY = `header-canary-${crypto.randomUUID()}`;
+const TOKEN_CANARY = `token-canary-${crypto.randomUUID()}`;
+const GATEWAY_TOKEN = `gateway-token-${crypto.randomUUID()}`;
+
+/** A gateway over one HTTP upstream configured with a header and a bearer token, on port 0. */
+async function startGateway() {
+  const dir = await makeScratchDir();
+  const http = await startHttpMcpServer({
+    name: "web",
+    auth: {
+      verify: (token) => Promise.resolve(token === TOKEN_CANARY ? { scopes: [] } : undefined),
+    },
+  });
+  const file = await writeConfig(dir, {
+    mcpServers: {
+      web: {
+        type: "http",
+        url: http.url,
+        headers: { "X-Canary": HEADER_CANARY },
+        auth: { type: "bearer", token: TOKEN_CANARY },
+      },
+    },
+  });
+  const config = await loadConfig({
+    flag: file,
+    env: () => undefined,
+    cwd: dir.path,
+    home: dir.path,
+  });
+  const gateway = createGateway(config, { home: dir.path });
+  let origin = "";
+  const server = await serveGatewayHttp(gateway, {
+    host: "127.0.0.1",
+    port: 0,
+    gatewayToken: GATEWAY_TOKEN,
+    routes: createRuntimeRoutes(gateway, () => origin),
+  });
+  origin = server.origin;
+  await gateway.start();
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${origin}${path}`, {
+      headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, ...headers },
+    });
+  return {
+    origin,
+    http,
+    gateway,
+    get,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await gateway.close();
+      await http.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("GET /runtime/tools.ts serves typed tool functions that call the gateway itself", async () => {
+  await using env = await startGateway();
+  const response = await env.get("/runtime/tools.ts");
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /^application\/typescript/);
+  const source = await response.text();
+  assert.match(source, /^ {2}web: \{$/m);
+  assert.match(source, /async add\(params: WebAddParams\): Promise<WebAddResult>/);
+  assert.match(source, /export class ToolError/);
+  assert.ok(source.includes(`const GATEWAY_ENDPOINT: string = "${env.origin}/mcp";`));
+});
+
+Deno.test("the tools module holds no configured header value or upstream credential", async () => {
+  await using env = await startGateway();
+  const seen = env.http.requests.map((r) => r.headers);
+  assert.ok(seen.some((h) => h["x-canary"] === HEADER_CANARY), "the upstream got the header");
+  assert.ok(seen.some((h) => h.authorization === `Bearer ${TOKEN_CANARY}`), "and the token");
+  for (const query of ["", "?server=web", "?server=web&tool=whoami"]) {
+    const source = await (await env.get(`/runtime/tools.ts${query}`)).text();
+    assert.ok(source.includes("whoami"));
+    assert.ok(!source.includes(HEADER_CANARY), `header value in module${query}`);
+    assert.ok(!source.includes(TOKEN_CANARY), `token in module${query}`);
+    assert.ok(!source.includes(GATEWAY_TOKEN), `gateway token in module${query}`);
+  }
+});
+
+Deno.test("GET /runtime/tools.ts?server=S&tool=T narrows the module and refuses what matches nothing", async () => {
+  await using env = await startGateway();
+  const one = await (await env.get("/runtime/tools.ts?server=web&tool=add")).text();
+  assert.match(one, /async add\(/);
+  assert.doesNotMatch(one, /async echo\(/);
+  const server = await (await env.get("/runtime/tools.ts?server=web")).text();
+  assert.match(server, /async echo\(/);
+  for (
+    const [query, status] of [["?server=nope", 404], ["?server=web&tool=nope", 404], [
+      "?tool=add",
+      400,
+    ]] as const
+  ) {
+    const response = await env.get(`/runtime/tools.ts${query}`);
+    await response.body?.cancel();
+    assert.equal(response.status, status, query);
+  }
+});
+
+Deno.test("GET /runtime/tools.ts needs the gateway token and a local Origin, like /mcp", async () => {
+  await using env = await startGateway();
+  const anonymous = await fetch(`${env.origin}/runtime/tools.ts`);
+  await anonymous.body?.cancel();
+  assert.equal(anonymous.status, 401);
+  const foreign = await env.get("/runtime/tools.ts", { origin: "https://evil.example" });
+  await foreign.body?.cancel();
+  assert.equal(foreign.status, 403);
+});
+
+Deno.test("the tools module follows the gateway's tool list", async () => {
+  await using env = await startGateway();
+  const before = await (await env.get("/runtime/tools.ts")).text();
+  assert.equal(await (await env.get("/runtime/tools.ts")).text(), before, "stable between changes");
+  assert.doesNotMatch(before, /freshTool/);
+  const changed = new Promise<void>((resolve) => {
+    const stop = env.gateway.onChange(() => {
+      if (env.gateway.listTools().some((t) => t.name === "web__fresh_tool")) {
+        stop();
+        resolve();
+      }
+    });
+  });
+  env.http.addTool("fresh_tool");
+  await changed;
+  const after = await (await env.get("/runtime/tools.ts")).text();
+  assert.match(after, /async freshTool\(/);
+});
