@@ -43,9 +43,16 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       if (!options.credentials || !needsRecovery(response) || attempt >= maxRetries) {
         return response;
       }
-      const retry = await options.credentials.recover(response.clone(), signal);
-      if (!retry) return response;
-      await response.body?.cancel();
+      // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.
+      const copy = response.clone();
+      const retry = await options.credentials.recover(copy, signal);
+      if (!retry) {
+        copy.body?.cancel().catch(() => {});
+        return response;
+      }
+      await Promise.all(
+        [copy.body?.cancel(), response.body?.cancel()].map((p) => p?.catch(() => {})),
+      );
       await backoff(attempt, signal);
     }
   };

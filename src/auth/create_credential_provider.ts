@@ -9,6 +9,7 @@ import { NotAuthenticatedError } from "../errors.ts";
 import type { TokenStore } from "./token_store.ts";
 import type { CredentialProvider, CredentialStatus } from "./types.ts";
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
+import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
 
 /** What credential providers may need from the program. */
 export interface CredentialProviderOptions {
@@ -35,6 +36,15 @@ export function createCredentialProvider(
     case "api_key":
     case "basic":
       provider = new StaticCredentialProvider(auth, options);
+      break;
+    case "client_credentials":
+    case "private_key_jwt":
+      provider = new ClientCredentialsProvider(server.name, auth, {
+        logger: options.logger,
+        fetch: options.fetch,
+        now: options.now,
+        allowInsecureHttp: server.allowInsecureHttp,
+      });
       break;
     default:
       provider = new UnsupportedAuthProvider(server.name, auth.type, options.configPath);
@@ -81,6 +91,9 @@ class OptionalCredentialProvider implements CredentialProvider {
   }
   status(): Promise<CredentialStatus> {
     return this.inner.status();
+  }
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 }
 

@@ -34,4 +34,6 @@ export interface CredentialProvider {
   recover(response: Response, signal?: AbortSignal): Promise<boolean>;
   /** Current state, for `status` and `/health`. */
   status(): Promise<CredentialStatus>;
+  /** Stops background work (refresh timers, requests under way). */
+  close?(): Promise<void>;
 }

@@ -239,6 +239,7 @@ export class Upstream implements AsyncDisposable {
     this.state = "closed";
     await this.#connecting?.catch(() => {});
     await this.#dropClient();
+    await this.#options.credentials?.close?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,224 @@
+/**
+ * Private to src/auth: one client_credentials token request (RFC 6749 §4.4) through
+ * oauth4webapi, retried on 429, 5xx, timeouts and network errors with exponential backoff,
+ * jitter and `Retry-After`, and turned into an {@link AuthError} that says what to check.
+ */
+import * as oauth from "oauth4webapi";
+import { AuthError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+
+/** A token as the endpoint returned it (already registered with the redactor). */
+export interface ObtainedToken {
+  accessToken: string;
+  /** Seconds, as sent; undefined when the response had none. */
+  expiresIn?: number;
+  /** Granted scopes, when the response says. */
+  scope?: string;
+}
+
+/** Which config settings to name when the server rejects something. */
+export interface SettingNames {
+  /** e.g. `"clientId" and "clientSecretFile"` or `"clientId" and "privateKeyFile"`. */
+  credentials: string;
+}
+
+/** One token request, ready to send. */
+export interface TokenRequest {
+  server: string;
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  parameters: URLSearchParams;
+  settings: SettingNames;
+}
+
+/** How requests are sent and retried. */
+export interface TokenRequestOptions {
+  fetch: typeof fetch;
+  logger: Logger;
+  allowInsecureRequests: boolean;
+  now: () => number;
+  random: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Attempts in total, at least 1. */
+  maxAttempts: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** A `Retry-After` longer than this ends the retries at once. */
+  maxRetryAfterMs: number;
+  signal: AbortSignal;
+}
+
+/** A failure, and how long the server asked us to wait before trying again. */
+export class TokenRequestError extends AuthError {
+  /** Milliseconds from `Retry-After`, when the server sent one. */
+  readonly retryAfterMs?: number;
+  constructor(
+    message: string,
+    options: ErrorOptions & { server: string; temporary: boolean; retryAfterMs?: number },
+  ) {
+    super(message, options);
+    this.name = "AuthError";
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 10_000;
+
+/**
+ * Sends the request, retrying temporary failures.
+ * @throws {TokenRequestError} (an AuthError) when no token was obtained; `temporary` tells
+ *   whether a later try may succeed.
+ * @throws the signal's reason when it aborts.
+ */
+export async function requestToken(
+  request: TokenRequest,
+  options: TokenRequestOptions,
+): Promise<ObtainedToken> {
+  const { logger, signal } = options;
+  for (let attempt = 1;; attempt++) {
+    signal.throwIfAborted();
+    logger.debug(`Requesting a token for server "${request.server}"`, {
+      tokenUrl: request.as.token_endpoint,
+      attempt,
+      scope: request.parameters.get("scope") ?? undefined,
+    });
+    const failure = await attemptOnce(request, options);
+    if (!(failure instanceof TokenRequestError)) return failure;
+    if (!failure.temporary || attempt >= options.maxAttempts) throw failure;
+    const retryAfterMs = failure.retryAfterMs;
+    if (retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs) throw failure;
+    const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
+    const delay = Math.max(retryAfterMs ?? 0, Math.round(backoff * (0.5 + options.random() / 2)));
+    logger.debug(`Retrying the token request of server "${request.server}"`, {
+      reason: failure.message,
+      delayMs: delay,
+    });
+    await options.sleep(delay, signal);
+  }
+}
+
+async function attemptOnce(
+  request: TokenRequest,
+  options: TokenRequestOptions,
+): Promise<ObtainedToken | TokenRequestError> {
+  const { server } = request;
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  try {
+    const response = await oauth.clientCredentialsGrantRequest(
+      request.as,
+      request.client,
+      request.clientAuth,
+      request.parameters,
+      {
+        signal,
+        [oauth.customFetch]: options.fetch,
+        [oauth.allowInsecureRequests]: options.allowInsecureRequests,
+      },
+    );
+    if (response.status === 429 || response.status >= 500) {
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), options.now());
+      await response.body?.cancel();
+      return temporary(server, `the token endpoint answered ${response.status}`, retryAfterMs);
+    }
+    const result = await oauth.processClientCredentialsResponse(
+      request.as,
+      request.client,
+      response,
+    );
+    options.logger.redactor.addSecret(result.access_token);
+    return {
+      accessToken: result.access_token,
+      expiresIn: result.expires_in,
+      scope: result.scope,
+    };
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    return classify(error, request, options);
+  }
+}
+
+function classify(
+  error: unknown,
+  request: TokenRequest,
+  options: TokenRequestOptions,
+): TokenRequestError {
+  const { server, settings } = request;
+  if (error instanceof oauth.ResponseBodyError) {
+    return rejected(server, error.status, error.error, settings, options);
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    const code = error.cause.find((c) => typeof c.parameters.error === "string")?.parameters.error;
+    return rejected(server, error.status, code ?? "invalid_client", settings, options);
+  }
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return temporary(server, `the token endpoint did not answer within ${options.timeoutMs} ms`);
+  }
+  if (error instanceof TypeError && !(error instanceof oauth.OperationProcessingError)) {
+    // fetch() rejects with a TypeError when the connection fails.
+    return temporary(server, "cannot reach the token endpoint", undefined, error);
+  }
+  if (error instanceof oauth.OperationProcessingError) {
+    return new TokenRequestError(
+      `Cannot get a token for server "${server}": invalid token endpoint response (${
+        JSON.stringify(options.logger.redactor.redactText(error.message))
+      })`,
+      { server, temporary: false },
+    );
+  }
+  return new TokenRequestError(
+    `Cannot get a token for server "${server}": ${(error as Error)?.name ?? "unknown error"}`,
+    { server, temporary: false },
+  );
+}
+
+function rejected(
+  server: string,
+  status: number,
+  code: string,
+  settings: SettingNames,
+  options: TokenRequestOptions,
+): TokenRequestError {
+  if (status === 429 || status >= 500) {
+    return temporary(server, `the token endpoint answered ${status} (${code})`);
+  }
+  const quoted = JSON.stringify(options.logger.redactor.redactText(code).slice(0, 100));
+  const hint = HINTS[code]?.(settings) ?? "";
+  return new TokenRequestError(
+    `Cannot get a token for server "${server}": the authorization server refused the request ` +
+      `(${status} ${quoted})${hint}`,
+    { server, temporary: false },
+  );
+}
+
+const HINTS: Record<string, (settings: SettingNames) => string> = {
+  invalid_client: (s) => `; check ${s.credentials}`,
+  unauthorized_client: (s) =>
+    `; the client may not use the client_credentials grant; check ${s.credentials}`,
+  invalid_scope: () => `; check "scopes"`,
+  invalid_target: () => `; check "resource"`,
+  unsupported_grant_type: () => "; the server does not offer the client_credentials grant",
+};
+
+function temporary(
+  server: string,
+  reason: string,
+  retryAfterMs?: number,
+  cause?: unknown,
+): TokenRequestError {
+  return new TokenRequestError(
+    `Cannot get a token for server "${server}": ${reason}; this is probably temporary, ` +
+      "try again later",
+    { server, temporary: true, retryAfterMs, cause },
+  );
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
