@@ -10,6 +10,7 @@ import type { TokenStore } from "./token_store.ts";
 import type { CredentialProvider, CredentialStatus } from "./types.ts";
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
 import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
+import { OAuthCredentialProvider } from "./oauth_credentials.ts";
 
 /** What credential providers may need from the program. */
 export interface CredentialProviderOptions {
@@ -26,16 +27,29 @@ export function createCredentialProvider(
   server: ServerConfig,
   options: CredentialProviderOptions,
 ): CredentialProvider | undefined {
+  // Exhaustive: every auth type has a provider; a new type fails to compile here.
   if (server.type === "stdio") return undefined;
   if (server.tokenOverride) return new TokenOverrideProvider(server.tokenOverride);
   const auth = server.auth;
-  if (!auth) return undefined;
+  const oauthOptions = {
+    store: options.store,
+    logger: options.logger,
+    fetch: options.fetch,
+    now: options.now,
+    configPath: options.configPath,
+  };
+  // No auth block: a server that answers 401 with OAuth metadata is treated as OAuth, so
+  // credentials stored by `toolscript auth` are used when there are any.
+  if (!auth) return new OAuthCredentialProvider(server, { ...oauthOptions, implicit: true });
   let provider: CredentialProvider;
   switch (auth.type) {
     case "bearer":
     case "api_key":
     case "basic":
       provider = new StaticCredentialProvider(auth, options);
+      break;
+    case "oauth":
+      provider = new OAuthCredentialProvider(server, oauthOptions);
       break;
     case "client_credentials":
     case "private_key_jwt":
@@ -46,33 +60,8 @@ export function createCredentialProvider(
         allowInsecureHttp: server.allowInsecureHttp,
       });
       break;
-    default:
-      provider = new UnsupportedAuthProvider(server.name, auth.type, options.configPath);
   }
   return server.allowUnauthenticated ? new OptionalCredentialProvider(provider) : provider;
-}
-
-/** Stands in for grants not built yet, failing calls with a clear reason. */
-class UnsupportedAuthProvider implements CredentialProvider {
-  constructor(
-    readonly server: string,
-    readonly authType: string,
-    readonly configPath?: string,
-  ) {}
-  headers(): Promise<Record<string, string>> {
-    return Promise.reject(
-      new NotAuthenticatedError(this.server, {
-        reason: `auth type "${this.authType}" is not supported yet`,
-        configPath: this.configPath,
-      }),
-    );
-  }
-  recover(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  status(): Promise<CredentialStatus> {
-    return Promise.resolve({ authType: this.authType, state: "needs-auth" });
-  }
 }
 
 /** For `allowUnauthenticated` servers: a missing credential means no credential, not failure. */

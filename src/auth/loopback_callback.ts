@@ -60,7 +60,7 @@ export function startLoopbackCallback(options: LoopbackCallbackOptions): Loopbac
     if (!server) {
       throw new AuthError(
         `Cannot listen for the OAuth callback of server "${options.server}" on 127.0.0.1:${options.port}: ` +
-          `port ${options.port} is in use; free it or choose another with --callback-port`,
+          `port ${options.port} is in use (or not allowed); free it or choose another with --callback-port`,
         { server: options.server },
       );
     }

@@ -14,8 +14,11 @@ import type { CredentialProvider, CredentialStatus } from "./types.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
 export interface OAuthCredentialProviderOptions {
+  /** Where `toolscript auth` saved the credentials. */
   store: TokenStore;
+  /** Receives refresh and failure lines (redacted); silent by default. */
   logger?: Logger;
+  /** Used for token requests; default `globalThis.fetch`. */
   fetch?: typeof fetch;
   /** Epoch ms clock; default `Date.now`. */
   now?: () => number;
@@ -49,6 +52,7 @@ export interface OAuthCredentialProviderOptions {
  *   answers 5xx or 429, or is `temporarily_unavailable`; the tokens are kept.
  */
 export class OAuthCredentialProvider implements CredentialProvider {
+  /** The server whose credentials this provides. */
   readonly server: RemoteServerConfig;
   readonly #options: OAuthCredentialProviderOptions;
   readonly #logger: Logger;
@@ -62,6 +66,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
   #lastSent: string | undefined;
   #lastError: string | undefined;
 
+  /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
     this.server = server;
     this.#options = options;

@@ -9,14 +9,9 @@ import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import {
-  describeFailure,
-  displayUrl,
-  isLoopbackHost,
-  raceAbort,
-  recordingFetch,
-} from "./_oauth_http.ts";
+import { describeFailure, isLoopbackHost, recordingFetch } from "./_oauth_http.ts";
 import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
+import { readPastedUrls, ResponseInbox } from "./_response_inbox.ts";
 import {
   type CallbackOutcome,
   DEFAULT_CALLBACK_PORTS,
@@ -30,17 +25,23 @@ import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
 /** Options of {@link loginWithOAuth}. */
 export interface OAuthLoginOptions {
+  /** The server to log in to (its `auth` block may be absent: implicit OAuth). */
   server: RemoteServerConfig;
+  /** Where the credentials are saved. */
   store: TokenStore;
+  /** Receives each step at info, details at debug (redacted). */
   logger?: Logger;
+  /** Used for every request; default `globalThis.fetch`. */
   fetch?: typeof fetch;
   /** Epoch ms clock; default `Date.now`. */
   now?: () => number;
   /** Aborts the whole flow (SIGINT, the `--timeout`); the flow rejects with its reason. */
   signal?: AbortSignal;
-  /** `--client-id` / `--client-secret` / `--scope`; override the config. */
+  /** `--client-id`: a pre-registered client; overrides config `clientId`. */
   clientId?: string;
+  /** `--client-secret`: its secret; overrides the configured one. */
   clientSecret?: string;
+  /** `--scope`: overrides config `scopes` and the server's hints. */
   scopes?: string[];
   /** `--callback-port`; overrides config `callbackPort`. A busy pinned port is an error. */
   callbackPort?: number;
@@ -59,10 +60,15 @@ export interface OAuthLoginOptions {
 
 /** What a finished login stored (no secrets). */
 export interface OAuthLoginResult {
+  /** The server's name. */
   server: string;
+  /** The authorization server that issued the tokens. */
   issuer?: string;
+  /** How the client was obtained: `pre-registered`, `metadata-document` or `dynamic`. */
   registration?: string;
+  /** Absolute expiry of the access token, epoch ms. */
   expiresAt?: number;
+  /** Scopes granted. */
   scopes?: string[];
 }
 
@@ -172,7 +178,7 @@ async function runFlow(
   };
   await options.onAuthorizationUrl(authorizationUrl);
   const stopReading = new AbortController();
-  const reading = readPastedUrls(options, inbox, stopReading.signal, logger);
+  const reading = readPastedUrls(options.readPasted, inbox, stopReading.signal, logger);
   try {
     const item = await inbox.next(signal);
     try {
@@ -276,76 +282,6 @@ function refusal(error: unknown): string {
   if (/"state"/.test(message)) return "its state does not match this login (state mismatch)";
   return "it is malformed";
 }
-
-/** Feeds pasted redirect URLs to the inbox until one succeeds or `signal` aborts. */
-async function readPastedUrls(
-  options: OAuthLoginOptions,
-  inbox: ResponseInbox,
-  signal: AbortSignal,
-  logger: Logger,
-): Promise<void> {
-  if (!options.readPasted) return;
-  try {
-    for await (const line of options.readPasted(signal)) {
-      const text = line.trim();
-      if (!text) continue;
-      if (!URL.canParse(text)) {
-        logger.warn("Ignoring pasted text: expected the full URL the browser was redirected to");
-        continue;
-      }
-      const url = new URL(text);
-      if (!url.searchParams.has("code") && !url.searchParams.has("error")) {
-        logger.warn("Ignoring pasted URL: it has no code or error parameter", {
-          url: displayUrl(url),
-        });
-        continue;
-      }
-      const outcome = await inbox.submit(url);
-      if (outcome.ok || signal.aborted) return;
-    }
-  } catch (error) {
-    if (!signal.aborted) logger.debug("Stopped reading pasted input", { error: String(error) });
-  }
-}
-
-interface InboxItem {
-  url: URL;
-  reply: (outcome: CallbackOutcome) => void;
-}
-
-/** Authorization responses (callback or pasted) waiting for the flow to handle them. */
-class ResponseInbox {
-  #items: InboxItem[] = [];
-  #wake: (() => void) | undefined;
-  #closed = false;
-
-  /** Queues a response; resolves with what to tell the browser (or the paste loop). */
-  submit(url: URL): Promise<CallbackOutcome> {
-    if (this.#closed) return Promise.resolve(FINISHED);
-    return new Promise((reply) => {
-      this.#items.push({ url, reply });
-      this.#wake?.();
-    });
-  }
-
-  /** The next queued response; rejects with `signal.reason` when it aborts first. */
-  async next(signal?: AbortSignal): Promise<InboxItem> {
-    while (this.#items.length === 0) {
-      const woken = Promise.withResolvers<void>();
-      this.#wake = woken.resolve;
-      await raceAbort(woken.promise, signal);
-    }
-    return this.#items.shift()!;
-  }
-
-  /** Answers everything still queued, and everything submitted later, with "finished". */
-  close(): void {
-    this.#closed = true;
-    for (const item of this.#items.splice(0)) item.reply(FINISHED);
-  }
-}
-
-const FINISHED: CallbackOutcome = { ok: false, message: "This login has already finished." };
 
 function resultOf(doc: CredentialDocument): OAuthLoginResult {
   return {

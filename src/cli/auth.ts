@@ -55,7 +55,7 @@ export function parseAuthArgs(argv: string[]): AuthArgs {
     device: { type: "boolean" },
   }, { min: 1, max: 1 });
   const callbackPort = parsePort(values["callback-port"], "--callback-port");
-  if (callbackPort === 0) throw new UsageError("--callback-port must be from 1 to 65535, got \"0\"");
+  if (callbackPort === 0) throw new UsageError('--callback-port must be from 1 to 65535, got "0"');
   const scope = values.scope as string | undefined;
   const clientId = values["client-id"] as string | undefined;
   const clientSecret = values["client-secret"] as string | undefined;
@@ -93,7 +93,10 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
   // The authorization URL carries `state`, which the redacting stderr would mask.
   const printVerbatim = io.stderrVerbatim ?? io.stderr;
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new DOMException("Timed out", "TimeoutError")), args.timeoutMs);
+  const timer = setTimeout(
+    () => timeout.abort(new DOMException("Timed out", "TimeoutError")),
+    args.timeoutMs,
+  );
   const signal = AbortSignal.any([io.signal, timeout.signal]);
   const deadline = io.now() + args.timeoutMs;
   let countdown: ReturnType<typeof setInterval> | undefined;

@@ -115,7 +115,7 @@ export class Upstream implements AsyncDisposable {
     } catch (error) {
       await client.close().catch(() => {});
       this.#client = undefined;
-      this.#fail(this.#explain(error, transport), "connect");
+      this.#fail(await this.#explain(error, transport), "connect");
     }
   }
 
@@ -145,12 +145,13 @@ export class Upstream implements AsyncDisposable {
   }
 
   /** Turns a connect failure into the error a user should see. */
-  #explain(error: unknown, transport: UpstreamTransport): unknown {
+  async #explain(error: unknown, transport: UpstreamTransport): Promise<unknown> {
     if (error instanceof ToolscriptError) return error;
     const cause = findToolscriptError(error);
     if (cause) return cause;
     const status = transport.lastResponse.status;
-    if (status === 401 && !this.#options.credentials) {
+    const credentials = await this.#options.credentials?.status().catch(() => undefined);
+    if (status === 401 && (!credentials || credentials.authType === "none")) {
       return new NotAuthenticatedError(this.name, {
         reason: "the server requires authentication",
         configPath: this.#options.configPath,
