@@ -48,6 +48,18 @@ export {
 } from "./src/auth/create_credential_provider.ts";
 export type { CredentialProviderOptions } from "./src/auth/create_credential_provider.ts";
 export { StaticCredentialProvider, TokenOverrideProvider } from "./src/auth/static_credentials.ts";
+export { OAuthCredentialProvider } from "./src/auth/oauth_credentials.ts";
+export type { OAuthCredentialProviderOptions } from "./src/auth/oauth_credentials.ts";
+export { StoreOAuthClientProvider } from "./src/auth/oauth_provider.ts";
+export type { StoreOAuthClientProviderOptions } from "./src/auth/oauth_provider.ts";
+export { loginWithOAuth } from "./src/auth/oauth_login.ts";
+export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/oauth_login.ts";
+export { loginWithDeviceCode } from "./src/auth/oauth_device_login.ts";
+export type { DeviceLoginOptions } from "./src/auth/oauth_device_login.ts";
+export { logoutOAuth } from "./src/auth/oauth_logout.ts";
+export type { OAuthLogoutOptions, OAuthLogoutResult } from "./src/auth/oauth_logout.ts";
+export { ClientCredentialsProvider } from "./src/auth/client_credentials_provider.ts";
+export type { ClientCredentialsProviderOptions } from "./src/auth/client_credentials_provider.ts";
 export { createAuthFetch } from "./src/auth/auth_fetch.ts";
 export type { AuthFetchOptions } from "./src/auth/auth_fetch.ts";
 
