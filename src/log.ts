@@ -14,6 +14,14 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 const SECRET_KEY =
   /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|code|state|code_verifier|client_secret|client_assertion|assertion|password|secret|token|refresh_token|access_token|id_token|device_code|subject_token|actor_token|private_key|key|[a-z0-9_-]*_token|[a-z0-9_-]*secret)$/i;
 
+/**
+ * `code` and `state` are secrets as OAuth URL and form parameters, but as keys of our own
+ * objects (`{"state": "ok"}`, an error `code`) they are not.
+ */
+function isSecretField(key: string): boolean {
+  return SECRET_KEY.test(key) && key !== "code" && key !== "state";
+}
+
 const SHORTEST_SECRET = 4;
 
 /** A short SHA-256 fingerprint that tells secrets apart without revealing them. */
@@ -63,7 +71,7 @@ export class Redactor {
     out = out.replace(
       /"([A-Za-z0-9_-]+)"\s*:\s*"([^"]*)"/g,
       (m, key: string, value: string) =>
-        SECRET_KEY.test(key) && value && !value.startsWith("[redacted")
+        isSecretField(key) && value && !value.startsWith("[redacted")
           ? `"${key}":"[redacted:${fingerprint(value)}]"`
           : m,
     );
@@ -82,7 +90,7 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((v) => this.redact(v, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) && typeof v === "string" && v
+      out[key] = isSecretField(key) && typeof v === "string" && v
         ? `[redacted:${fingerprint(v)}]`
         : this.redact(v, depth + 1);
     }
