@@ -55,6 +55,8 @@ export class Gateway implements AsyncDisposable {
   #listeners = new Set<() => void>();
   #options: GatewayOptions;
   #version = 0;
+  /** Tool-cache writes under way; `close()` waits for them. */
+  #saving = new Set<Promise<void>>();
 
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
@@ -104,12 +106,15 @@ export class Gateway implements AsyncDisposable {
 
   #changed(upstream: Upstream): void {
     this.#version++;
-    if (upstream.state === "ok") {
-      this.#options.toolCache?.save(upstream.name, upstream.catalog.tools).catch((error) =>
-        this.logger.warn(`cannot cache tools of server "${upstream.name}"`, {
-          error: String(error),
-        })
-      );
+    if (upstream.state === "ok" && this.#options.toolCache) {
+      const saving = this.#options.toolCache.save(upstream.name, upstream.catalog.tools)
+        .catch((error) =>
+          this.logger.warn(`cannot cache tools of server "${upstream.name}"`, {
+            error: String(error),
+          })
+        )
+        .finally(() => this.#saving.delete(saving));
+      this.#saving.add(saving);
     }
     for (const listener of this.#listeners) listener();
   }
@@ -241,6 +246,7 @@ export class Gateway implements AsyncDisposable {
   async close(): Promise<void> {
     this.#listeners.clear();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    await Promise.all(this.#saving);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -113,8 +113,9 @@ export class Upstream implements AsyncDisposable {
       });
       this.#options.onChange?.(this);
     } catch (error) {
-      await client.close().catch(() => {});
+      // Forget the client first, so its onclose does not report a second failure.
       this.#client = undefined;
+      await client.close().catch(() => {});
       this.#fail(await this.#explain(error, transport), "connect");
     }
   }
