@@ -80,7 +80,7 @@ export class ClientAuthentication {
       client: { client_id: id },
       clientAuth: endpoint.secretMethod === "client_secret_post"
         ? oauth.ClientSecretPost(secret)
-        : oauth.ClientSecretBasic(secret),
+        : clientSecretBasic(secret),
       credentials: `${setting("clientId", auth.clientId)} and ${
         setting("clientSecret", auth.clientSecret)
       }`,
@@ -135,4 +135,18 @@ function setting(base: string, source: SecretSource): string {
   if (source.file !== undefined) return `"${base}File"`;
   if (source.env !== undefined) return `"${base}Env"`;
   return `"${base}"`;
+}
+
+/**
+ * `client_secret_basic` as the MCP SDK and most authorization servers do it: the client ID and
+ * secret are percent-encoded with `encodeURIComponent`, which leaves `-`, `.`, `_`, `~` and
+ * `!*'()` alone. oauth4webapi's `ClientSecretBasic` escapes those too (`-` becomes `%2D`);
+ * servers that form-decode (RFC 6749 §2.3.1) read both the same, but servers that only
+ * base64-decode, like the MCP conformance suite's, then reject an ID such as `my-client`.
+ */
+export function clientSecretBasic(secret: string): oauth.ClientAuth {
+  return (_as, client, _body, headers) => {
+    const credentials = `${encodeURIComponent(client.client_id)}:${encodeURIComponent(secret)}`;
+    headers.set("authorization", `Basic ${btoa(credentials)}`);
+  };
 }
