@@ -76,6 +76,9 @@ export function createGatewayHandler(
     const transport: WebStandardStreamableHTTPServerTransport =
       new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => crypto.randomUUID(),
+        // One JSON body per POST instead of an SSE stream: about twice the calls/s under load
+        // (deno task bench, group 1). Notifications still flow on the GET stream.
+        enableJsonResponse: true,
         onsessioninitialized: (id: string) => {
           sessions.set(id, { transport, server });
         },
