@@ -7,6 +7,7 @@
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
+import { clientSecretBasic } from "./_client_authentication.ts";
 
 /** True for loopback hosts as `URL.hostname` spells them: 127.0.0.0/8, localhost, [::1]. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -121,7 +122,8 @@ export function describeFailure(error: unknown, status?: number): string {
 /**
  * oauth4webapi client authentication for a stored client: none for a public client, else the
  * secret by the method the client registered with (or basic, as RFC 6749 requires servers to
- * accept), by POST only when the server lists that alone.
+ * accept), by POST only when the server lists that alone. Basic credentials are encoded as the
+ * SDK does (see {@link clientSecretBasic}), which servers that only base64-decode accept too.
  */
 export function clientAuthFor(
   client: { clientSecret?: string; tokenEndpointAuthMethod?: string },
@@ -131,10 +133,10 @@ export function clientAuthFor(
   const method = client.tokenEndpointAuthMethod;
   if (method === "client_secret_post") return oauth.ClientSecretPost(client.clientSecret);
   if (method === "client_secret_basic" || !supportedMethods?.length) {
-    return oauth.ClientSecretBasic(client.clientSecret);
+    return clientSecretBasic(client.clientSecret);
   }
   return supportedMethods.includes("client_secret_basic")
-    ? oauth.ClientSecretBasic(client.clientSecret)
+    ? clientSecretBasic(client.clientSecret)
     : oauth.ClientSecretPost(client.clientSecret);
 }
 

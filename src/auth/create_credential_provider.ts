@@ -46,7 +46,7 @@ export function createCredentialProvider(
     case "bearer":
     case "api_key":
     case "basic":
-      provider = new StaticCredentialProvider(auth, options);
+      provider = new StaticCredentialProvider(server.name, auth, options);
       break;
     case "oauth":
       provider = new OAuthCredentialProvider(server, oauthOptions);

@@ -1,6 +1,7 @@
 /**
  * Finds out how to log in to an MCP server: an unauthenticated probe for the 401 challenge
- * (`WWW-Authenticate: Bearer resource_metadata=…, scope=…`), then RFC 9728 protected resource
+ * (`WWW-Authenticate: Bearer resource_metadata=…, scope=…`; in `_mcp_probe.ts`, re-exported
+ * here), then RFC 9728 protected resource
  * metadata (the challenge's URL, else path-aware then root well-known), then RFC 8414 /
  * OpenID Connect metadata of its authorization server. The SDK does the fetching; this module
  * adds the checks the SDK leaves out: the metadata's issuer, S256 support, the resource
@@ -10,7 +11,6 @@
 import {
   discoverAuthorizationServerMetadata,
   discoverOAuthProtectedResourceMetadata,
-  extractWWWAuthenticateParams,
 } from "@modelcontextprotocol/sdk/client/auth.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/auth"
 import type {
@@ -22,98 +22,17 @@ import {
   checkResourceAllowed,
   resourceUrlFromServerUrl,
 } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
-import type { RemoteServerConfig } from "../config/types.ts";
 import { AuthError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assertAllowedUrl, describeFailure, displayUrl, recordingFetch } from "./_oauth_http.ts";
 
-/** What an unauthenticated request to the server answered. */
-export interface AuthChallenge {
-  /** HTTP status of the probe. */
-  status: number;
-  /** True when the server sent a `Bearer` challenge. */
-  bearer: boolean;
-  /** RFC 9728 `resource_metadata` from the challenge. */
-  resourceMetadataUrl?: URL;
-  /** `scope` from the challenge. */
-  scope?: string;
-  /** `error` from the challenge (`invalid_token`, `insufficient_scope`, …). */
-  error?: string;
-}
+export { type AuthChallenge, type ProbeOptions, probeServer, readChallenge } from "./_mcp_probe.ts";
 
-/** Reads the Bearer challenge of a 401/403 response (nothing when there is none). */
-export function readChallenge(response: Response): AuthChallenge {
-  const header = response.headers.get("www-authenticate") ?? "";
-  const bearer = /^\s*bearer\b/i.test(header);
-  return {
-    status: response.status,
-    bearer,
-    ...(bearer ? extractWWWAuthenticateParams(response) : {}),
-  };
-}
-
-/** Options of {@link probeServer} and {@link discoverOAuth}. */
+/** Options of {@link discoverOAuth} besides the server's name and URL rules. */
 export interface DiscoveryOptions {
   fetch?: typeof fetch;
   signal?: AbortSignal;
   logger?: Logger;
-}
-
-/**
- * Sends one unauthenticated request (an MCP `initialize` POST, or the SSE GET) with the
- * server's configured headers, and reads the challenge.
- * @throws {AuthError} (temporary) when the server cannot be reached.
- */
-export async function probeServer(
-  server: RemoteServerConfig,
-  options: DiscoveryOptions = {},
-): Promise<AuthChallenge> {
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  const headers = new Headers(server.headers);
-  let init: RequestInit;
-  if (server.type === "sse") {
-    headers.set("accept", "text/event-stream");
-    init = { method: "GET", headers };
-  } else {
-    headers.set("accept", "application/json, text/event-stream");
-    headers.set("content-type", "application/json");
-    init = {
-      method: "POST",
-      headers,
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 0,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "toolscript-auth-probe", version: "1" },
-        },
-      }),
-    };
-  }
-  let response: Response;
-  try {
-    response = await fetchFn(server.url, { ...init, signal: options.signal });
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    throw new AuthError(
-      `Cannot reach server "${server.name}" at "${displayUrl(server.url)}": ${
-        describeFailure(error)
-      }`,
-      { server: server.name, temporary: true, cause: error },
-    );
-  }
-  await response.body?.cancel();
-  const challenge = readChallenge(response);
-  options.logger?.debug("Probed server for an OAuth challenge", {
-    server: server.name,
-    status: challenge.status,
-    bearer: challenge.bearer,
-    resourceMetadataUrl: challenge.resourceMetadataUrl?.href,
-    scope: challenge.scope,
-  });
-  return challenge;
 }
 
 /** The result of {@link discoverOAuth}. Shaped like the SDK's `OAuthDiscoveryState`. */
@@ -140,9 +59,13 @@ export interface DiscoverOAuthOptions extends DiscoveryOptions {
 
 /**
  * Discovers the authorization server of the MCP server at `serverUrl`. Without RFC 9728
- * metadata the server's origin is taken as the authorization server (the 2025-03-26 rule).
+ * metadata the server's origin is taken as the authorization server (the 2025-03-26 rule);
+ * when that origin publishes no RFC 8414 / OpenID metadata either (every well-known URL
+ * answers 4xx), its default endpoints `/authorize`, `/token` and `/register` are used, with
+ * the origin as issuer.
  *
- * @throws {AuthError} when no authorization server metadata is found, when its `issuer` differs
+ * @throws {AuthError} when RFC 9728 metadata names an authorization server that publishes no
+ *   metadata, when the metadata cannot be read (temporary), when its `issuer` differs
  *   from the URL it was found at, when it lacks S256 PKCE, when the resource metadata names
  *   another resource, or when an endpoint is plain http:// to a host that is not loopback.
  */
@@ -160,6 +83,8 @@ export async function discoverOAuth(
   }
 
   let resourceMetadata: OAuthProtectedResourceMetadata | undefined;
+  /** True when the server answered that it has none (4xx), not when it failed or was down. */
+  let noResourceMetadata = false;
   try {
     resourceMetadata = await discoverOAuthProtectedResourceMetadata(
       serverUrl,
@@ -168,7 +93,12 @@ export async function discoverOAuth(
     );
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    logger.debug("No protected resource metadata", { server, error: describeFailure(error) });
+    noResourceMetadata = record.status !== undefined && record.status >= 400 &&
+      record.status < 500;
+    logger.debug("No protected resource metadata", {
+      server,
+      error: describeFailure(error, record.status),
+    });
   }
   if (resourceMetadata) {
     const expected = resourceUrlFromServerUrl(serverUrl);
@@ -202,6 +132,11 @@ export async function discoverOAuth(
       { server, temporary: true, cause: error },
     );
   }
+  // 2025-03-26 servers may publish no metadata at all: their origin serves the default
+  // endpoints. Not when RFC 9728 metadata names an authorization server without metadata, nor
+  // when reading it failed (5xx, network): that is no sign of a server without metadata.
+  const fallback = !metadata && noResourceMetadata;
+  if (fallback) metadata = defaultEndpointsMetadata(serverUrl);
   if (!metadata) {
     throw new AuthError(
       `Server "${server}" offers no OAuth login: no authorization server metadata at "${
@@ -210,10 +145,12 @@ export async function discoverOAuth(
       { server },
     );
   }
+  // The fallback's issuer is the origin it was derived from, so the issuer check holds.
   checkMetadata(metadata, authorizationServerUrl, urlRules);
   logger.info(`Discovered the authorization server of "${server}"`, {
     issuer: metadata.issuer,
     resourceMetadata: resourceMetadata !== undefined,
+    ...(fallback ? { metadata: "none: using /authorize, /token, /register (2025-03-26)" } : {}),
     registration: metadata.registration_endpoint ? "dynamic available" : "no dynamic",
   });
   logger.debug("Authorization server metadata", {
@@ -229,6 +166,23 @@ export async function discoverOAuth(
     authorizationServerMetadata: metadata,
     resourceMetadata,
     resourceMetadataUrl: options.resourceMetadataUrl?.href,
+  };
+}
+
+/**
+ * What the 2025-03-26 revision of MCP and the SDK's `auth()` assume when a server publishes no
+ * metadata: the server's origin is the issuer and serves `/authorize`, `/token` and
+ * `/register`; PKCE with S256 is assumed.
+ */
+function defaultEndpointsMetadata(serverUrl: string): AuthorizationServerMetadata {
+  const origin = new URL(serverUrl).origin;
+  return {
+    issuer: origin,
+    authorization_endpoint: `${origin}/authorize`,
+    token_endpoint: `${origin}/token`,
+    registration_endpoint: `${origin}/register`,
+    response_types_supported: ["code"],
+    code_challenge_methods_supported: ["S256"],
   };
 }
 

@@ -70,3 +70,60 @@ Deno.test("discoverOAuth() refuses plain http endpoints on other hosts", async (
   });
   assert.equal(allowed.authorizationServerMetadata.token_endpoint, "http://as.example/token");
 });
+
+/** A server that answers every request with `status` (no metadata anywhere). */
+async function serveStatus(status: (path: string) => number) {
+  const ready = Promise.withResolvers<void>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => ready.resolve() },
+    (req) => new Response("no", { status: status(new URL(req.url).pathname) }),
+  );
+  await ready.promise;
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  return { origin, [Symbol.asyncDispose]: () => server.shutdown() };
+}
+
+Deno.test("discoverOAuth() falls back to /authorize, /token and /register at the origin when there is no metadata", async () => {
+  await using bare = await serveStatus(() => 404);
+  const found = await discoverOAuth(`${bare.origin}/v1/mcp`, { server: "demo" });
+  assert.equal(found.resourceMetadata, undefined);
+  assert.equal(found.authorizationServerUrl, `${bare.origin}/`);
+  const metadata = found.authorizationServerMetadata;
+  assert.equal(metadata.issuer, bare.origin);
+  assert.equal(metadata.authorization_endpoint, `${bare.origin}/authorize`);
+  assert.equal(metadata.token_endpoint, `${bare.origin}/token`);
+  assert.equal(metadata.registration_endpoint, `${bare.origin}/register`);
+  assert.deepEqual(metadata.code_challenge_methods_supported, ["S256"]);
+});
+
+Deno.test("discoverOAuth() does not fall back when the resource metadata cannot be read", async () => {
+  await using failing = await serveStatus((path) =>
+    path.startsWith("/.well-known/oauth-protected-resource") ? 503 : 404
+  );
+  await assert.rejects(
+    discoverOAuth(`${failing.origin}/mcp`, { server: "demo" }),
+    (error: unknown) => error instanceof AuthError && /offers no OAuth login/.test(error.message),
+  );
+});
+
+Deno.test("discoverOAuth() does not fall back when the resource metadata names a server without metadata", async () => {
+  let origin = "";
+  const ready = Promise.withResolvers<void>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => ready.resolve() },
+    (req) =>
+      new URL(req.url).pathname === "/.well-known/oauth-protected-resource/mcp"
+        ? Response.json({ resource: `${origin}/mcp`, authorization_servers: [`${origin}/as`] })
+        : new Response("no", { status: 404 }),
+  );
+  await ready.promise;
+  origin = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    await assert.rejects(
+      discoverOAuth(`${origin}/mcp`, { server: "demo" }),
+      (error: unknown) => error instanceof AuthError && /offers no OAuth login/.test(error.message),
+    );
+  } finally {
+    await server.shutdown();
+  }
+});

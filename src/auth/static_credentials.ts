@@ -11,6 +11,7 @@ import type {
 } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import type { Logger } from "../log.ts";
+import { ConfigError } from "../errors.ts";
 import type { CredentialProvider, CredentialStatus } from "./types.ts";
 
 /** Options of {@link StaticCredentialProvider}. */
@@ -26,30 +27,44 @@ export class StaticCredentialProvider implements CredentialProvider {
   readonly #warned = new Set<string>();
   #lastError?: string;
 
+  readonly #server: string;
+
   constructor(
+    server: string,
     auth: BearerAuthConfig | ApiKeyAuthConfig | BasicAuthConfig,
     options: StaticCredentialOptions,
   ) {
+    this.#server = server;
     this.#auth = auth;
     this.#logger = options.logger;
   }
 
   async headers(): Promise<Record<string, string>> {
     const auth = this.#auth;
-    const read = (source: SecretSource, what: string) =>
-      readSecret(source, {
-        logger: this.#logger,
-        redactor: this.#logger.redactor,
-        what,
-        warned: this.#warned,
-      });
+    const read = async (source: SecretSource, field: string, what: string) => {
+      try {
+        return await readSecret(source, {
+          logger: this.#logger,
+          redactor: this.#logger.redactor,
+          what,
+          warned: this.#warned,
+        });
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const suffix = source.file ? "File" : source.env ? "Env" : "";
+        throw new ConfigError(`Server "${this.#server}": ${error.message}`, {
+          path: `mcpServers.${this.#server}.auth.${field}${suffix}`,
+          cause: error,
+        });
+      }
+    };
     switch (auth.type) {
       case "bearer":
-        return { Authorization: `Bearer ${await read(auth.token, "bearer token")}` };
+        return { Authorization: `Bearer ${await read(auth.token, "token", "bearer token")}` };
       case "api_key":
-        return { [auth.header]: await read(auth.key, "API key") };
+        return { [auth.header]: await read(auth.key, "key", "API key") };
       case "basic": {
-        const password = await read(auth.password, "password");
+        const password = await read(auth.password, "password", "password");
         const encoded = btoa(String.fromCharCode(
           ...new TextEncoder().encode(`${auth.username}:${password}`),
         ));

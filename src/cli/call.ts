@@ -4,7 +4,7 @@
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
-import { UsageError } from "../errors.ts";
+import { exitCodeFor, ToolscriptError, UsageError } from "../errors.ts";
 
 /** Parsed `call` arguments. */
 export interface CallArgs {
@@ -68,5 +68,7 @@ export async function runCall(args: CallArgs, io: CliIo): Promise<number> {
   const result = await gateway.callTool(`${server.name}__${args.tool}`, args.arguments, io.signal);
   io.stdout(JSON.stringify(result, null, 2) + "\n");
   if (!result.isError) return 0;
-  return upstream.state === "needs-auth" ? 3 : 1;
+  // A call that failed for a reason of ours (config, login) exits as that error would.
+  const failure = upstream.state === "ok" ? undefined : upstream.lastFailure;
+  return failure instanceof ToolscriptError ? exitCodeFor(failure) : 1;
 }

@@ -183,20 +183,41 @@ export class Gateway implements AsyncDisposable {
         new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath }),
       );
     }
+    // A tool the server never listed is still tried (the list may be stale); if the server
+    // refuses it, say which tool of which server, since its own error may name neither.
+    const listed = upstream.catalog.tools.some((t) => t.name === name);
     try {
-      return await upstream.callTool(name, args, signal);
+      const result = await upstream.callTool(name, args, signal);
+      if (listed || !result.isError) return result;
+      const note = `Unknown tool "${namespaced}" on server "${upstream.name}"`;
+      return { ...result, content: [{ type: "text", text: note }, ...result.content] };
     } catch (error) {
-      if (error instanceof McpError && !isLocalError(error)) throw error;
-      if (error instanceof ToolscriptError) return this.errorResult(error);
+      if (error instanceof McpError && !isLocalError(error)) {
+        if (listed) throw error;
+        throw new McpError(
+          error.code,
+          `Unknown tool "${namespaced}" (server "${upstream.name}" answered: ${
+            error.message.replace(/^MCP error -?\d+: /, "")
+          })`,
+          error.data,
+        );
+      }
+      if (error instanceof ToolscriptError) return this.errorResult(error, upstream.name);
       return this.errorResult(
         new UpstreamError(upstream.name, error instanceof Error ? error.message : String(error)),
       );
     }
   }
 
-  /** A tool result with `isError: true` whose text is the redacted message (and fix). */
-  errorResult(error: ToolscriptError): CallToolResult {
-    const text = this.logger.redactor.redactText(error.message);
+  /**
+   * A tool result with `isError: true` whose redacted text names the server (when given), says
+   * what went wrong and the command that fixes it.
+   */
+  errorResult(error: ToolscriptError, server?: string): CallToolResult {
+    let text = error.message;
+    if (server && !text.includes(`"${server}"`)) text = `Server "${server}": ${text}`;
+    if (error.fix && !text.includes(error.fix)) text += `; fix: ${error.fix}`;
+    text = this.logger.redactor.redactText(text);
     return { isError: true, content: [{ type: "text", text }] };
   }
 

@@ -15,7 +15,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
-import { AuthError, NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+import { describeCallError, explainConnectFailure, isSessionLost } from "./upstream_errors.ts";
 import type { Logger } from "../log.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream_transport.ts";
 import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
@@ -58,7 +59,7 @@ export class Upstream implements AsyncDisposable {
   #connecting?: Promise<void>;
   #closed = new AbortController();
   #attempt = 0;
-  #lastAttemptAt = -Infinity;
+  #lastFailureAt = -Infinity;
   #retryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(config: ServerConfig, options: UpstreamOptions) {
@@ -88,8 +89,10 @@ export class Upstream implements AsyncDisposable {
 
   async #connectOnce(): Promise<void> {
     if (this.#closed.signal.aborted) return;
+    // Whoever connects now (a call, a credential change) makes a pending retry pointless; left
+    // armed, it would drop the healthy connection this attempt makes.
+    clearTimeout(this.#retryTimer);
     await this.#dropClient();
-    this.#lastAttemptAt = performance.now();
     this.state = "connecting";
     const log = this.#options.logger;
     const started = performance.now();
@@ -116,7 +119,15 @@ export class Upstream implements AsyncDisposable {
       // Forget the client first, so its onclose does not report a second failure.
       this.#client = undefined;
       await client.close().catch(() => {});
-      this.#fail(await this.#explain(error, transport), "connect");
+      const credentials = await this.#options.credentials?.status().catch(() => undefined);
+      this.#fail(
+        explainConnectFailure(this.config, error, {
+          transport,
+          credentials,
+          configPath: this.#options.configPath,
+        }),
+        "connect",
+      );
     }
   }
 
@@ -134,46 +145,32 @@ export class Upstream implements AsyncDisposable {
     client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
     client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
     client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
+    // The first transport error since the last good message is usually the cause of a close
+    // (e.g. "ReadBuffer exceeded maximum size"); later ones are its echoes.
+    let transportError = "";
+    client.onerror = (error) => transportError ||= error.message;
+    const transport = this.#transport!.transport;
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      transportError = "";
+      deliver?.(message, extra);
+    };
     client.onclose = () => {
       if (this.#client !== client || this.#closed.signal.aborted) return;
       this.#client = undefined;
       const tail = this.#transport?.stderrTail();
+      const why = `connection closed${transportError ? `: ${transportError}` : ""}`;
       this.#fail(
-        new UpstreamError(this.name, `connection closed${tail ? ` (stderr: ${tail})` : ""}`),
+        new UpstreamError(this.name, `${why}${tail ? ` (stderr: ${tail})` : ""}`),
         "connection",
       );
     };
   }
 
-  /** Turns a connect failure into the error a user should see. */
-  async #explain(error: unknown, transport: UpstreamTransport): Promise<unknown> {
-    if (error instanceof ToolscriptError) return error;
-    const cause = findToolscriptError(error);
-    if (cause) return cause;
-    const status = transport.lastResponse.status;
-    const credentials = await this.#options.credentials?.status().catch(() => undefined);
-    if (status === 401 && (!credentials || credentials.authType === "none")) {
-      return new NotAuthenticatedError(this.name, {
-        reason: "the server requires authentication",
-        configPath: this.#options.configPath,
-      });
-    }
-    if (status === 401 || status === 403) {
-      const challenge = /error="([^"]+)"/.exec(transport.lastResponse.wwwAuthenticate ?? "");
-      return new AuthError(
-        `Server "${this.name}" rejected the configured credentials (HTTP ${status}` +
-          `${challenge ? `, ${challenge[1]}` : ""}); check the server's "auth" settings`,
-        { server: this.name, cause: error },
-      );
-    }
-    const tail = transport.stderrTail();
-    const message = error instanceof Error ? error.message : String(error);
-    return new UpstreamError(this.name, `${message}${tail ? ` (stderr: ${tail})` : ""}`, {
-      cause: error,
-    });
-  }
-
   #fail(error: unknown, phase: string): void {
+    // Only a failed connect attempt holds off the next call's attempt; a connection that
+    // dropped (a crash) is reconnected by the very next call.
+    if (phase === "connect") this.#lastFailureAt = performance.now();
     this.lastFailure = error;
     this.lastError = this.#options.logger.redactor.redactText(
       error instanceof Error ? error.message : String(error),
@@ -203,18 +200,30 @@ export class Upstream implements AsyncDisposable {
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
-    const client = await this.#readyClient();
-    return await client.callTool({ name: tool, arguments: args }, undefined, {
-      signal,
-      timeout: this.config.timeoutMs,
-      resetTimeoutOnProgress: true,
-    }) as CallToolResult;
+    for (let attempt = 0;; attempt++) {
+      const client = await this.#readyClient();
+      try {
+        return await client.callTool({ name: tool, arguments: args }, undefined, {
+          signal,
+          timeout: this.config.timeoutMs,
+          resetTimeoutOnProgress: true,
+        }) as CallToolResult;
+      } catch (error) {
+        if (attempt === 0 && isSessionLost(error)) {
+          // The server restarted and forgot our session: the spec says start a new one.
+          this.#options.logger.info(`server "${this.name}" lost our session; reconnecting`);
+          await this.reconnect();
+          continue;
+        }
+        throw describeCallError(this.name, error, this.#transport?.stderrTail(), this.lastFailure);
+      }
+    }
   }
 
   /** The connected SDK client, connecting first when the server is down. */
   async #readyClient(): Promise<Client> {
     // A call right after a failed attempt reports that failure instead of trying again at once.
-    const recent = performance.now() - this.#lastAttemptAt < RECONNECT_ON_CALL_AFTER_MS;
+    const recent = performance.now() - this.#lastFailureAt < RECONNECT_ON_CALL_AFTER_MS;
     if (!this.#client && this.state !== "closed" && (!recent || this.#connecting)) {
       await this.connect();
     }
@@ -252,12 +261,4 @@ export class Upstream implements AsyncDisposable {
 function defaultRetryDelay(attempt: number): number {
   const base = Math.min(60_000, 1000 * 2 ** attempt);
   return base / 2 + Math.random() * base / 2;
-}
-
-function findToolscriptError(error: unknown): ToolscriptError | undefined {
-  for (let e = error, depth = 0; e && depth < 6; depth++) {
-    if (e instanceof ToolscriptError) return e;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

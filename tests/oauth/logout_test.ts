@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { runCli } from "../_helpers.ts";
+import { join } from "node:path";
+import { FileTokenStore } from "../../src/auth/file_token_store.ts";
+import { logoutOAuth } from "../../src/auth/oauth_logout.ts";
+import type { RemoteServerConfig } from "../../src/config/types.ts";
+import { makeScratchDir, runCli } from "../_helpers.ts";
 import { login, startWorld } from "./_world.ts";
 
 Deno.test("logout revokes the tokens at the authorization server and deletes the credentials", async () => {
@@ -37,4 +41,65 @@ Deno.test("logout deletes the credentials even when the authorization server is 
     /^Removed credentials for demo \(revocation failed: network error\)\n$/,
   );
   assert.equal(await world.store.load("demo", world.mcp.url), undefined);
+});
+
+Deno.test("logout authenticates revocation the way servers that only base64-decode Basic expect", async () => {
+  // Such a server compares the decoded header as it is: "my-client", not "my%2Dclient".
+  const seen: string[] = [];
+  const ready = Promise.withResolvers<void>();
+  const as = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => ready.resolve() },
+    async (request) => {
+      await request.body?.cancel();
+      const basic = request.headers.get("authorization")?.replace(/^Basic /, "") ?? "";
+      seen.push(atob(basic));
+      return atob(basic) === "my-client:s3cret-x"
+        ? new Response(null, { status: 200 })
+        : Response.json({ error: "invalid_client" }, { status: 401 });
+    },
+  );
+  await ready.promise;
+  await using _as = { [Symbol.asyncDispose]: () => as.shutdown() };
+  const origin = `http://127.0.0.1:${as.addr.port}`;
+  await using dir = await makeScratchDir();
+  const store = new FileTokenStore({ dir: join(dir.path, "credentials") });
+  const server: RemoteServerConfig = {
+    name: "demo",
+    type: "http",
+    url: "http://127.0.0.1:1/mcp",
+    headers: {},
+    allowInsecureHttp: false,
+    enabled: true,
+    allowUnauthenticated: false,
+    timeoutMs: 10_000,
+    auth: { type: "oauth" },
+  };
+  await store.save({
+    version: 1,
+    server: "demo",
+    serverUrl: server.url,
+    issuer: origin,
+    client: {
+      clientId: "my-client",
+      clientSecret: "s3cret-x",
+      registration: "dynamic",
+      tokenEndpointAuthMethod: "client_secret_basic",
+    },
+    tokens: { accessToken: "access-1", refreshToken: "refresh-1" },
+    discovery: {
+      authorizationServerUrl: origin,
+      authorizationServerMetadata: {
+        issuer: origin,
+        authorization_endpoint: `${origin}/authorize`,
+        token_endpoint: `${origin}/token`,
+        revocation_endpoint: `${origin}/revoke`,
+        response_types_supported: ["code"],
+      },
+    },
+    updatedAt: 0,
+  });
+  const result = await logoutOAuth("demo", { store, server });
+  assert.deepEqual(seen, ["my-client:s3cret-x", "my-client:s3cret-x"]);
+  assert.equal(result.revoked, true, result.revocationError);
+  assert.equal(result.removed, true);
 });
