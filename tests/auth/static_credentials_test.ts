@@ -108,3 +108,22 @@ Deno.test("a rejected static credential fails the call with the server named and
   assert.match(output, /"web"/);
   assert.ok(!output.includes(secret));
 });
+
+Deno.test("allowUnauthenticated: a server with no stored login is called without credentials", async () => {
+  await using dir = await makeScratchDir();
+  await using http = await startHttpMcpServer({ name: "open" });
+  const config = await writeConfig(dir, {
+    mcpServers: {
+      lenient: { type: "http", url: http.url, auth: { type: "oauth" }, allowUnauthenticated: true },
+      strict: { type: "http", url: http.url, auth: { type: "oauth" } },
+    },
+  });
+  const [lenient, strict] = await Promise.all([
+    whoami(config, dir.path, "lenient"),
+    runCli(["call", "strict", "whoami", "--config", config], { home: dir }),
+  ]);
+  assert.equal(lenient.code, 0, lenient.stderr);
+  assert.equal(lenient.headers.authorization, undefined);
+  assert.equal(strict.code, 3, "without allowUnauthenticated the login is required");
+  assert.match(strict.stdout, /toolscript auth strict --config/);
+});
