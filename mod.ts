@@ -17,6 +17,8 @@
 export { loadConfig } from "./src/config/load_config.ts";
 export type { LoadConfigOptions } from "./src/config/load_config.ts";
 export { validateConfig } from "./src/config/validate_config.ts";
+export type { ValidateConfigOptions } from "./src/config/validate_config.ts";
+export type { EnvLookup } from "./src/config/expand_vars.ts";
 export type {
   ApiKeyAuthConfig,
   AuthConfig,
@@ -30,6 +32,7 @@ export type {
   RemoteServerConfig,
   SecretSource,
   ServerConfig,
+  ServerConfigBase,
   StdioServerConfig,
 } from "./src/config/types.ts";
 
@@ -37,6 +40,7 @@ export { FileTokenStore } from "./src/auth/file_token_store.ts";
 export type { FileTokenStoreOptions } from "./src/auth/file_token_store.ts";
 export type {
   CredentialDocument,
+  PendingAuthorization,
   StoredClient,
   StoredTokens,
   TokenStore,
@@ -48,14 +52,18 @@ export {
 } from "./src/auth/create_credential_provider.ts";
 export type { CredentialProviderOptions } from "./src/auth/create_credential_provider.ts";
 export { StaticCredentialProvider, TokenOverrideProvider } from "./src/auth/static_credentials.ts";
+export type { StaticCredentialOptions } from "./src/auth/static_credentials.ts";
 export { OAuthCredentialProvider } from "./src/auth/oauth_credentials.ts";
 export type { OAuthCredentialProviderOptions } from "./src/auth/oauth_credentials.ts";
 export { StoreOAuthClientProvider } from "./src/auth/oauth_provider.ts";
-export type { StoreOAuthClientProviderOptions } from "./src/auth/oauth_provider.ts";
+export type {
+  PreRegisteredClient,
+  StoreOAuthClientProviderOptions,
+} from "./src/auth/oauth_provider.ts";
 export { loginWithOAuth } from "./src/auth/oauth_login.ts";
 export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/oauth_login.ts";
 export { loginWithDeviceCode } from "./src/auth/oauth_device_login.ts";
-export type { DeviceLoginOptions } from "./src/auth/oauth_device_login.ts";
+export type { DeviceCodePrompt, DeviceLoginOptions } from "./src/auth/oauth_device_login.ts";
 export { logoutOAuth } from "./src/auth/oauth_logout.ts";
 export type { OAuthLogoutOptions, OAuthLogoutResult } from "./src/auth/oauth_logout.ts";
 export { ClientCredentialsProvider } from "./src/auth/client_credentials_provider.ts";
@@ -67,8 +75,11 @@ export { createGateway } from "./src/gateway/create_gateway.ts";
 export type { CreateGatewayOptions } from "./src/gateway/create_gateway.ts";
 export { Gateway } from "./src/gateway/gateway.ts";
 export type { GatewayOptions, ServerHealth } from "./src/gateway/gateway.ts";
+export type { UpstreamState } from "./src/gateway/upstream.ts";
+export type { ToolCache } from "./src/gateway/tool_cache.ts";
 export { serveGatewayHttp } from "./src/gateway/serve_http.ts";
 export type { GatewayHttpServer, ServeGatewayHttpOptions } from "./src/gateway/serve_http.ts";
+export type { GatewayHandlerOptions, RouteHandler } from "./src/gateway/http_endpoint.ts";
 export { serveGatewayStdio } from "./src/gateway/serve_stdio.ts";
 
 export {
@@ -80,6 +91,6 @@ export {
   UpstreamError,
   UsageError,
 } from "./src/errors.ts";
-export type { ToolscriptErrorCode } from "./src/errors.ts";
+export type { ToolscriptErrorCode, ToolscriptErrorOptions } from "./src/errors.ts";
 export { Logger, Redactor } from "./src/log.ts";
 export type { LoggerOptions, LogLevel } from "./src/log.ts";

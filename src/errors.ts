@@ -33,6 +33,10 @@ export class ToolscriptError extends Error {
   /** A command the user can run to fix the problem, if any. */
   readonly fix?: string;
 
+  /**
+   * Subclasses set `name`. Only `cause` of `options` reaches `Error`; keep secrets out of
+   * `message` and `cause` alike.
+   */
   constructor(message: string, options: ToolscriptErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ToolscriptError";
@@ -43,6 +47,7 @@ export class ToolscriptError extends Error {
 
 /** A command line that cannot be parsed (exit 2). */
 export class UsageError extends ToolscriptError {
+  /** `options.fix` is usually `toolscript <command> --help`. Code `usage`. */
   constructor(message: string, options?: ErrorOptions & { fix?: string }) {
     super(message, { ...options, code: "usage" });
     this.name = "UsageError";
@@ -54,8 +59,11 @@ export class UsageError extends ToolscriptError {
  * the offending value (`mcpServers.github.url`) and `file` the config file, when known.
  */
 export class ConfigError extends ToolscriptError {
+  /** The config file; undefined when unknown or there is none (the ad-hoc config). */
   readonly file?: string;
+  /** JSON path of the offending value, e.g. `mcpServers.github.url`; undefined if not one. */
   readonly path?: string;
+  /** Prefixes `message` with `<file>: <path>: ` for whichever are given. Code `config`. */
   constructor(
     message: string,
     options?: ErrorOptions & { file?: string; path?: string; fix?: string },
@@ -81,7 +89,13 @@ export function authCommand(
 
 /** A server needs an interactive login before it can be used (exit 3). */
 export class NotAuthenticatedError extends ToolscriptError {
+  /** The server's name in config. */
   readonly server: string;
+  /**
+   * Builds the message from `reason` (default "no stored credentials") and sets `fix` to the
+   * `toolscript auth` command, with `--scope` and `--config` when `scopes` and `configPath`
+   * are given. Code `not_authenticated`.
+   */
   constructor(
     server: string,
     options?: ErrorOptions & { reason?: string; configPath?: string; scopes?: string[] },
@@ -100,9 +114,11 @@ export class NotAuthenticatedError extends ToolscriptError {
 
 /** Obtaining or refreshing credentials failed in a way a retry will not fix by itself. */
 export class AuthError extends ToolscriptError {
+  /** The server whose credentials failed; undefined when not tied to one. */
   readonly server?: string;
   /** True when the failure is likely temporary (network, 5xx, 429). */
   readonly temporary: boolean;
+  /** `temporary` defaults to false. Code `auth_failed`. */
   constructor(
     message: string,
     options?: ErrorOptions & { server?: string; temporary?: boolean; fix?: string },
@@ -116,7 +132,9 @@ export class AuthError extends ToolscriptError {
 
 /** An upstream MCP server could not be reached or failed a request. */
 export class UpstreamError extends ToolscriptError {
+  /** The server's name in config. */
   readonly server: string;
+  /** The message becomes `Server "<server>": <message>`. Code `upstream`. */
   constructor(server: string, message: string, options?: ErrorOptions) {
     super(`Server "${server}": ${message}`, { ...options, code: "upstream" });
     this.name = "UpstreamError";
@@ -126,7 +144,9 @@ export class UpstreamError extends ToolscriptError {
 
 /** A credential file is unsafe to use (symlink, other owner). */
 export class InsecureTokenFileError extends ToolscriptError {
+  /** Path of the refused file or directory. */
   readonly file: string;
+  /** The message names `file` and `reason`. Code `insecure_file`. */
   constructor(file: string, reason: string, options?: ErrorOptions) {
     super(`Refusing credential file "${file}": ${reason}`, { ...options, code: "insecure_file" });
     this.name = "InsecureTokenFileError";

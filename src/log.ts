@@ -34,6 +34,15 @@ export function fingerprint(secret: string): string {
  * ways: by key name (`authorization`, `*_token`, `client_secret`, …) and by value, for every
  * secret registered with {@link Redactor.addSecret} (values read from `*File`/`*Env` sources,
  * tokens obtained from an authorization server, configured header values).
+ * Values shorter than 4 characters are not registered.
+ *
+ * @example
+ * ```ts
+ * import { Redactor } from "./log.ts";
+ * const redactor = new Redactor();
+ * redactor.addSecret("k3y-123");
+ * redactor.redactText("key=k3y-123 and Bearer abc.def"); // no secret left in the result
+ * ```
  */
 export class Redactor {
   #secrets = new Set<string>();
@@ -112,12 +121,28 @@ export interface LoggerOptions {
   redactor?: Redactor;
 }
 
-/** Writes one redacted line per event to stderr: `level message {fields}`. */
+/**
+ * Writes one redacted line per event, synchronously, to stderr (or `options.write`):
+ * `[toolscript] <level> <message> {fields as JSON}`. Fields are redacted key by key, then the
+ * whole line by value, so a secret registered with {@link Logger.redactor} never gets out.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./log.ts";
+ * const logger = new Logger({ level: "debug" });
+ * logger.redactor.addSecret("s3cr3t-value");
+ * logger.info("Token request", { client_secret: "s3cr3t-value", status: 200 });
+ * // [toolscript] info Token request {"client_secret":"[redacted:…]","status":200}
+ * ```
+ */
 export class Logger {
+  /** Register secrets here; share it with anything else that prints (error messages). */
   readonly redactor: Redactor;
+  /** Lowest level written. */
   readonly level: LogLevel;
   #write: (line: string) => void;
 
+  /** Defaults: level `info`, stderr, a fresh {@link Redactor}. */
   constructor(options: LoggerOptions = {}) {
     this.level = options.level ?? "info";
     this.redactor = options.redactor ?? new Redactor();
@@ -131,15 +156,19 @@ export class Logger {
     return LEVELS[level] >= LEVELS[this.level];
   }
 
+  /** Logs detail for troubleshooting (`TOOLSCRIPT_LOG=debug`). */
   debug(message: string, fields?: Record<string, unknown>): void {
     this.#log("debug", message, fields);
   }
+  /** Logs normal progress. */
   info(message: string, fields?: Record<string, unknown>): void {
     this.#log("info", message, fields);
   }
+  /** Logs something the user should look at that did not stop the work. */
   warn(message: string, fields?: Record<string, unknown>): void {
     this.#log("warn", message, fields);
   }
+  /** Logs a failure. */
   error(message: string, fields?: Record<string, unknown>): void {
     this.#log("error", message, fields);
   }

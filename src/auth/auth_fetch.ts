@@ -18,7 +18,21 @@ export interface AuthFetchOptions {
   backoff?: (attempt: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Returns a fetch that adds configured headers and credentials and recovers from 401/403. */
+/**
+ * Returns a fetch that adds configured headers and credentials and recovers from 401/403.
+ * Headers in `init` win over `options.headers`; credential headers win over both. A streamed
+ * request body is buffered so a retry can resend it. When recovery cannot help or retries
+ * are used up, the last response is returned as is.
+ *
+ * @throws whatever `credentials.headers()` or `recover()` throws, e.g. `NotAuthenticatedError`
+ *   when the user must log in.
+ * @example Send a configured header with every request
+ * ```ts
+ * import { createAuthFetch } from "./auth_fetch.ts";
+ * const authFetch = createAuthFetch({ headers: { "X-Team": "core" } });
+ * // await authFetch("https://search.example/mcp", { method: "POST", body: "{}" });
+ * ```
+ */
 export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
   const maxRetries = options.maxRetries ?? 2;

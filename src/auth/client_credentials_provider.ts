@@ -105,6 +105,12 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
   #retryNotBefore = 0;
   #timer?: ReturnType<typeof setTimeout>;
 
+  /**
+   * Requests nothing yet: the first token is obtained by the first `headers()` call.
+   * `serverName` names the server in logs and errors.
+   *
+   * @throws {TypeError} when `auth.tokenUrl` is not a URL (validated configs always are).
+   */
   constructor(
     serverName: string,
     auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig,
@@ -202,6 +208,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     return Promise.resolve();
   }
 
+  /** Same as {@link ClientCredentialsProvider.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

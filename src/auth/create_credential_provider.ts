@@ -14,15 +14,37 @@ import { OAuthCredentialProvider } from "./oauth_credentials.ts";
 
 /** What credential providers may need from the program. */
 export interface CredentialProviderOptions {
+  /** Receives warnings and debug lines; every secret a provider meets goes to its redactor. */
   logger: Logger;
+  /** Where OAuth token sets are read (and refreshed ones written); unused by other auth types. */
   store: TokenStore;
+  /** Default `globalThis.fetch`; used for token, discovery and revocation requests. */
   fetch?: typeof fetch;
+  /** Epoch ms; decides token expiry and refresh points. Default `Date.now`. */
   now?: () => number;
   /** Config path for `--config` in fix commands, when not the default. */
   configPath?: string;
 }
 
-/** Returns the provider for `server`, or undefined when it is used without credentials. */
+/**
+ * Returns the provider for `server`, or undefined for a stdio server (which gets its
+ * credentials through `env`). A remote server without an `auth` block still gets an OAuth
+ * provider that uses tokens stored by `toolscript auth`, and sends none when there are none.
+ * Nothing is read or requested until the provider's `headers()` is called.
+ *
+ * @example Headers for a server with a static bearer token
+ * ```ts
+ * import { createCredentialProvider } from "./create_credential_provider.ts";
+ * import { FileTokenStore } from "./file_token_store.ts";
+ * import { Logger } from "../log.ts";
+ * const provider = createCredentialProvider({
+ *   name: "docs", type: "http", url: "https://docs.example/mcp", headers: {},
+ *   enabled: true, allowUnauthenticated: false, allowInsecureHttp: false, timeoutMs: 30_000,
+ *   auth: { type: "bearer", token: { env: "DOCS_TOKEN", envValue: "t0k3n" } },
+ * }, { logger: new Logger(), store: new FileTokenStore({ dir: await Deno.makeTempDir() }) });
+ * await provider?.headers(); // { Authorization: "Bearer t0k3n" }
+ * ```
+ */
 export function createCredentialProvider(
   server: ServerConfig,
   options: CredentialProviderOptions,

@@ -25,10 +25,13 @@ const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 /** What the user needs to approve a device login. */
 export interface DeviceCodePrompt {
+  /** Where the user enters `userCode` (RFC 8628 `verification_uri`). */
   verificationUri: string;
   /** The URI with the code filled in, when the server offers one. */
   verificationUriComplete?: string;
+  /** The code the user types at `verificationUri`. */
   userCode: string;
+  /** Seconds from now until the code expires and the login fails. */
   expiresInSeconds: number;
 }
 

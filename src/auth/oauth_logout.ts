@@ -20,11 +20,15 @@ import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
 /** Options of {@link logoutOAuth}. */
 export interface OAuthLogoutOptions {
+  /** Holds the credentials; its lock on the server is held while revoking and deleting. */
   store: TokenStore;
   /** The server's config; without it (no longer configured) nothing is revoked. */
   server?: RemoteServerConfig;
+  /** Receives progress lines (never a token); default silent. */
   logger?: Logger;
+  /** Default `globalThis.fetch`; used for the revocation requests. */
   fetch?: typeof fetch;
+  /** Aborts the lock wait and revocation; the call then rejects with `signal.reason`. */
   signal?: AbortSignal;
 }
 

@@ -20,6 +20,7 @@ import type { CredentialDocument, StoredClient, StoredTokens, TokenStore } from 
 
 /** A client registered out of band (`--client-id` / config `clientId`). */
 export interface PreRegisteredClient {
+  /** The `client_id` the authorization server issued for toolscript. */
   clientId: string;
   /** Secret of a confidential client; secret. */
   clientSecret?: string;
@@ -27,6 +28,7 @@ export interface PreRegisteredClient {
 
 /** Options of {@link StoreOAuthClientProvider}. */
 export interface StoreOAuthClientProviderOptions {
+  /** Receives the document on `saveTokens` and `invalidateCredentials`; nothing else writes. */
   store: TokenStore;
   /** The document to start from (loaded under the server's lock), or a fresh one. */
   document: CredentialDocument;
@@ -40,7 +42,11 @@ export interface StoreOAuthClientProviderOptions {
   scope?: string;
   /** Grant types for dynamic registration; default authorization code + refresh token. */
   grantTypes?: string[];
-  /** Checked discovery results the SDK should use instead of discovering itself. */
+  /**
+   * Checked discovery results the SDK should use instead of discovering itself (the SDK's
+   * `OAuthDiscoveryState` from `@modelcontextprotocol/sdk/client/auth.js`).
+   */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type; import it from the SDK
   discovery?: OAuthDiscoveryState;
   /** A new login: stored tokens are not offered to the SDK (no silent refresh). */
   freshLogin?: boolean;
@@ -48,6 +54,7 @@ export interface StoreOAuthClientProviderOptions {
   onRedirect?: (url: URL) => void | Promise<void>;
   /** Epoch ms clock; default `Date.now`. */
   now?: () => number;
+  /** Receives progress lines; its redactor learns every secret seen. Default silent. */
   logger?: Logger;
 }
 
@@ -61,7 +68,10 @@ const SECRET_REGISTRATION_FIELDS = ["client_secret", "registration_access_token"
  * registered with the logger's redactor.
  *
  * Not safe for two flows at once: callers hold `store.withLock(server)` around a flow.
+ * Pass it as `authProvider` to the SDK's `auth()` or its HTTP client transports; the other
+ * methods are the SDK's `OAuthClientProvider` contract.
  */
+// deno-doc-ignore private-type-ref -- implements the MCP SDK's OAuthClientProvider
 export class StoreOAuthClientProvider implements OAuthClientProvider {
   readonly #options: StoreOAuthClientProviderOptions;
   readonly #logger: Logger;
@@ -72,6 +82,7 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
   /** The authorization URL of the last redirect, for the caller to show. */
   authorizationUrl: URL | undefined;
 
+  /** Works on a copy of `options.document`; nothing is read or written until the SDK asks. */
   constructor(options: StoreOAuthClientProviderOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger();
@@ -98,6 +109,11 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     return this.#options.clientMetadataUrl;
   }
 
+  /**
+   * Metadata for dynamic registration: a public (`none`) native client named `toolscript`,
+   * registered for this login's redirect URI.
+   */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type
   get clientMetadata(): OAuthClientMetadata {
     const grantTypes = this.#options.grantTypes ?? ["authorization_code", "refresh_token"];
     const metadata: OAuthClientMetadata & { application_type: string } = {
@@ -119,6 +135,8 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     return this.#state;
   }
 
+  /** The pre-registered client if any, else the stored one; undefined means register. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type
   clientInformation(): OAuthClientInformationMixed | undefined {
     const pre = this.#options.preRegistered;
     const stored = this.#doc.client;
@@ -184,6 +202,8 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     });
   }
 
+  /** The stored token set, or undefined on a fresh login (so the SDK never refreshes it). */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type
   tokens(): OAuthTokens | undefined {
     const tokens = this.#doc.tokens;
     if (this.#options.freshLogin || !tokens) return undefined;
@@ -252,6 +272,8 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     else await this.#options.store.delete(this.#doc.server);
   }
 
+  /** Kept in memory; persisted with the tokens by `saveTokens`. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type
   saveDiscoveryState(state: OAuthDiscoveryState): void {
     this.#discovery = state;
   }

@@ -16,6 +16,7 @@ import type { CredentialProvider, CredentialStatus } from "./types.ts";
 
 /** Options of {@link StaticCredentialProvider}. */
 export interface StaticCredentialOptions {
+  /** Warns once per loosely-permitted secret file; its redactor learns each secret read. */
   logger: Logger;
 }
 
@@ -29,6 +30,10 @@ export class StaticCredentialProvider implements CredentialProvider {
 
   readonly #server: string;
 
+  /**
+   * Builds no header yet: secrets are read on each `headers()` call. `server` names the
+   * server in error messages.
+   */
   constructor(
     server: string,
     auth: BearerAuthConfig | ApiKeyAuthConfig | BasicAuthConfig,
@@ -93,6 +98,7 @@ export class TokenOverrideProvider implements CredentialProvider {
   readonly #token: string;
   #lastError?: string;
 
+  /** Sends `token` verbatim; register it with your redactor (`Config.secrets` lists overrides). */
   constructor(token: string) {
     this.#token = token;
   }

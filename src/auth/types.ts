@@ -8,9 +8,16 @@
 export interface CredentialStatus {
   /** `oauth`, `client_credentials`, `bearer`, … or `none`. */
   authType: string;
+  /**
+   * `ok`: usable (or no token needed yet); `needs-auth`: the user must run `toolscript auth`;
+   * `expired`: the token is past its expiry and has not been renewed; `refresh-failed`: the
+   * token still works but the last refresh failed; `error`: credentials cannot be read or
+   * used (see `lastError`).
+   */
   state: "ok" | "needs-auth" | "expired" | "refresh-failed" | "error";
-  /** Absolute expiry of the current access token, epoch ms. */
+  /** Absolute expiry of the current access token, epoch ms; undefined when unknown or none. */
   expiresAt?: number;
+  /** Scopes granted (or, before a token exists, requested); undefined when none are known. */
   scopes?: string[];
   /** e.g. `pre-registered`, `metadata-document`, `dynamic` for OAuth clients. */
   registration?: string;

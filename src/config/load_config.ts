@@ -24,10 +24,14 @@ export interface LoadConfigOptions {
   env: EnvLookup;
   /** Working directory: relative `--config` paths and `./.toolscript.json` are relative to it. */
   cwd: string;
-  /** The user's home directory. */
+  /**
+   * The user's home directory: expands `~/` in `--config` and `$TOOLSCRIPT_CONFIG`, and gives
+   * `~/.config` when `$XDG_CONFIG_HOME` is unset or relative.
+   */
   home: string;
   /** Reads the config file; default `Deno.readTextFile`. */
   readTextFile?: (path: string) => Promise<string>;
+  /** Receives debug lines (which file was loaded, or the ad-hoc config); default silent. */
   logger?: Logger;
 }
 

@@ -17,58 +17,114 @@ export interface SecretSource {
 
 /** `{"type":"oauth"}`: authorization code + PKCE, obtained by `toolscript auth`. */
 export interface OAuthAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "oauth";
+  /**
+   * A client registered beforehand at the authorization server; `--client-id` overrides it.
+   * Undefined: a client ID metadata document (`clientMetadataUrl`) or dynamic registration.
+   */
   clientId?: string;
+  /**
+   * Secret of the pre-registered `clientId` (`clientSecret`, `clientSecretFile` or
+   * `clientSecretEnv`); used only when the client in use is this `clientId`. Undefined: a
+   * public client.
+   */
   clientSecret?: SecretSource;
+  /**
+   * HTTPS URL of a client ID metadata document, used as the client ID when the authorization
+   * server advertises `client_id_metadata_document_supported`; otherwise ignored.
+   */
   clientMetadataUrl?: string;
+  /**
+   * Scopes to request, each a single token. `--scope` overrides them; undefined or empty: the
+   * server's `WWW-Authenticate` scope hint, else its `scopes_supported`.
+   */
   scopes?: string[];
+  /**
+   * Pins the loopback callback port (1 to 65535; `--callback-port` overrides it). Undefined:
+   * the port of the stored registration, else the first free one of a built-in list.
+   */
   callbackPort?: number;
+  /**
+   * An absolute redirect URI to register instead of the loopback default. A loopback `http:`
+   * URI gets a listener on its port and path; any other is completed by pasting the redirect.
+   */
   redirectUri?: string;
 }
 
 /** `{"type":"client_credentials"}`: a machine token from `tokenUrl`. */
 export interface ClientCredentialsAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "client_credentials";
+  /** The token endpoint; `http:` only on loopback unless the server sets `allowInsecureHttp`. */
   tokenUrl: string;
+  /** From `clientId`, `clientIdFile` or `clientIdEnv`; not treated as a secret. */
   clientId: SecretSource;
+  /** From `clientSecret`, `clientSecretFile` or `clientSecretEnv`; files are re-read per request. */
   clientSecret: SecretSource;
+  /** Sent space-joined as `scope`; undefined: no `scope` parameter. */
   scopes?: string[];
+  /** Sent as the RFC 8707 `resource` parameter when set. */
   resource?: string;
+  /** Sent as an `audience` parameter (as Auth0 and others expect) when set. */
   audience?: string;
-  /** Fraction of the lifetime after which the token is refreshed; default 0.8. */
+  /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
 }
 
 /** `{"type":"private_key_jwt"}`: client_credentials authenticated with a signed JWT. */
 export interface PrivateKeyJwtAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "private_key_jwt";
+  /** The token endpoint; `http:` only on loopback unless the server sets `allowInsecureHttp`. */
   tokenUrl: string;
+  /** The client ID, also the `iss` and `sub` of the signed assertion. */
   clientId: string;
+  /**
+   * Absolute path of a PKCS#8 PEM or JWK private key (relative paths in the file are resolved
+   * against its directory); read again for every token request.
+   */
   privateKeyFile: string;
+  /**
+   * JWS algorithm (`RS256` … `ES512`, `PS*`, `EdDSA`). Undefined: the JWK's `alg`, else derived
+   * from the key (RSA → RS256, EC → ES256/ES384/ES512, Ed25519 → EdDSA).
+   */
   alg?: string;
+  /** Sent space-joined as `scope`; undefined: no `scope` parameter. */
   scopes?: string[];
+  /** Sent as the RFC 8707 `resource` parameter when set. */
   resource?: string;
+  /** Sent as an `audience` parameter when set. */
   audience?: string;
+  /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
 }
 
 /** `{"type":"bearer"}`: a static bearer token. */
 export interface BearerAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "bearer";
+  /** Sent as `Authorization: Bearer <token>`; from `token`, `tokenFile` or `tokenEnv`. */
   token: SecretSource;
 }
 
 /** `{"type":"api_key"}`: a static key sent in `header` (default `X-API-Key`). */
 export interface ApiKeyAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "api_key";
+  /** The header name (an HTTP token); `X-API-Key` when the config gives none. */
   header: string;
+  /** The key, sent as the header's whole value; from `key`, `keyFile` or `keyEnv`. */
   key: SecretSource;
 }
 
 /** `{"type":"basic"}`: HTTP basic authentication. */
 export interface BasicAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
   type: "basic";
+  /** The user name; never contains `:`. */
   username: string;
+  /** From `password`, `passwordFile` or `passwordEnv`. */
   password: SecretSource;
 }
 
@@ -82,33 +138,53 @@ export type AuthConfig =
   | BasicAuthConfig;
 
 /** Fields common to every server entry. */
-interface ServerConfigBase {
+export interface ServerConfigBase {
   /** The server's name in config (`^[a-zA-Z0-9_-]{1,64}$`). */
   name: string;
+  /** False when the config says `enabled: false`: the server is listed but not connected. */
   enabled: boolean;
+  /** How to authenticate; undefined means no credentials. Always undefined for stdio servers. */
   auth?: AuthConfig;
   /** A bearer token from `TOOLSCRIPT_TOKEN_<SERVER>` (or `MCP_AUTH_TOKEN` for `default`). */
   tokenOverride?: string;
   /** When credentials are missing, connect without them instead of failing. */
   allowUnauthenticated: boolean;
-  /** Per-server connect timeout in ms. */
+  /**
+   * Timeout of the connect and of each request to the server, in ms (config `timeout` is in
+   * seconds); default 30 000.
+   */
   timeoutMs: number;
 }
 
 /** A server spawned as a child process speaking MCP over stdio. */
 export interface StdioServerConfig extends ServerConfigBase {
+  /** Discriminant of {@link ServerConfig}; the default when `command` is set. */
   type: "stdio";
+  /** The program to spawn, as given (looked up on `PATH` when not a path). */
   command: string;
+  /** Its arguments; empty when the config gives none. */
   args: string[];
+  /**
+   * Variables for the child, on top of a short safe list (`PATH`, `HOME`, …); the gateway's
+   * own environment is not inherited. Empty when the config gives none.
+   */
   env: Record<string, string>;
+  /** Absolute working directory of the child; undefined: the gateway's. */
   cwd?: string;
 }
 
 /** A remote server over streamable HTTP or legacy SSE. */
 export interface RemoteServerConfig extends ServerConfigBase {
+  /** `http` (streamable HTTP, the default) or `sse` (legacy SSE). */
   type: "http" | "sse";
+  /** The server's MCP endpoint; `http:` only on loopback unless `allowInsecureHttp`. */
   url: string;
+  /**
+   * Static headers sent with every request; credential headers win over them. Empty when the
+   * config gives none.
+   */
   headers: Record<string, string>;
+  /** Permits `http:` URLs (server, token, metadata) that are not loopback; default false. */
   allowInsecureHttp: boolean;
 }
 
@@ -117,7 +193,9 @@ export type ServerConfig = StdioServerConfig | RemoteServerConfig;
 
 /** The gateway's own endpoint settings. */
 export interface GatewayConfig {
+  /** Interface the HTTP endpoint binds to; default `127.0.0.1`. `--host` overrides it. */
   host: string;
+  /** TCP port; 0 picks any free port; default 3333. `--port` overrides it. */
   port: number;
 }
 
@@ -127,6 +205,7 @@ export interface Config {
   file?: string;
   /** How the file was found; `flag` means `--config` was given. */
   source: "flag" | "env" | "cwd" | "xdg" | "adhoc";
+  /** The `gateway` block, defaults filled in. */
   gateway: GatewayConfig;
   /** Every server, enabled or not, in file order. */
   servers: ServerConfig[];

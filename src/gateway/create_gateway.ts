@@ -15,10 +15,13 @@ import { FileToolCache } from "./tool_cache.ts";
 export interface CreateGatewayOptions {
   /** `$TOOLSCRIPT_HOME`: credentials under `credentials/`, tool lists under `cache/`. */
   home: string;
+  /** Receives the gateway's log lines; `config.secrets` are added to its redactor. Default silent. */
   logger?: Logger;
   /** Another token store (default: a {@link FileTokenStore} under `home`). */
   store?: TokenStore;
+  /** Default `globalThis.fetch`; used for upstream HTTP servers and every OAuth request. */
   fetch?: typeof fetch;
+  /** Epoch ms; decides token expiry. Default `Date.now`. */
   now?: () => number;
 }
 

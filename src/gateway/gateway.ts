@@ -25,32 +25,55 @@ export const NAME_SEPARATOR = "__";
 
 /** Options of {@link Gateway}. */
 export interface GatewayOptions {
+  /** Receives connection and call logs; its redactor also cleans error results sent to clients. */
   logger: Logger;
   /** Returns the credentials for a server (none for servers without `auth`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /** Default `globalThis.fetch`; used for upstream HTTP and SSE servers. */
   fetch?: typeof fetch;
   /** Remembers each server's last tool list so a server that needs login still shows tools. */
   toolCache?: ToolCache;
   /** Config path to put in `toolscript auth … --config` hints; undefined for the default. */
   configPath?: string;
-  /** Backoff between reconnect attempts of a failed server. */
+  /**
+   * Backoff in ms before reconnect attempt `attempt` (0-based) of a failed server; default 1 s
+   * doubling to 60 s, with jitter.
+   */
   retryDelayMs?: (attempt: number) => number;
 }
 
 /** One server's state as `status` and `/health` show it. */
 export interface ServerHealth {
+  /** The server's name in config. */
   name: string;
+  /** `stdio`, `http` or `sse`. */
   transport: ServerConfig["type"];
+  /** Connection state; `needs-auth` means the user must log in (see `fix`). */
   state: UpstreamState;
+  /** Number of tools offered: the live list, else the last one seen or cached. */
   tools: number;
+  /** Why the last connect or call failed, redacted; undefined when healthy. */
   error?: string;
+  /** The command that fixes `needs-auth` (`toolscript auth <server>`); undefined otherwise. */
   fix?: string;
 }
 
-/** All upstreams behind one namespace. */
+/**
+ * All upstreams behind one namespace: tools, prompts and resources of server `s` appear as
+ * `s__<name>`. One failing server never blocks or breaks the others; it is retried in the
+ * background. Build it with {@link createGateway}, then `start()`; `close()` (or
+ * `await using`) stops stdio children and open connections.
+ */
 export class Gateway implements AsyncDisposable {
+  /** The config it was built from; servers with `enabled: false` get no upstream. */
   readonly config: Config;
+  /**
+   * The upstream of each enabled server, by name. Internal: for toolscript's own endpoints
+   * and commands, not part of the library API.
+   * @ignore
+   */
   readonly upstreams: Map<string, Upstream>;
+  /** The logger from the options; error results sent to clients pass its redactor. */
   readonly logger: Logger;
   #listeners = new Set<() => void>();
   #options: GatewayOptions;
@@ -58,6 +81,7 @@ export class Gateway implements AsyncDisposable {
   /** Tool-cache writes under way; `close()` waits for them. */
   #saving = new Set<Promise<void>>();
 
+  /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
     this.config = config;
     this.logger = options.logger;
@@ -119,7 +143,11 @@ export class Gateway implements AsyncDisposable {
     for (const listener of this.#listeners) listener();
   }
 
-  /** Every tool of every upstream, named `<server>__<tool>`. */
+  /**
+   * Every tool of every upstream, named `<server>__<tool>`. A server that needs a login and
+   * has no cached tools contributes one `<server>__authenticate` tool naming the fix command.
+   */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listTools(): Tool[] {
     const tools: Tool[] = [];
     for (const upstream of this.upstreams.values()) {
@@ -150,7 +178,11 @@ export class Gateway implements AsyncDisposable {
       .fix!;
   }
 
-  /** Finds the upstream and its own name for a namespaced `<server>__<name>`. */
+  /**
+   * Finds the upstream and its own name for a namespaced `<server>__<name>` (the longest
+   * matching server name wins). Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
   resolve(namespaced: string): { upstream: Upstream; name: string } | undefined {
     let best: Upstream | undefined;
     for (const upstream of this.upstreams.values()) {
@@ -167,7 +199,11 @@ export class Gateway implements AsyncDisposable {
    * Calls a namespaced tool. Upstream results and JSON-RPC errors pass through unchanged;
    * connection and credential problems become an `isError` result that says which server,
    * why, and the command that fixes it.
+   *
+   * @throws {McpError} (`InvalidParams`) for a name that matches no server, and the upstream's
+   *   own JSON-RPC errors.
    */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   async callTool(
     namespaced: string,
     args: Record<string, unknown> | undefined,
@@ -222,6 +258,7 @@ export class Gateway implements AsyncDisposable {
   }
 
   /** Every prompt, named `<server>__<prompt>`. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listPrompts(): Prompt[] {
     return [...this.upstreams.values()].flatMap((u) =>
       u.catalog.prompts.map((p) => ({ ...p, name: `${u.name}${NAME_SEPARATOR}${p.name}` }))
@@ -229,6 +266,7 @@ export class Gateway implements AsyncDisposable {
   }
 
   /** Every resource; URIs stay as the upstream gave them, names are namespaced. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listResources(): Resource[] {
     return [...this.upstreams.values()].flatMap((u) =>
       u.catalog.resources.map((r) => ({ ...r, name: `${u.name}${NAME_SEPARATOR}${r.name}` }))
@@ -236,13 +274,18 @@ export class Gateway implements AsyncDisposable {
   }
 
   /** Every resource template, names namespaced. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listResourceTemplates(): ResourceTemplate[] {
     return [...this.upstreams.values()].flatMap((u) =>
       u.catalog.templates.map((t) => ({ ...t, name: `${u.name}${NAME_SEPARATOR}${t.name}` }))
     );
   }
 
-  /** The upstream that listed `uri`, or the first whose template shares its scheme. */
+  /**
+   * The upstream that listed `uri`, or the first whose template shares its scheme. Internal,
+   * like {@link Gateway.upstreams}.
+   * @ignore
+   */
   upstreamForResource(uri: string): Upstream | undefined {
     const all = [...this.upstreams.values()];
     const listed = all.find((u) => u.catalog.resources.some((r) => r.uri === uri));
@@ -270,6 +313,7 @@ export class Gateway implements AsyncDisposable {
     await Promise.all(this.#saving);
   }
 
+  /** Same as {@link Gateway.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

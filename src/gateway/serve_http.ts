@@ -6,9 +6,11 @@ import { createGatewayHandler, type GatewayHandlerOptions } from "./http_endpoin
 
 /** Options of {@link serveGatewayHttp}. */
 export interface ServeGatewayHttpOptions extends GatewayHandlerOptions {
+  /** Interface to bind, e.g. `127.0.0.1`; anything but loopback exposes the gateway. */
   host: string;
-  /** 0 picks any free port. */
+  /** 0 picks any free port; read the chosen one from {@link GatewayHttpServer.url}. */
   port: number;
+  /** Aborting stops the server and closes every MCP session, as `close()` does. */
   signal?: AbortSignal;
 }
 
@@ -20,10 +22,28 @@ export interface GatewayHttpServer extends AsyncDisposable {
   origin: string;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
+  /** Closes every MCP session, then stops the server. Leaves the gateway itself running. */
   close(): Promise<void>;
 }
 
-/** Starts the HTTP endpoint and resolves once it is listening. */
+/**
+ * Starts the HTTP endpoint and resolves once it is listening: MCP at `/mcp`, `/health`, and
+ * `options.routes`. Every route refuses foreign `Origin` headers and, when `gatewayToken` is
+ * set, requests without it.
+ *
+ * @throws {Deno.errors.AddrInUse} (rejects) when the port is taken.
+ * @example Serve on any free loopback port
+ * ```ts
+ * import { createGateway } from "./create_gateway.ts";
+ * import { serveGatewayHttp } from "./serve_http.ts";
+ * import { validateConfig } from "../config/validate_config.ts";
+ * const config = validateConfig({ mcpServers: {} }, { source: "flag", env: () => undefined });
+ * await using gateway = createGateway(config, { home: await Deno.makeTempDir() });
+ * await gateway.start();
+ * await using server = await serveGatewayHttp(gateway, { host: "127.0.0.1", port: 0 });
+ * server.url; // "http://127.0.0.1:<port>/mcp"
+ * ```
+ */
 export function serveGatewayHttp(
   gateway: Gateway,
   options: ServeGatewayHttpOptions,

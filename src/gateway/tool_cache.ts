@@ -8,7 +8,16 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 
 /** Where tool lists are remembered between runs. */
 export interface ToolCache {
+  /**
+   * The last list saved for `server` (upstream names, not namespaced), or undefined when none.
+   * A rejection is treated as "none".
+   */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   load(server: string): Promise<Tool[] | undefined>;
+  /**
+   * Replaces the list of `server`; called whenever a connected server's offer may have changed.
+   * A rejection is logged as a warning and otherwise ignored.
+   */
   save(server: string, tools: Tool[]): Promise<void>;
 }
 
