@@ -3,8 +3,8 @@
  * baseline in the same run and prints one markdown table (date and machine above it); writes
  * the same as JSON to `bench/results/latest.json`. Progress goes to stderr.
  *
- * Groups: overhead, auth, tokens, startup, memory, peer. Benchmarks are never tests: nothing
- * here fails on a slow figure.
+ * Groups: overhead, auth, tokens, startup, memory, peer, codemode. Benchmarks are never tests:
+ * nothing here fails on a slow figure.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { benchTokens } from "./_tokens.ts";
 import { benchStartup } from "./_startup.ts";
 import { benchMemory } from "./_memory.ts";
 import { benchPeer } from "./_peer.ts";
+import { benchCodeMode } from "./_codemode.ts";
 import {
   type BenchReport,
   type BenchRow,
@@ -32,6 +33,7 @@ const GROUPS: Record<string, { title: string; run: Group }> = {
   startup: { title: "4 Startup", run: benchStartup },
   memory: { title: "5 Memory", run: benchMemory },
   peer: { title: "6 Peer: mcp-remote", run: benchPeer },
+  codemode: { title: "7 Code mode", run: benchCodeMode },
 };
 
 async function machineInfo(): Promise<MachineInfo> {
