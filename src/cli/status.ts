@@ -89,6 +89,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       const parts = [r.server, r.transport, r.auth, r.state];
       if (r.expiresAt) parts.push(`expires ${r.expiresAt}`);
       if (r.scopes?.length) parts.push(`scopes "${r.scopes.join(" ")}"`);
+      if (r.registration) parts.push(`client ${r.registration}`);
       if (r.error && r.state !== "ok") parts.push(r.error);
       io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");
     }
