@@ -1,13 +1,12 @@
 /**
  * Builds the SDK client transport for one configured server: a child process for `stdio`,
- * streamable HTTP for `http`, legacy SSE for `sse`. HTTP transports get a fetch that carries
- * the server's headers and credentials and records the last HTTP status, so a failed connect
- * can tell "needs login" from "down".
+ * streamable HTTP for `http` (the stateless MCP 2026-07-28 wire when the server speaks it, else
+ * the session-based one; see {@link StatelessHttpTransport}), legacy SSE for `sse`. HTTP
+ * transports get a fetch that carries the server's headers and credentials and records the last
+ * HTTP status, so a failed connect can tell "needs login" from "down".
  */
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/client/sse"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
@@ -16,6 +15,7 @@ import type { ServerConfig } from "../config/types.ts";
 import { createAuthFetch } from "../auth/auth_fetch.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
+import { StatelessHttpTransport } from "./stateless_http_transport.ts";
 
 /** What {@link createUpstreamTransport} returns: the transport and what it observed. */
 export interface UpstreamTransport {
@@ -76,6 +76,10 @@ export function createUpstreamTransport(
   const url = new URL(server.url);
   const transport = server.type === "sse"
     ? new SSEClientTransport(url, { fetch: recordingFetch })
-    : new StreamableHTTPClientTransport(url, { fetch: recordingFetch });
+    : new StatelessHttpTransport(url, {
+      fetch: recordingFetch,
+      logger: options.logger,
+      server: server.name,
+    });
   return { transport, lastResponse, stderrTail: () => "" };
 }

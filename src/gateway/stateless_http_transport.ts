@@ -1,0 +1,265 @@
+/**
+ * The streamable HTTP client transport for both eras of MCP. Before the SDK client's `initialize`
+ * goes out, it asks the server `server/discover` on the 2026-07-28 wire. A server that supports
+ * that revision is then spoken to statelessly: the SDK's `initialize` is answered here from the
+ * discover result, `notifications/initialized` is dropped, and every request carries the
+ * `MCP-Protocol-Version` header, the protocol version and client capabilities in `_meta`, and
+ * the SEP-2243 headers (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`). Any other answer (an older
+ * server's 400, a JSON-RPC error, no 2026-07-28 among the supported versions) sends the
+ * `initialize` on as before, and the connection is the older, session-based wire unchanged.
+ * A 401 or 403 to the discover request fails the connect as the `initialize` would have.
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/transport"
+import type {
+  Transport,
+  TransportSendOptions,
+} from "@modelcontextprotocol/sdk/shared/transport.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import {
+  type InitializeRequest,
+  isInitializeRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log.ts";
+import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
+
+/** The stateless revision this transport speaks when the server supports it. */
+export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
+
+/** Options of {@link StatelessHttpTransport}. */
+export interface StatelessHttpTransportOptions {
+  /** Carries the server's headers and credentials (see `createAuthFetch`). */
+  fetch: typeof fetch;
+  logger: Logger;
+  /** The server's name in config, for log lines. */
+  server: string;
+}
+
+/** Which wire a connection speaks, once the first `initialize` has been sent. */
+export type HttpWire = "stateless" | "session";
+
+const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
+const META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
+const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
+const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
+const DISCOVER_ID = "toolscript-server-discover";
+
+type Json = Record<string, unknown>;
+
+/** A {@link Transport} that speaks MCP 2026-07-28 to servers that can, the older wire to others. */
+export class StatelessHttpTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+  #url: URL;
+  #options: StatelessHttpTransportOptions;
+  #inner: StreamableHTTPClientTransport;
+  #probe?: StreamableHTTPClientTransport;
+  #wire?: HttpWire;
+  #meta: Json = {};
+  #toolLists = new Set<RequestId>();
+  #paramHeaders = new Map<string, ParamHeader[]>();
+  #closed = false;
+
+  constructor(url: URL, options: StatelessHttpTransportOptions) {
+    this.#url = url;
+    this.#options = options;
+    this.#inner = new StreamableHTTPClientTransport(url, {
+      fetch: (input, init) => this.#fetch(input, init, this.#wire === "stateless"),
+    });
+    this.#inner.onmessage = (message: JSONRPCMessage) => this.#receive(message);
+    this.#inner.onerror = (error) => this.onerror?.(error);
+    this.#inner.onclose = () => this.onclose?.();
+  }
+
+  /** The wire in use; undefined until the server has answered the discover request. */
+  get wire(): HttpWire | undefined {
+    return this.#wire;
+  }
+
+  start(): Promise<void> {
+    return this.#inner.start();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#probe?.close();
+    await this.#inner.close();
+  }
+
+  /** Set by the SDK after `initialize`; the stateless wire always sends its own version. */
+  setProtocolVersion(version: string): void {
+    if (this.#wire !== "stateless") this.#inner.setProtocolVersion(version);
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.#wire === undefined && isInitializeRequest(message)) {
+      return await this.#initialize(message, options);
+    }
+    if (this.#wire !== "stateless") return await this.#inner.send(message, options);
+    // The stateless wire has no handshake, and a client sends no responses on it.
+    if (!("method" in message) || message.method === "notifications/initialized") return;
+    if ("id" in message) {
+      if (message.method === "tools/list") this.#toolLists.add(message.id);
+      const params: Json = message.params ?? {};
+      message = {
+        ...message,
+        params: { ...params, _meta: { ...params._meta as Json, ...this.#meta } },
+      };
+    }
+    await this.#inner.send(message, options);
+  }
+
+  async #initialize(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const { id, params: raw } = message as JSONRPCRequest;
+    const params = raw as InitializeRequest["params"];
+    this.#meta = {
+      [META_PROTOCOL_VERSION]: STATELESS_PROTOCOL_VERSION,
+      [META_CLIENT_CAPABILITIES]: params.capabilities ?? {},
+      [META_CLIENT_INFO]: params.clientInfo,
+    };
+    const discovered = await this.#discover();
+    if (this.#closed) return;
+    if (!discovered) {
+      this.#wire = "session";
+      return await this.#inner.send(message, options);
+    }
+    this.#wire = "stateless";
+    this.#options.logger.debug(`server "${this.#options.server}" speaks MCP 2026-07-28`);
+    const meta = isRecord(discovered._meta) ? discovered._meta : {};
+    const serverInfo = [discovered.serverInfo, meta[META_SERVER_INFO]].find(isImplementation);
+    this.onmessage?.({
+      jsonrpc: "2.0",
+      id,
+      result: {
+        // A version the SDK client knows; what goes on the wire is decided here.
+        protocolVersion: params.protocolVersion,
+        capabilities: isRecord(discovered.capabilities) ? discovered.capabilities : {},
+        serverInfo: serverInfo ?? { name: this.#options.server, version: "unknown" },
+        ...(typeof discovered.instructions === "string"
+          ? { instructions: discovered.instructions }
+          : {}),
+      },
+    });
+  }
+
+  /** The discover result when the server speaks 2026-07-28; undefined for any other answer. */
+  async #discover(): Promise<Json | undefined> {
+    let streaming = false;
+    const probe = new StreamableHTTPClientTransport(this.#url, {
+      fetch: async (input, init) => {
+        const response = await this.#fetch(input, init, true);
+        streaming = /text\/event-stream/i.test(response.headers.get("content-type") ?? "");
+        return response;
+      },
+    });
+    this.#probe = probe;
+    const reply = Promise.withResolvers<JSONRPCMessage | undefined>();
+    probe.onmessage = (message) => {
+      if ("id" in message && message.id === DISCOVER_ID) reply.resolve(message);
+    };
+    probe.onclose = () => reply.resolve(undefined);
+    try {
+      await probe.start();
+      await probe.send({
+        jsonrpc: "2.0",
+        id: DISCOVER_ID,
+        method: "server/discover",
+        params: { _meta: this.#meta },
+      });
+      // A JSON answer has been delivered by now; an SSE one arrives on the stream.
+      if (!streaming) reply.resolve(undefined);
+      const answer = await reply.promise;
+      const result = answer && "result" in answer ? answer.result as Json : undefined;
+      const versions = result?.supportedVersions;
+      return Array.isArray(versions) && versions.includes(STATELESS_PROTOCOL_VERSION)
+        ? result
+        : undefined;
+    } catch (error) {
+      // A credential problem fails the connect as the initialize would; any other failure
+      // (an older server's 400 or 404, an unreadable answer) is left to the initialize.
+      const denied = error instanceof StreamableHTTPError &&
+        (error.code === 401 || error.code === 403);
+      if (denied || this.#closed) throw error;
+      return undefined;
+    } finally {
+      this.#probe = undefined;
+      await probe.close();
+    }
+  }
+
+  /** Leaves out tools the 2026-07-28 rules reject and remembers the rest's `x-mcp-header`s. */
+  #receive(message: JSONRPCMessage): void {
+    const id = "method" in message ? undefined : message.id;
+    if (id !== undefined && this.#toolLists.delete(id)) {
+      if ("result" in message && Array.isArray(message.result.tools)) {
+        const tools = message.result.tools.filter((tool: Json) => this.#acceptTool(tool));
+        message = { ...message, result: { ...message.result, tools } };
+      }
+    }
+    this.onmessage?.(message);
+  }
+
+  #acceptTool(tool: Json): boolean {
+    const scan = readParamHeaders(tool.inputSchema);
+    if ("invalid" in scan) {
+      this.#options.logger.warn(`server "${this.#options.server}" tool left out`, {
+        tool: String(tool.name),
+        reason: scan.invalid,
+      });
+      return false;
+    }
+    if (typeof tool.name === "string") this.#paramHeaders.set(tool.name, scan.headers);
+    return true;
+  }
+
+  /**
+   * On the stateless wire: adds the version and SEP-2243 headers, drops any session id, and
+   * turns a 4xx/5xx that carries a JSON-RPC error for a request into that error, so a caller
+   * sees the server's answer (credential failures, 401 and 403, stay HTTP errors).
+   */
+  async #fetch(input: string | URL, init: RequestInit | undefined, stateless: boolean) {
+    if (!stateless || typeof init?.body !== "string") return await this.#options.fetch(input, init);
+    const message = parseJson(init.body);
+    const headers = new Headers(init.headers);
+    headers.set("MCP-Protocol-Version", STATELESS_PROTOCOL_VERSION);
+    headers.delete("Mcp-Session-Id");
+    const extra = mcpRequestHeaders(message, (tool) => this.#paramHeaders.get(tool));
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    const response = await this.#options.fetch(input, { ...init, headers });
+    const id = isRecord(message) ? message.id : undefined;
+    if (response.ok || response.status === 401 || response.status === 403 || id === undefined) {
+      return response;
+    }
+    const text = await response.text();
+    const body = parseJson(text);
+    if (!isRecord(body) || !isRecord(body.error)) {
+      return new Response(text, { status: response.status, headers: response.headers });
+    }
+    return Response.json({ jsonrpc: "2.0", id, error: body.error });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isImplementation(value: unknown): value is { name: string; version: string } {
+  return isRecord(value) && typeof value.name === "string" && typeof value.version === "string";
+}
