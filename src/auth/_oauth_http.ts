@@ -158,14 +158,3 @@ export function oauthRequestOptions(
     [oauth.allowInsecureRequests]: true,
   };
 }
-
-/** Resolves as `promise`, or rejects with `signal.reason` when the signal aborts first. */
-export function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}

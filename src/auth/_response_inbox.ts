@@ -4,7 +4,8 @@
  * context, the one that holds the server's lock (so its saves re-enter that lock).
  */
 import type { Logger } from "../log.ts";
-import { displayUrl, raceAbort } from "./_oauth_http.ts";
+import { displayUrl } from "./_oauth_http.ts";
+import { raceAbort } from "./_abort.ts";
 import type { CallbackOutcome } from "./loopback_callback.ts";
 
 /** Feeds pasted redirect URLs to the inbox until one succeeds or `signal` aborts. */

@@ -3,6 +3,7 @@
  * 403 `insufficient_scope` triggers one recovery (refresh, new token, wider scope) and a retry.
  */
 import type { CredentialProvider } from "./types.ts";
+import { abortableDelay } from "./_abort.ts";
 
 /** Options of {@link createAuthFetch}. */
 export interface AuthFetchOptions {
@@ -81,20 +82,4 @@ function needsRecovery(response: Response): boolean {
 function defaultBackoff(attempt: number, signal?: AbortSignal): Promise<void> {
   if (attempt === 0) return Promise.resolve();
   return abortableDelay(100 * 2 ** attempt, signal);
-}
-
-/** Resolves after `ms`, or rejects with `signal.reason` when the signal aborts first. */
-export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

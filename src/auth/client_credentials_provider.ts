@@ -13,7 +13,7 @@
 import type { ClientCredentialsAuthConfig, PrivateKeyJwtAuthConfig } from "../config/types.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
-import { abortableDelay } from "./auth_fetch.ts";
+import { abortableDelay, raceAbort } from "./_abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
 import { type ObtainedToken, requestToken, TokenRequestError } from "./_token_request.ts";
 import type { CredentialProvider, CredentialStatus } from "./types.ts";
@@ -168,7 +168,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     this.#logger.debug(`Requesting wider scopes for server "${this.#server}"`, {
       scopes: this.#requestedScopes(),
     });
-    if (this.#flight) await this.#wait(this.#flight.promise, signal).catch(() => {});
+    if (this.#flight) await raceAbort(this.#flight.promise, signal).catch(() => {});
     signal?.throwIfAborted();
     try {
       await this.#obtain("hard", signal);
@@ -231,7 +231,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     for (;;) {
       const flight = this.#flight ?? this.#start(mode);
       try {
-        return await this.#wait(flight.promise, signal);
+        return await raceAbort(flight.promise, signal);
       } catch (error) {
         // A soft refresh makes one attempt; a caller without a usable token then runs the
         // full retry policy itself (and others join it).
@@ -358,17 +358,6 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
 
   #requestedScopes(): string[] {
     return [...new Set([...(this.#auth.scopes ?? []), ...this.#extraScopes])];
-  }
-
-  /** Waits for `promise`, or rejects with `signal.reason` when the caller gives up first. */
-  #wait<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (!signal) return promise;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
   }
 }
 

@@ -16,7 +16,7 @@ import {
   recordingFetch,
 } from "./_oauth_http.ts";
 import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
-import { abortableDelay } from "./auth_fetch.ts";
+import { abortableDelay } from "./_abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
