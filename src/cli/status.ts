@@ -20,6 +20,7 @@ export const STATUS_HELP = `Usage: toolscript status [<server>] [--json]
 
 Shows each enabled server's transport, auth type, state, token expiry and scopes.
 States: ok, needs-auth, expired, refresh-failed, error.
+Exit status: 0 all ok, 3 a server needs 'toolscript auth', 1 a server is in error.
 
 Options:
   --json   Print JSON
@@ -46,7 +47,10 @@ export function parseStatusArgs(argv: string[]): StatusArgs {
   return { ...global, json: values.json === true, server: positionals[0] };
 }
 
-/** Prints the status table; exit 0 when every shown server is ok, else 1. */
+/**
+ * Prints the status table. Exit 0 when every shown server is ok, 3 when the only problems are
+ * logins (needs-auth, expired, refresh-failed), 1 when a server is in error.
+ */
 export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
   if (args.help) {
     io.stdout(STATUS_HELP + "\n");
@@ -94,5 +98,6 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");
     }
   }
-  return rows.every((r) => r.state === "ok") ? 0 : 1;
+  if (rows.some((r) => r.state === "error")) return 1;
+  return rows.every((r) => r.state === "ok") ? 0 : 3;
 }

@@ -30,7 +30,7 @@ export function parseToolsArgs(argv: string[]): ToolsArgs {
   return { ...global, json: values.json === true, server: positionals[0] };
 }
 
-/** Lists tools; exits 1 when a requested server could not be reached. */
+/** Lists tools; a named server that needs a login exits 3, one that cannot be reached 1. */
 export async function runTools(args: ToolsArgs, io: CliIo): Promise<number> {
   if (args.help) {
     io.stdout(TOOLS_HELP + "\n");
@@ -48,11 +48,12 @@ export async function runTools(args: ToolsArgs, io: CliIo): Promise<number> {
       io.stdout(`${tool.name}\t${(tool.description ?? "").split("\n")[0]}\n`);
     }
   }
-  let failed = false;
+  let exitCode = 0;
   for (const server of gateway.health()) {
     if (server.state === "ok") continue;
-    failed = true;
+    exitCode = server.state === "needs-auth" && exitCode !== 1 ? 3 : 1;
     runtime.logger.error(`server "${server.name}" is ${server.state}: ${server.error ?? ""}`);
   }
-  return failed && args.server ? 1 : 0;
+  // Listing everything succeeds with what could be listed; one named server must be reachable.
+  return args.server ? exitCode : 0;
 }
