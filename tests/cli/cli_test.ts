@@ -126,3 +126,15 @@ Deno.test("MCP_SERVER_URL without a config file gives an ad-hoc server named def
   assert.match(result.stdout, /Bearer/);
   assert.ok(!result.stderr.includes(token));
 });
+
+Deno.test("the shipped example configs load", async () => {
+  const [main, examples] = await Promise.all([
+    runCli(["servers", "--json", "--config", "config/toolscript.json"]),
+    runCli(["servers", "--json", "--config", "config/examples.json"]),
+  ]);
+  assert.equal(main.code, 0, main.stderr);
+  assert.deepEqual(JSON.parse(main.stdout).map((s: { name: string }) => s.name), ["everything"]);
+  assert.equal(examples.code, 0, examples.stderr);
+  const kinds = JSON.parse(examples.stdout).map((s: { auth: string }) => s.auth);
+  assert.deepEqual(kinds, ["none", "oauth", "client_credentials", "api_key", "none"]);
+});
