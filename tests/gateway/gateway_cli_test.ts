@@ -44,7 +44,8 @@ async function startGateway(
   env: Record<string, string> = {},
 ): Promise<{ process: CliProcess; url: string }> {
   const process = spawnCli(["gateway", "--config", configPath, "--port", "0"], { home, env });
-  const match = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
+  // Generous: on a fresh machine the default config's first start downloads server-everything.
+  const match = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/, { timeoutMs: 150_000 });
   return { process, url: match[1] };
 }
 
