@@ -71,7 +71,7 @@ export async function runGateway(
       signal: io.signal,
     });
   if (args.stdio) {
-    await gateway.start();
+    await gateway.start(io.signal);
     const stopWatch = watch();
     log.info("gateway serving MCP on stdio", { servers: gateway.upstreams.size });
     await serveGatewayStdio(gateway, io.signal);
@@ -89,7 +89,7 @@ export async function runGateway(
     routes: options.routes?.(gateway, () => origin),
   });
   origin = server.origin;
-  await gateway.start();
+  await gateway.start(io.signal);
   const stopWatch = watch();
   io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
   log.info("gateway ready", {

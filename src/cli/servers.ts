@@ -40,7 +40,10 @@ export async function runServers(args: ServersArgs, io: CliIo): Promise<number> 
   const rows = runtime.config.servers.map((s) => ({
     name: s.name,
     transport: s.type,
-    target: s.type === "stdio" ? [s.command, ...s.args].join(" ") : s.url,
+    // Arguments and URLs may carry secrets (`--token ${TOKEN}`, `?api_key=`, `user:pw@`).
+    target: runtime.logger.redactor.redactText(
+      s.type === "stdio" ? [s.command, ...s.args].join(" ") : s.url,
+    ),
     auth: s.tokenOverride
       ? "bearer (environment)"
       : s.type === "stdio"

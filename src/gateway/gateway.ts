@@ -106,15 +106,31 @@ export class Gateway implements AsyncDisposable {
   /**
    * Connects every upstream in parallel and resolves when each has connected or failed its
    * first attempt (each bounded by its own timeout); failed ones keep retrying in the background.
+   * An abort of `signal` rejects at once with its reason (the upstreams are left to `close()`).
    */
-  async start(): Promise<void> {
-    await Promise.all(
+  async start(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const started = Promise.all(
       [...this.upstreams.values()].map(async (upstream) => {
-        const cached = await this.#options.toolCache?.load(upstream.name).catch(() => undefined);
+        const cached = await this.#options.toolCache?.load(upstream.name).catch((error) => {
+          this.logger.debug(`no cached tools for server "${upstream.name}"`, {
+            error: String(error),
+          });
+          return undefined;
+        });
         if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
         await upstream.connect();
       }),
     );
+    if (!signal) return void await started;
+    const aborted = Promise.withResolvers<never>();
+    const onAbort = () => aborted.reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await Promise.race([started, aborted.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** A counter that changes whenever any upstream's offer changes (for cache keys). */

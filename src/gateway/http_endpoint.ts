@@ -11,6 +11,8 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { timingSafeEqual } from "node:crypto";
 import type { Gateway } from "./gateway.ts";
 import { createGatewayMcpServer } from "./gateway_mcp_server.ts";
+// TODO(loopback): switch to the shared config helper once it is public.
+import { isLoopbackHost } from "../config/_fields.ts";
 
 /** A route handler mounted beside `/mcp`. */
 export type RouteHandler = (request: Request) => Response | Promise<Response>;
@@ -23,6 +25,12 @@ export interface GatewayHandlerOptions {
   routes?: Record<string, RouteHandler>;
   /** Most concurrent MCP sessions; the oldest is closed beyond it. Default 256. */
   maxSessions?: number;
+  /**
+   * Host names (without port) requests may be addressed to, besides loopback names; guards
+   * against DNS rebinding, where a web page's own host name resolves to 127.0.0.1. Undefined
+   * (a wildcard bind such as 0.0.0.0) accepts any `Host`.
+   */
+  allowedHosts?: string[];
 }
 
 /** The handler plus a way to close every open session. */
@@ -35,8 +43,6 @@ interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
 }
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 /** Creates the gateway's HTTP handler. */
 export function createGatewayHandler(
@@ -104,9 +110,34 @@ export function createGatewayHandler(
     return response;
   }
 
-  async function handle(request: Request): Promise<Response> {
+  const allowedHosts = options.allowedHosts &&
+    new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const isAllowedHost = (hostname: string) =>
+    isLoopbackHost(hostname) || !allowedHosts || allowedHosts.has(hostname.toLowerCase());
+
+  /** Browsers send `Origin`; only pages served from loopback or the gateway's hosts may call. */
+  function isAllowedOrigin(origin: string | null): boolean {
+    if (origin === null) return true;
+    try {
+      const hostname = new URL(origin).hostname;
+      return isLoopbackHost(hostname) || (allowedHosts?.has(hostname.toLowerCase()) ?? false);
+    } catch {
+      return false;
+    }
+  }
+
+  // Requests still waiting on an upstream when the gateway closes are answered 503 at once:
+  // a closed session never resolves them, and the HTTP server would wait for them forever.
+  const closing = Promise.withResolvers<Response>();
+
+  function handle(request: Request): Promise<Response> {
+    return Promise.race([route(request), closing.promise]);
+  }
+
+  async function route(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (!isAllowedOrigin(request.headers.get("origin"), url)) {
+    if (!isAllowedHost(url.hostname)) return refuse(403, "Forbidden host");
+    if (!isAllowedOrigin(request.headers.get("origin"))) {
       return refuse(403, "Forbidden origin");
     }
     if (!isAuthorized(request)) return refuse(401, "Missing or wrong gateway token");
@@ -114,27 +145,17 @@ export function createGatewayHandler(
     if (url.pathname === "/health" && request.method === "GET") {
       return Response.json({ status: "ok", servers: gateway.health() });
     }
-    const route = options.routes?.[url.pathname];
-    if (route && request.method === "GET") return await route(request);
+    const extra = options.routes?.[url.pathname];
+    if (extra && request.method === "GET") return await extra(request);
     return new Response("Not found\n", { status: 404 });
   }
 
   async function close(): Promise<void> {
+    closing.resolve(refuse(503, "Gateway is shutting down"));
     const all = [...sessions.values()];
     sessions.clear();
     await Promise.all(all.map((s) => s.server.close().catch(() => {})));
   }
 
   return { handle, close, [Symbol.asyncDispose]: close };
-}
-
-/** Browsers send `Origin`; only pages served from loopback or the gateway itself may call us. */
-function isAllowedOrigin(origin: string | null, url: URL): boolean {
-  if (origin === null) return true;
-  try {
-    const parsed = new URL(origin);
-    return LOOPBACK_HOSTS.has(parsed.hostname) || parsed.host === url.host;
-  } catch {
-    return false;
-  }
 }

@@ -2,6 +2,7 @@
  * Serves a {@link Gateway} over HTTP with `Deno.serve`, bound to loopback by default.
  */
 import type { Gateway } from "./gateway.ts";
+import { ToolscriptError } from "../errors.ts";
 import { createGatewayHandler, type GatewayHandlerOptions } from "./http_endpoint.ts";
 
 /** Options of {@link serveGatewayHttp}. */
@@ -48,14 +49,18 @@ export function serveGatewayHttp(
   gateway: Gateway,
   options: ServeGatewayHttpOptions,
 ): Promise<GatewayHttpServer> {
-  const handler = createGatewayHandler(gateway, options);
+  const wildcard = ["0.0.0.0", "::", "[::]", ""].includes(options.host);
+  const handler = createGatewayHandler(gateway, {
+    ...options,
+    allowedHosts: options.allowedHosts ?? (wildcard ? undefined : [options.host]),
+  });
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
+      // No `signal` here: Deno.serve's own abort handling races our shutdown (BadResource).
       server = Deno.serve({
         hostname: options.host,
         port: options.port,
-        signal: options.signal,
         onListen: () => {},
         onError: (error) => {
           gateway.logger.error("gateway request failed", { error: String(error) });
@@ -63,17 +68,33 @@ export function serveGatewayHttp(
         },
       }, (request) => handler.handle(request));
     } catch (error) {
-      reject(error);
+      reject(
+        error instanceof Deno.errors.AddrInUse
+          ? new ToolscriptError(
+            `Cannot listen on ${options.host}:${options.port}: the address is already in use`,
+            { code: "usage", fix: "toolscript gateway --port 0", cause: error },
+          )
+          : error,
+      );
       return;
     }
     const { hostname, port } = server.addr;
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     const origin = `http://${host}:${port}`;
-    const close = async () => {
-      await handler.close();
-      await server.shutdown().catch(() => {});
+    let closed: Promise<void> | undefined;
+    const close = () =>
+      closed ??= (async () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        await handler.close();
+        await server.shutdown();
+      })();
+    const onAbort = () => {
+      close().catch((error) =>
+        gateway.logger.warn("gateway shutdown failed", { error: String(error) })
+      );
     };
-    options.signal?.addEventListener("abort", () => handler.close(), { once: true });
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
     resolve({
       url: `${origin}/mcp`,
       origin,

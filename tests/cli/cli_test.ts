@@ -138,3 +138,23 @@ Deno.test("the shipped example configs load", async () => {
   const kinds = JSON.parse(examples.stdout).map((s: { auth: string }) => s.auth);
   assert.deepEqual(kinds, ["none", "oauth", "client_credentials", "api_key", "none"]);
 });
+
+Deno.test("servers never prints secrets carried in arguments or URLs", async () => {
+  await using dir = await makeScratchDir();
+  const secret = "canary-servers-8d2e1f";
+  const config = await writeConfig(dir, {
+    mcpServers: {
+      srv: { command: "x", args: ["--token", "${SPEC_TOKEN}"] },
+      web: { url: "https://u:pw-canary-77ab@example.com/mcp?api_key=${SPEC_TOKEN}" },
+    },
+  });
+  const [text, json] = await Promise.all([
+    runCli(["servers", "--config", config], { env: { SPEC_TOKEN: secret } }),
+    runCli(["servers", "--json", "--config", config], { env: { SPEC_TOKEN: secret } }),
+  ]);
+  for (const result of [text, json]) {
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(!result.stdout.includes(secret));
+    assert.ok(!result.stdout.includes("pw-canary-77ab"));
+  }
+});

@@ -233,3 +233,53 @@ Deno.test("the default config serves @modelcontextprotocol/server-everything", a
   });
   assert.match(textOf(result), /from the default config/);
 });
+
+Deno.test("the endpoint refuses requests addressed to a foreign host name (DNS rebinding)", async () => {
+  await using dir = await makeScratchDir();
+  const config = await writeConfig(dir, { mcpServers: {} });
+  const { process, url } = await startGateway(config, dir.path);
+  await using _process = process;
+  const { port } = new URL(url);
+  // A page on evil.example whose DNS now points at 127.0.0.1: Host and Origin agree.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  try {
+    const request = `GET /health HTTP/1.1\r\nHost: evil.example:${port}\r\n` +
+      `Origin: http://evil.example:${port}\r\nConnection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(request));
+    const reply = new TextDecoder().decode(await new Response(conn.readable).bytes());
+    assert.match(reply, /^HTTP\/1\.1 403/);
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  const local = await fetch(url.replace(/\/mcp$/, "/health"));
+  assert.equal(local.status, 200);
+  await local.body?.cancel();
+});
+
+Deno.test("SIGTERM while a tool call is in flight still shuts the gateway down", async () => {
+  await using dir = await makeScratchDir();
+  await using http = await startHttpMcpServer({ name: "web" });
+  const config = await writeConfig(dir, { mcpServers: { web: { type: "http", url: http.url } } });
+  const { process, url } = await startGateway(config, dir.path);
+  await using _process = process;
+  await using client = await connectTo(url);
+  await client.listTools();
+  const postsBefore = http.requests.filter((r) => r.method === "POST").length;
+  const call = client.callTool({ name: "web__slow", arguments: { ms: 60_000 } }).catch((e) => e);
+  // Wait (bounded) until the upstream has the call, so the gateway really has it in flight.
+  for (let i = 0; i < 500; i++) {
+    if (http.requests.filter((r) => r.method === "POST").length > postsBefore) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  process.kill("SIGTERM");
+  const deadline = AbortSignal.timeout(30_000);
+  const status = await Promise.race([
+    process.status,
+    new Promise<never>((_, reject) =>
+      deadline.addEventListener("abort", () => reject(new Error("gateway did not exit")))
+    ),
+  ]);
+  assert.equal(status.code, 0, process.stderr());
+  await call;
+});
