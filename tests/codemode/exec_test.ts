@@ -122,6 +122,22 @@ Deno.test("exec --timeout kills a program that runs too long and exits 1", async
   assert.match(result.stderr, /ran past 10 s and was stopped/);
 });
 
+Deno.test("exec --timeout during a tool call of its own gateway still exits", async () => {
+  await using dir = await makeScratchDir();
+  const config = await writeConfig(dir, { mcpServers: { local: stdioServerCommand() } });
+  const program = `import { tools } from "toolscript";\nconsole.log("calling");\n` +
+    `await tools.local.slow({ ms: 120000 });\n`;
+  // Before the fix the in-process gateway waited forever for the abandoned call; runCli's own
+  // timeout (60 s) turns such a hang into a failure instead of a stuck suite.
+  const result = await runCli(["exec", "--config", config, "--timeout", "10", program], {
+    home: dir,
+    timeoutMs: 60_000,
+  });
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, "calling\n");
+  assert.match(result.stderr, /ran past 10 s and was stopped/);
+});
+
 Deno.test("exec uses the running gateway, its token, and sees tool list changes on the next run", async () => {
   await using dir = await makeScratchDir();
   await using web = await startRecordingServer("web");
