@@ -4,6 +4,9 @@
  * stdin/stdout.
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
+import { UsageError } from "../errors.ts";
+// TODO(loopback): switch to the shared config helper once it is public.
+import { isLoopbackHost } from "../config/_fields.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
@@ -38,11 +41,17 @@ export function parseGatewayArgs(argv: string[]): GatewayArgs {
     port: { type: "string" },
     stdio: { type: "boolean" },
   }, { min: 0, max: 0 });
+  const stdio = values.stdio === true;
+  if (stdio && (values.host !== undefined || values.port !== undefined)) {
+    throw new UsageError("--stdio serves on stdin/stdout; --host and --port do not apply", {
+      fix: "toolscript gateway --stdio",
+    });
+  }
   return {
     ...global,
     host: values.host as string | undefined,
     port: parsePort(values.port, "--port"),
-    stdio: values.stdio === true,
+    stdio,
   };
 }
 
@@ -81,8 +90,15 @@ export async function runGateway(
   let origin = "";
   const gatewayToken = io.env("TOOLSCRIPT_GATEWAY_TOKEN") || undefined;
   log.redactor.addSecret(gatewayToken);
+  const host = args.host ?? runtime.config.gateway.host;
+  if (!gatewayToken && !isLoopbackHost(host.replace(/^\[|\]$/g, "") === "::1" ? "[::1]" : host)) {
+    log.warn(
+      `gateway listens on ${host} without TOOLSCRIPT_GATEWAY_TOKEN: anyone who can reach it ` +
+        "can call every tool with your credentials; set TOOLSCRIPT_GATEWAY_TOKEN",
+    );
+  }
   await using server = await serveGatewayHttp(gateway, {
-    host: args.host ?? runtime.config.gateway.host,
+    host,
     port: args.port ?? runtime.config.gateway.port,
     signal: io.signal,
     gatewayToken,
