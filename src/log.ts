@@ -183,9 +183,23 @@ export class Logger {
   }
 }
 
-/** Parses `TOOLSCRIPT_LOG`; unknown values fall back to `info`. */
-export function parseLogLevel(value: string | undefined): LogLevel {
-  return value && value in LEVELS ? value as LogLevel : "info";
+/** The outcome of {@link parseLogLevel}. */
+export interface ParsedLogLevel {
+  /** The level to use. */
+  level: LogLevel;
+  /** The value as given, when it named no level (the level is then `info`). */
+  unknown?: string;
+}
+
+/**
+ * Parses `TOOLSCRIPT_LOG` in any letter case (`debug`, `WARN`); unset or empty gives `info`.
+ * An unknown value also gives `info`, and is returned as `unknown` so the caller can say so.
+ */
+export function parseLogLevel(value: string | undefined): ParsedLogLevel {
+  const name = value?.trim().toLowerCase();
+  if (!name) return { level: "info" };
+  if (Object.hasOwn(LEVELS, name)) return { level: name as LogLevel };
+  return { level: "info", unknown: value };
 }
 
 /** A logger that writes nothing; for library callers that pass none. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fingerprint, Logger, Redactor } from "./log.ts";
+import { fingerprint, Logger, parseLogLevel, Redactor } from "./log.ts";
 
 Deno.test("Redactor removes registered secrets wherever they appear", () => {
   const redactor = new Redactor();
@@ -52,4 +52,14 @@ Deno.test("Logger writes redacted lines at or above its level only", () => {
 Deno.test("fingerprints tell secrets apart without revealing them", () => {
   assert.notEqual(fingerprint("a-secret"), fingerprint("b-secret"));
   assert.equal(fingerprint("a-secret").length, 8);
+});
+
+Deno.test("parseLogLevel() reads the four levels in any case and flags anything else", () => {
+  assert.deepEqual(parseLogLevel("debug"), { level: "debug" });
+  assert.deepEqual(parseLogLevel("WARN"), { level: "warn" });
+  assert.deepEqual(parseLogLevel(undefined), { level: "info" });
+  assert.deepEqual(parseLogLevel(""), { level: "info" });
+  for (const value of ["toString", "constructor", "__proto__", "verbose"]) {
+    assert.deepEqual(parseLogLevel(value), { level: "info", unknown: value }, value);
+  }
 });

@@ -2,6 +2,7 @@
  * The on-disk form of credential documents, private to the file store: how a server name
  * becomes a file name, and how file bytes become a checked {@link CredentialDocument}.
  */
+import { isRecord } from "../config/is_record.ts";
 import { UnreadableTokenFileError } from "../errors.ts";
 import type { CredentialDocument } from "./token_store.ts";
 
@@ -69,8 +70,4 @@ function shapeProblem(doc: Record<string, unknown>, server: string): string | un
   if (client && typeof client.clientId !== "string") return `"client.clientId" is missing`;
   if (pending && typeof pending.codeVerifier !== "string") return `"pending" is incomplete`;
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

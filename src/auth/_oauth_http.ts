@@ -6,13 +6,9 @@
 // @ts-types="@modelcontextprotocol/sdk/server/auth/errors"
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import * as oauth from "oauth4webapi";
+import { isLoopbackHost } from "../config/loopback.ts";
 import { AuthError } from "../errors.ts";
 import { clientSecretBasic } from "./_client_authentication.ts";
-
-/** True for loopback hosts as `URL.hostname` spells them: 127.0.0.0/8, localhost, [::1]. */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
 
 /** True when `url` may be used: https, or http to loopback, or any http when allowed. */
 export function isAllowedUrl(url: string | URL, allowInsecureHttp: boolean): boolean {
@@ -117,6 +113,20 @@ export function describeFailure(error: unknown, status?: number): string {
   if (error instanceof TypeError) return "network error";
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
   return "unexpected response";
+}
+
+/**
+ * What of a failed OAuth request's error may be kept as an error's `cause`: network failures
+ * and aborts (a `TypeError` or `DOMException`, which carry no response) as they are; nothing
+ * of the SDK's or oauth4webapi's errors, whose message or `cause` may hold the raw response
+ * body of a token or registration endpoint. Describe those with {@link describeFailure}.
+ */
+export function safeCause(error: unknown): Error | undefined {
+  if (error instanceof DOMException) return error;
+  if (error instanceof TypeError && !(error instanceof OAuthError) && error.cause === undefined) {
+    return error;
+  }
+  return undefined;
 }
 
 /**

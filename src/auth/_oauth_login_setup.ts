@@ -6,8 +6,9 @@
  */
 import type { OAuthAuthConfig, RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
+import { tokenOverrideVariable } from "../config/validate_config.ts";
 import { authCommand, AuthError, UsageError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, silentLogger } from "../log.ts";
 import { displayUrl } from "./_oauth_http.ts";
 import {
   discoverOAuth,
@@ -35,9 +36,45 @@ export interface LoginInputs {
   configPath?: string;
 }
 
+/** What both login functions take besides their own callbacks. */
+export interface LoginOptionsBase extends Omit<LoginInputs, "logger" | "fetch"> {
+  /** Default: a silent logger. */
+  logger?: Logger;
+  /** Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Fills in the defaults of `options` and runs `flow` under `store.withLock(server)`, so a
+ * concurrent login or refresh of the same server waits.
+ */
+export async function runLoginLocked<T>(
+  options: LoginOptionsBase,
+  flow: (inputs: LoginInputs) => Promise<T>,
+): Promise<T> {
+  const inputs: LoginInputs = {
+    server: options.server,
+    store: options.store,
+    logger: options.logger ?? silentLogger(),
+    fetch: options.fetch ?? globalThis.fetch,
+    signal: options.signal,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    scopes: options.scopes,
+    configPath: options.configPath,
+  };
+  return await options.store.withLock(options.server.name, () => flow(inputs), options.signal);
+}
+
 /** What a flow starts from. */
 export interface LoginSetup {
+  /** The discovery to hand to the SDK and store (without `defaultEndpoints`). */
   discovery: OAuthDiscovery;
+  /**
+   * Set when the server publishes no OAuth metadata and its origin's default endpoints are
+   * assumed: the metadata URLs tried, for {@link noOAuthLoginError}.
+   */
+  defaultEndpoints?: { metadataUrls: string[] };
   /** Space-separated scope to request, if any. */
   scope?: string;
   /** The stored document (or a fresh one), with a client that cannot be reused removed. */
@@ -56,11 +93,11 @@ export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
     const what = server.auth ? `its auth type is "${server.auth.type}"` : "it has no auth block";
     throw new AuthError(
       `Server "${server.name}" does not use OAuth: ${what} and it answered HTTP ${challenge.status} ` +
-        `without a Bearer challenge`,
+        `without a Bearer challenge; ${otherCredentials(server.name)}`,
       { server: server.name },
     );
   }
-  const discovery = await discoverOAuth(server.url, {
+  const { defaultEndpoints, ...discovery } = await discoverOAuth(server.url, {
     server: server.name,
     fetch: inputs.fetch,
     signal,
@@ -92,6 +129,7 @@ export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
   }
   return {
     discovery,
+    defaultEndpoints,
     scope: scopes.length ? scopes.join(" ") : undefined,
     document,
     preRegistered,
@@ -189,4 +227,37 @@ function dropClient(doc: CredentialDocument, logger: Logger, why: string): void 
   });
   delete doc.client;
   delete doc.tokens;
+}
+
+/** HTTP statuses of an endpoint that is not there at all. */
+const MISSING_ENDPOINT = new Set([404, 405, 501]);
+
+/**
+ * The error for a server that offers no OAuth login at all: it publishes no metadata, so
+ * discovery assumed the 2025-03-26 default endpoints at its origin, and one of them answered
+ * `status` as missing (404, 405, 501). It names the metadata URLs tried and the other ways to
+ * give the server credentials. Undefined when that is not the case.
+ */
+export function noOAuthLoginError(
+  setup: LoginSetup,
+  server: RemoteServerConfig,
+  status: number | undefined,
+): AuthError | undefined {
+  if (!setup.defaultEndpoints || status === undefined || !MISSING_ENDPOINT.has(status)) {
+    return undefined;
+  }
+  const origin = new URL(server.url).origin;
+  const tried = setup.defaultEndpoints.metadataUrls.map((url) => `"${url}"`).join(", ");
+  return new AuthError(
+    `Server "${server.name}" offers no OAuth login: it publishes no OAuth metadata ` +
+      `(tried ${tried || "none"}) and its default endpoints /authorize, /token and /register ` +
+      `at "${origin}" are missing (HTTP ${status}); ${otherCredentials(server.name)}`,
+    { server: server.name },
+  );
+}
+
+/** Where else credentials for `server` can come from (no single command fixes this). */
+function otherCredentials(server: string): string {
+  return `set ${tokenOverrideVariable(server)} to a token for it, or configure its ` +
+    `credentials in an "auth" block of the config (bearer, api_key, basic, client_credentials)`;
 }

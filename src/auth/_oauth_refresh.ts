@@ -16,7 +16,7 @@ import type { RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { classifyTokenFailure, describeFailure, recordingFetch } from "./_oauth_http.ts";
+import { classifyTokenFailure, describeFailure, recordingFetch, safeCause } from "./_oauth_http.ts";
 import { toStoredTokens } from "./oauth_provider.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
 
@@ -66,7 +66,7 @@ export async function refreshStoredTokens(
     new AuthError(`Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`, {
       server: name,
       temporary: classifyTokenFailure(error, record.status) === "temporary",
-      cause: error,
+      cause: safeCause(error),
     });
   let metadata = discovery?.authorizationServerMetadata;
   if (!metadata) {
@@ -100,7 +100,7 @@ export async function refreshStoredTokens(
   } catch (error) {
     if (inputs.signal?.aborted) throw inputs.signal.reason;
     const kind = classifyTokenFailure(error, record.status);
-    if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: error });
+    if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: safeCause(error) });
     throw temporary("refresh the access token", error);
   }
 }

@@ -4,6 +4,7 @@
  * (RFC 7523). Messages name the file, never its content.
  */
 import { importJWK, importPKCS8, type JWK } from "jose";
+import { isRecord } from "../config/is_record.ts";
 import { ConfigError } from "../errors.ts";
 
 /** A non-extractable signing key with the JWS algorithm and key ID to put in the JWT header. */
@@ -81,10 +82,8 @@ async function importJwkText(text: string, source: SigningKeySource): Promise<Si
 }
 
 function pickPrivateJwk(parsed: unknown, source: SigningKeySource): JWK {
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw keyError(source, "the JSON is not a JWK");
-  }
-  const record = parsed as Record<string, unknown>;
+  if (!isRecord(parsed)) throw keyError(source, "the JSON is not a JWK");
+  const record = parsed;
   if (Array.isArray(record.keys)) {
     const keys = record.keys.filter((k): k is JWK =>
       k !== null && typeof k === "object" && typeof (k as JWK).d === "string"

@@ -10,6 +10,7 @@
  * This provider therefore calls oauth4webapi's request/process pair directly and plugs into
  * our own {@link CredentialProvider} seam.
  */
+import { isLoopbackHost } from "../config/loopback.ts";
 import type { ClientCredentialsAuthConfig, PrivateKeyJwtAuthConfig } from "../config/types.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
@@ -124,7 +125,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? abortableDelay;
     this.#insecure = new URL(auth.tokenUrl).protocol === "http:" &&
-      (options.allowInsecureHttp === true || isLoopback(new URL(auth.tokenUrl).hostname));
+      (options.allowInsecureHttp === true || isLoopbackHost(new URL(auth.tokenUrl).hostname));
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#background = options.backgroundRefresh ?? true;
@@ -366,8 +367,4 @@ function insufficientScopes(header: string | null): string[] {
   if (!header || !/error\s*=\s*"?insufficient_scope"?/i.test(header)) return [];
   const match = /(?:^|[\s,])scope\s*=\s*(?:"([^"]*)"|([^\s,]+))/i.exec(header);
   return (match?.[1] ?? match?.[2] ?? "").split(" ").filter(Boolean);
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }

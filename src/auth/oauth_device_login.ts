@@ -7,15 +7,21 @@
 import { registerClient } from "@modelcontextprotocol/sdk/client/auth.js";
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
-import { type Logger, silentLogger } from "../log.ts";
 import {
   clientAuthFor,
   describeFailure,
   displayUrl,
   oauthRequestOptions,
   recordingFetch,
+  safeCause,
 } from "./_oauth_http.ts";
-import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
+import {
+  type LoginInputs,
+  noOAuthLoginError,
+  prepareLogin,
+  runLoginLocked,
+  settleClient,
+} from "./_oauth_login_setup.ts";
 import { abortableDelay } from "./_abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
@@ -51,25 +57,15 @@ export interface DeviceLoginOptions extends
  * @throws the signal's reason when `signal` aborts first.
  */
 export async function loginWithDeviceCode(options: DeviceLoginOptions): Promise<OAuthLoginResult> {
-  const logger = options.logger ?? silentLogger();
-  const inputs: LoginInputs = {
-    ...options,
-    logger,
-    fetch: options.fetch ?? globalThis.fetch,
-  };
-  return await options.store.withLock(
-    options.server.name,
-    () => runDeviceFlow(options, inputs, logger),
-    options.signal,
-  );
+  return await runLoginLocked(options, (inputs) => runDeviceFlow(options, inputs));
 }
 
 async function runDeviceFlow(
   options: DeviceLoginOptions,
   inputs: LoginInputs,
-  logger: Logger,
 ): Promise<OAuthLoginResult> {
   const { server, signal } = options;
+  const logger = inputs.logger;
   const name = server.name;
   const setup = await prepareLogin(inputs);
   const metadata = setup.discovery.authorizationServerMetadata;
@@ -98,9 +94,9 @@ async function runDeviceFlow(
   const asUrl = setup.discovery.authorizationServerUrl;
   const fail = (what: string, error: unknown): never => {
     if (signal?.aborted) throw signal.reason;
-    throw new AuthError(
+    throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot ${what} for server "${name}": ${describeFailure(error, record.status)}`,
-      { server: name, cause: error },
+      { server: name, cause: safeCause(error) },
     );
   };
   logger.info(`Logging in to "${name}" with the device flow`, {

@@ -45,6 +45,12 @@ export interface OAuthDiscovery {
   resourceMetadata?: OAuthProtectedResourceMetadata;
   /** Where the resource metadata came from, when a challenge named it. */
   resourceMetadataUrl?: string;
+  /**
+   * Set when the server publishes no metadata at all and its origin's default endpoints
+   * (`/authorize`, `/token`, `/register`, the 2025-03-26 rule) are assumed: the metadata URLs
+   * that were tried, without query. Not part of the SDK's state; leave it out when storing.
+   */
+  defaultEndpoints?: { metadataUrls: string[] };
 }
 
 /** Options of {@link discoverOAuth}. */
@@ -75,7 +81,12 @@ export async function discoverOAuth(
 ): Promise<OAuthDiscovery> {
   const logger = options.logger ?? silentLogger();
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(options.fetch ?? globalThis.fetch, options.signal, record);
+  const tried: string[] = [];
+  const fetchFn = recordingFetch(
+    listingFetch(options.fetch ?? globalThis.fetch, tried),
+    options.signal,
+    record,
+  );
   const server = options.server;
   const urlRules = { server, allowInsecureHttp: options.allowInsecureHttp ?? false };
   if (options.resourceMetadataUrl) {
@@ -166,6 +177,15 @@ export async function discoverOAuth(
     authorizationServerMetadata: metadata,
     resourceMetadata,
     resourceMetadataUrl: options.resourceMetadataUrl?.href,
+    ...(fallback ? { defaultEndpoints: { metadataUrls: [...new Set(tried)] } } : {}),
+  };
+}
+
+/** Wraps `base` so the URL of every request (shown without query) is appended to `urls`. */
+function listingFetch(base: typeof fetch, urls: string[]): typeof fetch {
+  return (input: RequestInfo | URL, init?: RequestInit) => {
+    urls.push(displayUrl(input instanceof Request ? input.url : input));
+    return base(input, init);
   };
 }
 

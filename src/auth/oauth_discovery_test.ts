@@ -40,6 +40,7 @@ Deno.test("discoverOAuth() finds the authorization server through RFC 9728 and R
   assert.equal(found.authorizationServerUrl, `${fake.origin}/as`);
   assert.equal(found.resourceMetadata?.resource, `${fake.origin}/mcp`);
   assert.equal(found.authorizationServerMetadata.token_endpoint, `${fake.origin}/as/token`);
+  assert.equal(found.defaultEndpoints, undefined);
 });
 
 Deno.test("discoverOAuth() refuses metadata whose issuer is not the authorization server", async () => {
@@ -94,6 +95,9 @@ Deno.test("discoverOAuth() falls back to /authorize, /token and /register at the
   assert.equal(metadata.token_endpoint, `${bare.origin}/token`);
   assert.equal(metadata.registration_endpoint, `${bare.origin}/register`);
   assert.deepEqual(metadata.code_challenge_methods_supported, ["S256"]);
+  const tried = found.defaultEndpoints?.metadataUrls ?? [];
+  assert.ok(tried.includes(`${bare.origin}/.well-known/oauth-protected-resource/v1/mcp`));
+  assert.ok(tried.includes(`${bare.origin}/.well-known/oauth-authorization-server`));
 });
 
 Deno.test("discoverOAuth() does not fall back when the resource metadata cannot be read", async () => {

@@ -8,9 +8,16 @@
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
-import { type Logger, silentLogger } from "../log.ts";
-import { describeFailure, isLoopbackHost, recordingFetch } from "./_oauth_http.ts";
-import { type LoginInputs, prepareLogin, settleClient } from "./_oauth_login_setup.ts";
+import type { Logger } from "../log.ts";
+import { describeFailure, recordingFetch, safeCause } from "./_oauth_http.ts";
+import { isLoopbackHost } from "../config/loopback.ts";
+import {
+  type LoginInputs,
+  noOAuthLoginError,
+  prepareLogin,
+  runLoginLocked,
+  settleClient,
+} from "./_oauth_login_setup.ts";
 import { readPastedUrls, ResponseInbox } from "./_response_inbox.ts";
 import {
   type CallbackOutcome,
@@ -81,31 +88,12 @@ export interface OAuthLoginResult {
  * @throws the signal's reason when `signal` aborts first (e.g. the timeout).
  */
 export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthLoginResult> {
-  const logger = options.logger ?? silentLogger();
-  const inputs: LoginInputs = {
-    server: options.server,
-    store: options.store,
-    logger,
-    fetch: options.fetch ?? globalThis.fetch,
-    signal: options.signal,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    scopes: options.scopes,
-    configPath: options.configPath,
-  };
-  return await options.store.withLock(
-    options.server.name,
-    () => runFlow(options, inputs, logger),
-    options.signal,
-  );
+  return await runLoginLocked(options, (inputs) => runFlow(options, inputs));
 }
 
-async function runFlow(
-  options: OAuthLoginOptions,
-  inputs: LoginInputs,
-  logger: Logger,
-): Promise<OAuthLoginResult> {
+async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
+  const logger = inputs.logger;
   const setup = await prepareLogin(inputs);
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
@@ -148,11 +136,11 @@ async function runFlow(
     if (first === "AUTHORIZED") return resultOf(provider.document);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    throw new AuthError(
+    throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot start the OAuth login of server "${server.name}": ${
         describeFailure(error, record.status)
       }`,
-      { server: server.name, cause: error },
+      { server: server.name, cause: safeCause(error) },
     );
   }
   const authorizationUrl = provider.authorizationUrl!;
@@ -165,11 +153,11 @@ async function runFlow(
       result = await auth(provider, { ...authOptions, authorizationCode: code });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new AuthError(
+      throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
         `Cannot exchange the authorization code of server "${server.name}": ${
           describeFailure(error, record.status)
         }`,
-        { server: server.name, cause: error },
+        { server: server.name, cause: safeCause(error) },
       );
     }
     if (result !== "AUTHORIZED") {

@@ -28,8 +28,11 @@ export interface RunningGateway {
   token?: string;
 }
 
-/** The gateway `TOOLSCRIPT_GATEWAY_URL` names (with `TOOLSCRIPT_GATEWAY_TOKEN`), if set. */
-export function runningGateway(io: CliIo): RunningGateway | undefined {
+/**
+ * The gateway `TOOLSCRIPT_GATEWAY_URL` names (with `TOOLSCRIPT_GATEWAY_TOKEN`), if set. The
+ * running gateway has its own config, so a `configFlag` (`--config`) is ignored, with a warning.
+ */
+export function runningGateway(io: CliIo, configFlag?: string): RunningGateway | undefined {
   const value = io.env("TOOLSCRIPT_GATEWAY_URL");
   if (!value) return undefined;
   let url: URL;
@@ -43,6 +46,12 @@ export function runningGateway(io: CliIo): RunningGateway | undefined {
   }
   const token = io.env("TOOLSCRIPT_GATEWAY_TOKEN") || undefined;
   io.logger.redactor.addSecret(token);
+  if (configFlag !== undefined) {
+    io.logger.warn(
+      `TOOLSCRIPT_GATEWAY_URL is set: using the running gateway at "${url.origin}" and ` +
+        `ignoring --config "${configFlag}" (unset TOOLSCRIPT_GATEWAY_URL to use that config)`,
+    );
+  }
   return { origin: url.origin, url: url.href, token };
 }
 
@@ -72,7 +81,7 @@ export interface Catalog {
  * out).
  */
 export async function loadCatalog(io: CliIo, configFlag?: string): Promise<Catalog> {
-  const running = runningGateway(io);
+  const running = runningGateway(io, configFlag);
   if (running) return await catalogOfRunningGateway(running, io);
   const runtime = await openCliRuntime(io, configFlag);
   await using gateway = createCliGateway(runtime);

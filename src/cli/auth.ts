@@ -4,7 +4,7 @@
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort, parseSeconds } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
-import { AuthError, UsageError } from "../errors.ts";
+import { authCommand, AuthError, UsageError } from "../errors.ts";
 import { loginWithOAuth } from "../auth/oauth_login.ts";
 import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
 
@@ -90,6 +90,12 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
       `Server "${server.name}" is a stdio server; only http and sse servers log in with OAuth`,
     );
   }
+  if (server.auth && server.auth.type !== "oauth") {
+    throw new UsageError(
+      `Server "${server.name}" uses "${server.auth.type}" credentials from config; ` +
+        `toolscript auth is for OAuth servers`,
+    );
+  }
   // The authorization URL carries `state`, which the redacting stderr would mask.
   const printVerbatim = io.stderrVerbatim ?? io.stderr;
   const timeout = new AbortController();
@@ -155,7 +161,10 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
       throw new AuthError(
         `Timed out after ${Math.round(args.timeoutMs / 1000)} s waiting for the authorization ` +
           `of server "${server.name}"`,
-        { server: server.name, fix: `toolscript auth ${server.name} --timeout 600` },
+        {
+          server: server.name,
+          fix: `${authCommand(server.name, { configPath: runtime.configHint })} --timeout 600`,
+        },
       );
     }
     throw error;

@@ -3,7 +3,7 @@
  * process) and prints the result JSON on stdout.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
 import { exitCodeFor, ToolscriptError, UsageError } from "../errors.ts";
 
 /** Parsed `call` arguments. */
@@ -60,7 +60,7 @@ export async function runCall(args: CallArgs, io: CliIo): Promise<number> {
   }
   const runtime = await openCliRuntime(io, args.config);
   runtime.logger.redactor.addSecret(args.token);
-  let server = { ...findServer(runtime, args.server), enabled: true };
+  let server = findEnabledServer(runtime, args.server);
   if (args.token && server.type !== "stdio") server = { ...server, tokenOverride: args.token };
   await using gateway = createCliGateway(runtime, [server]);
   await gateway.start();

@@ -6,13 +6,13 @@
 import { join } from "node:path";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config, ServerConfig } from "../config/types.ts";
-import { Logger, type LogLevel, parseLogLevel } from "../log.ts";
+import { Logger, parseLogLevel } from "../log.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
 import { Gateway } from "../gateway/gateway.ts";
-import { UsageError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import { FileToolCache } from "../gateway/tool_cache.ts";
 
 /** Platform values `main.ts` supplies; specs supply their own. */
@@ -54,10 +54,23 @@ export interface CliRuntime {
   credentialsFor: (server: ServerConfig) => CredentialProvider | undefined;
 }
 
-/** Creates the program's logger from `TOOLSCRIPT_LOG`. */
-export function createCliLogger(env: (name: string) => string | undefined): Logger {
-  const level: LogLevel = parseLogLevel(env("TOOLSCRIPT_LOG"));
-  return new Logger({ level });
+/**
+ * Creates the program's logger from `TOOLSCRIPT_LOG` (any case); an unknown value gives `info`
+ * and one warning through the new logger. `write` defaults to stderr.
+ */
+export function createCliLogger(
+  env: (name: string) => string | undefined,
+  write?: (line: string) => void,
+): Logger {
+  const { level, unknown } = parseLogLevel(env("TOOLSCRIPT_LOG"));
+  const logger = new Logger({ level, write });
+  if (unknown !== undefined) {
+    logger.warn(
+      `unknown TOOLSCRIPT_LOG value ${JSON.stringify(unknown)}, using ${level}; ` +
+        "use debug, info, warn or error",
+    );
+  }
+  return logger;
 }
 
 /** Loads the config (`--config` or lookup) and builds the runtime around it. */
@@ -84,15 +97,36 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   return { io, config, logger, store, home, configHint, credentialsFor };
 }
 
-/** Finds an enabled server by name, or throws a usage error listing the known ones. */
+/**
+ * Finds a server by name, enabled or not.
+ * @throws {UsageError} listing the known servers when there is none of that name.
+ * @throws {ConfigError} when it is a disabled server whose entry does not validate.
+ */
 export function findServer(runtime: CliRuntime, name: string): ServerConfig {
   const server = runtime.config.servers.find((s) => s.name === name);
+  if (server?.configError) throw new ConfigError(server.configError);
   if (server) return server;
   const known = runtime.config.servers.map((s) => s.name).join(", ") || "none";
   const where = runtime.config.file ? ` in "${runtime.config.file}"` : "";
   throw new UsageError(`Unknown server "${name}"${where}; configured servers: ${known}`, {
     fix: "toolscript servers",
   });
+}
+
+/**
+ * Finds an enabled server by name, for commands that connect to it.
+ * @throws {UsageError} as {@link findServer}, and when the server is disabled (`fix` says how
+ *   to enable it).
+ */
+export function findEnabledServer(runtime: CliRuntime, name: string): ServerConfig {
+  const server = runtime.config.servers.find((s) => s.name === name);
+  if (server && !server.enabled) {
+    const file = runtime.config.file ?? "the config file";
+    throw new UsageError(`Server "${name}" is disabled ("enabled": false in "${file}")`, {
+      fix: `set "enabled": true on server "${name}" in ${file}`,
+    });
+  }
+  return findServer(runtime, name);
 }
 
 /** Builds a gateway over the given servers (all enabled ones by default). */

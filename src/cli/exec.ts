@@ -79,7 +79,7 @@ export async function runExec(args: ExecArgs, io: CliIo): Promise<number> {
   }
   const code = args.code ?? await readProgram(args.file!, io);
   const quiet = quietIo(io);
-  const running = runningGateway(quiet);
+  const running = runningGateway(quiet, args.config);
   const outcome = running
     ? await runAgainst(running, code, args, quiet)
     : await runWithOwnGateway(code, args, quiet);

@@ -5,8 +5,7 @@
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
 import { UsageError } from "../errors.ts";
-// TODO(loopback): switch to the shared config helper once it is public.
-import { isLoopbackHost } from "../config/_fields.ts";
+import { isLoopbackHost } from "../config/loopback.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";

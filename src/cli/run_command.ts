@@ -86,9 +86,14 @@ TOOLSCRIPT_GATEWAY_TOKEN, TOOLSCRIPT_TOKEN_<SERVER>, MCP_SERVER_URL, MCP_AUTH_TO
 /** Runs the command named by `argv[0]` and returns its exit status. */
 export function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) {
+    // A usage error: the help goes where errors go, so scripts see empty output.
+    io.stderr(mainHelp());
+    return Promise.resolve(2);
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.stdout(mainHelp());
-    return Promise.resolve(name === undefined ? 2 : 0);
+    return Promise.resolve(0);
   }
   const command = COMMANDS[name];
   if (!command) {

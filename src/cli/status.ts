@@ -4,7 +4,7 @@
  * Connects to each server once to see whether it really works. Never prints a secret.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
 import type { CredentialStatus } from "../auth/types.ts";
 
 /** Parsed `status` arguments. */
@@ -58,7 +58,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
   }
   const runtime = await openCliRuntime(io, args.config);
   const servers = args.server
-    ? [{ ...findServer(runtime, args.server), enabled: true }]
+    ? [findEnabledServer(runtime, args.server)]
     : runtime.config.servers.filter((s) => s.enabled);
   await using gateway = createCliGateway(runtime, servers);
   await gateway.start();

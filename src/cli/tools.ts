@@ -3,7 +3,7 @@
  * lists their tools as `<server>__<tool>` with the first line of each description.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, createCliGateway, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
 
 /** Parsed `tools` arguments. */
 export interface ToolsArgs {
@@ -37,8 +37,8 @@ export async function runTools(args: ToolsArgs, io: CliIo): Promise<number> {
     return 0;
   }
   const runtime = await openCliRuntime(io, args.config);
-  const only = args.server ? [findServer(runtime, args.server)] : undefined;
-  await using gateway = createCliGateway(runtime, only?.map((s) => ({ ...s, enabled: true })));
+  const only = args.server ? [findEnabledServer(runtime, args.server)] : undefined;
+  await using gateway = createCliGateway(runtime, only);
   await gateway.start();
   const tools = gateway.listTools();
   if (args.json) {

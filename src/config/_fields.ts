@@ -4,6 +4,8 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { isRecord } from "./is_record.ts";
+import { isLoopbackHost } from "./loopback.ts";
 import type { SecretSource } from "./types.ts";
 
 /** State shared while one config is validated. */
@@ -27,12 +29,12 @@ export function joinPath(path: string | undefined, key: string | number): string
   return path ? `${path}.${key}` : key;
 }
 
-/** True for loopback hosts as `URL.hostname` spells them: 127.0.0.0/8, localhost, [::1]. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
+/**
+ * Values of headers with ordinary names (`X-Team: core`) shorter than this are not recorded as
+ * secrets: the redactor replaces a secret wherever it appears, and a short common word would
+ * mangle unrelated log lines. Token-like values are longer.
+ */
+const SHORTEST_HEADER_SECRET = 12;
 /** An RFC 7230 `token`, the syntax of a header name. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CONTROL = /[\r\n\0]/;
@@ -63,14 +65,14 @@ export class Fields {
   readonly path: string;
 
   constructor(ctx: ValidationContext, value: unknown, path: string, what: string) {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    if (!isRecord(value)) {
       throw new ConfigError(`Expected ${what} to be a JSON object`, {
         file: ctx.file,
         path: path || undefined,
       });
     }
     this.ctx = ctx;
-    this.obj = value as Record<string, unknown>;
+    this.obj = value;
     this.path = path;
   }
 
@@ -184,7 +186,11 @@ export class Fields {
     return out;
   }
 
-  /** HTTP headers: RFC 7230 names, no CR/LF/NUL; credential-like values become secrets. */
+  /**
+   * HTTP headers: RFC 7230 names, no CR/LF/NUL. Values under credential-like names
+   * (`Authorization`, `X-Api-Key`) become secrets, also the credentials after a `Scheme `; under
+   * other names, values of 12 or more characters (likely tokens) do too.
+   */
   headers(key: string): Record<string, string> | undefined {
     const headers = this.stringMap(key, `"${key}"`);
     if (!headers) return undefined;
@@ -200,6 +206,7 @@ export class Fields {
         fail("Invalid header name; use letters, digits and -_.!#$%&'*+^`|~ only");
       }
       if (isSecretName(name)) this.addSecret(value);
+      else if (value.length >= SHORTEST_HEADER_SECRET) this.ctx.secrets.add(value);
     }
     return headers;
   }
@@ -283,12 +290,17 @@ export class Fields {
   }
 }
 
-/** Validates an http(s) URL as {@link Fields.url} does; `path` names it in errors. */
+/**
+ * Validates an http(s) URL as {@link Fields.url} does; `path` names it in errors.
+ * `insecureHint` replaces the advice given for a refused `http://` URL (default: set
+ * `allowInsecureHttp` on the server, which a server from the environment cannot).
+ */
 export function checkHttpUrl(
   ctx: ValidationContext,
   value: string,
   path: string,
   allowInsecureHttp: boolean,
+  insecureHint = 'use https://, or set "allowInsecureHttp": true on this server',
 ): string {
   const fail = (message: string): never => {
     throw new ConfigError(message, { file: ctx.file, path });
@@ -303,10 +315,7 @@ export function checkHttpUrl(
     fail("Unsupported URL scheme; expected https:// (or loopback http://)");
   }
   if (url.protocol === "http:" && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
-    fail(
-      "Refusing plain http:// to a host that is not loopback; use https://, " +
-        'or set "allowInsecureHttp": true on this server',
-    );
+    fail(`Refusing plain http:// to a host that is not loopback; ${insecureHint}`);
   }
   if (url.password) {
     ctx.secrets.add(url.password);

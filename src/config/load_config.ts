@@ -106,7 +106,14 @@ function parseJson(text: string, file: string): unknown {
 
 function adhocConfig(url: string, env: EnvLookup): Config {
   const secrets = new Set<string>();
-  checkHttpUrl({ env, secrets }, url, "MCP_SERVER_URL", false);
+  checkHttpUrl(
+    { env, secrets },
+    url,
+    "MCP_SERVER_URL",
+    false,
+    "use an https:// URL in MCP_SERVER_URL, or configure the server in a config file with " +
+      '"allowInsecureHttp": true',
+  );
   const tokenOverride = env("MCP_AUTH_TOKEN") || env(tokenOverrideVariable("default")) ||
     undefined;
   if (tokenOverride) secrets.add(tokenOverride);

@@ -116,7 +116,7 @@ Deno.test("loadConfig() without a config file builds server default from MCP_SER
   assert.deepEqual(config.secrets, ["adhoc-token"]);
 });
 
-Deno.test("loadConfig() refuses an MCP_SERVER_URL of plain http:// to a remote host", async () => {
+Deno.test("loadConfig() refuses an MCP_SERVER_URL of plain http:// to a remote host, with advice that fits", async () => {
   await using dir = await scratchDir();
   const error = await rejectsConfigError(loadConfig({
     env: envOf({ MCP_SERVER_URL: "http://mcp.example/mcp" }),
@@ -124,6 +124,10 @@ Deno.test("loadConfig() refuses an MCP_SERVER_URL of plain http:// to a remote h
     home: dir.path,
   }));
   assert.equal(error.path, "MCP_SERVER_URL");
+  // There is no server entry to set allowInsecureHttp on: the advice names what can be done.
+  assert.doesNotMatch(error.message, /on this server/);
+  assert.match(error.message, /https:\/\/ URL in MCP_SERVER_URL/);
+  assert.match(error.message, /config file with "allowInsecureHttp": true/);
 });
 
 Deno.test("loadConfig() never gives MCP_AUTH_TOKEN to a server of a config file", async () => {
@@ -181,6 +185,6 @@ Deno.test("loadConfig() loads the contract's example config", async () => {
     ["internal", "http"],
     ["search", "http"],
   ]);
-  assert.deepEqual(config.secrets, ["search-key-value"]);
+  assert.deepEqual(new Set(config.secrets), new Set(["search-key-value"]));
   await assert.rejects(loadText(dir.path, JSON.stringify(example)), ConfigError);
 });

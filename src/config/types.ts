@@ -143,6 +143,12 @@ export interface ServerConfigBase {
   name: string;
   /** False when the config says `enabled: false`: the server is listed but not connected. */
   enabled: boolean;
+  /**
+   * Set only for a disabled server whose entry does not validate (an unset variable, a missing
+   * field): the config error it raises once enabled. Such an entry is a placeholder holding its
+   * name, type and target (`url` or `command`) as written; every other field is a default.
+   */
+  configError?: string;
   /** How to authenticate; undefined means no credentials. Always undefined for stdio servers. */
   auth?: AuthConfig;
   /** A bearer token from `TOOLSCRIPT_TOKEN_<SERVER>` (or `MCP_AUTH_TOKEN` for `default`). */

@@ -2,7 +2,8 @@
  * Turns parsed config JSON into the typed {@link Config}: `${VAR}` expansion, defaults, and a
  * {@link ConfigError} with file and JSON path for anything wrong.
  */
-import { type EnvLookup, expandStrings } from "./expand_vars.ts";
+import { ConfigError } from "../errors.ts";
+import { type EnvLookup, expandStrings, expandVars } from "./expand_vars.ts";
 import { Fields, isSecretName, joinPath, type ValidationContext } from "./_fields.ts";
 import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, ServerConfig } from "./types.ts";
@@ -91,7 +92,89 @@ function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
   };
 }
 
+/**
+ * Reads `enabled` first: an enabled server must validate in full; a disabled one that does not
+ * (an unset variable, a missing field) is kept as a placeholder, so half-configured servers can
+ * stay in the file, disabled.
+ */
 function validateServer(ctx: ValidationContext, name: string, raw: unknown): ServerConfig {
+  const path = joinPath("mcpServers", name);
+  const entry = new Fields(ctx, raw, path, `server "${name}"`);
+  const enabled = new Fields(
+    ctx,
+    {
+      enabled: expandStrings(entry.obj.enabled, ctx.env, {
+        ...expansion(ctx),
+        path: entry.at("enabled"),
+        server: name,
+      }),
+    },
+    path,
+    `server "${name}"`,
+  ).boolean("enabled", true);
+  if (enabled) return validateServerBody(ctx, name, raw);
+  try {
+    return validateServerBody(ctx, name, raw);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return disabledPlaceholder(ctx, name, entry.obj, error);
+  }
+}
+
+/**
+ * A disabled server whose entry does not validate: its name, its type and its target (URL or
+ * command) as written, with variables expanded where they are set; nothing else is read.
+ */
+function disabledPlaceholder(
+  ctx: ValidationContext,
+  name: string,
+  raw: Record<string, unknown>,
+  error: ConfigError,
+): ServerConfig {
+  const text = (key: string): string => {
+    const value = raw[key];
+    if (typeof value !== "string") return "";
+    try {
+      return expandVars(value, ctx.env, { ...expansion(ctx), path: joinPath("mcpServers", name) });
+    } catch {
+      return value;
+    }
+  };
+  const base = {
+    name,
+    enabled: false,
+    allowUnauthenticated: false,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    configError: error.message,
+  };
+  const type = raw.type === "stdio" || raw.type === "http" || raw.type === "sse"
+    ? raw.type
+    : raw.command !== undefined
+    ? "stdio"
+    : "http";
+  if (type === "stdio") return { ...base, type, command: text("command"), args: [], env: {} };
+  return {
+    ...base,
+    type,
+    url: withoutCredentials(text("url")),
+    headers: {},
+    allowInsecureHttp: false,
+  };
+}
+
+/** A URL without userinfo, query or fragment (the text as is when it is not a URL). */
+function withoutCredentials(text: string): string {
+  if (!URL.canParse(text)) return text;
+  const url = new URL(text);
+  url.username =
+    url.password =
+    url.search =
+    url.hash =
+      "";
+  return url.href;
+}
+
+function validateServerBody(ctx: ValidationContext, name: string, raw: unknown): ServerConfig {
   const path = joinPath("mcpServers", name);
   const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path, server: name });
   const f = new Fields(ctx, expanded, path, `server "${name}"`);

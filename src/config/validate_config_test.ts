@@ -437,3 +437,46 @@ Deno.test("validateConfig() suggests the key a typo was meant to be", () => {
   assert.equal(error.path, "mcpServers.s.hedaers");
   assert.match(error.message, /did you mean "headers"/);
 });
+
+Deno.test("validateConfig() records token-like values of ordinary headers as secrets, not short words", () => {
+  const config = validate(server({
+    url: "https://a.example",
+    headers: { "X-Custom-Auth": "tenant-4711-abcdef", "X-Region": "eu", "X-Team": "core" },
+  }));
+  assert.deepEqual(new Set(config.secrets), new Set(["tenant-4711-abcdef"]));
+});
+
+Deno.test("validateConfig() keeps a disabled server whose variables are unset, as a placeholder", () => {
+  const config = validate({
+    mcpServers: {
+      later: {
+        enabled: false,
+        url: "${LATER_URL}",
+        auth: { type: "bearer", tokenEnv: "LATER_TOKEN" },
+      },
+      tool: { enabled: "${TOOL_ON:-false}", command: "${TOOL_BIN}", args: ["${TOOL_ARG}"] },
+      ready: { enabled: false, url: "https://ready.example/mcp", headers: { "X-Team": "core" } },
+    },
+  });
+  const [later, tool, ready] = config.servers;
+  assert.equal(later.enabled, false);
+  assert.equal(later.type, "http");
+  assert.equal((later as RemoteServerConfig).url, "${LATER_URL}");
+  assert.equal(later.auth, undefined);
+  assert.match(later.configError ?? "", /LATER_URL/);
+  assert.equal(tool.type, "stdio");
+  assert.equal((tool as StdioServerConfig).command, "${TOOL_BIN}");
+  assert.match(tool.configError ?? "", /TOOL_BIN/);
+  // A disabled server that validates is read in full, as before.
+  assert.equal(ready.configError, undefined);
+  assert.deepEqual((ready as RemoteServerConfig).headers, { "X-Team": "core" });
+});
+
+Deno.test("validateConfig() reads enabled before the rest, and still checks enabled servers in full", () => {
+  const unset = configError(() => validate(server({ enabled: true, url: "${NOPE_URL}" })));
+  assert.equal(unset.path, "mcpServers.s.url");
+  const badFlag = configError(() => validate(server({ enabled: "${NOPE_FLAG}", url: "x" })));
+  assert.equal(badFlag.path, "mcpServers.s.enabled");
+  const config = validate(server({ enabled: "${ON}", command: "${BIN}" }), { ON: "false" });
+  assert.equal(config.servers[0].enabled, false);
+});

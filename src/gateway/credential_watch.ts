@@ -17,16 +17,41 @@ export interface CredentialWatchOptions {
 /**
  * Polls until `signal` aborts. A server whose credentials changed and that is not connected
  * (needs a login, or failed) is reconnected; the gateway then tells clients its tools changed.
+ * A store that cannot be read (an insecure or unreadable file) is no change: it is logged as a
+ * warning once per server and distinct error, and looked at again on the next round.
  */
 export function watchCredentials(gateway: Gateway, options: CredentialWatchOptions): () => void {
   const seen = new Map<string, string | undefined>();
+  /** Read errors logged per server since its last good read, so each is logged once. */
+  const told = new Map<string, Set<string>>();
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const remote = [...gateway.upstreams.values()].filter((u) => u.config.type !== "stdio");
 
+  /** The server's change token, or `failed` when the store cannot be read (warned once). */
+  async function versionOf(server: string): Promise<{ version?: string; failed?: true }> {
+    try {
+      const version = await options.version(server);
+      told.delete(server);
+      return { version };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const messages = told.get(server) ?? new Set();
+      told.set(server, messages);
+      if (!messages.has(message)) {
+        messages.add(message);
+        gateway.logger.warn(`cannot read the stored credentials of server "${server}"`, {
+          error: message,
+        });
+      }
+      return { failed: true };
+    }
+  }
+
   async function look(): Promise<void> {
     await Promise.all(remote.map(async (upstream) => {
-      const version = await options.version(upstream.name).catch(() => undefined);
+      const { version, failed } = await versionOf(upstream.name);
+      if (failed) return;
       const before = seen.get(upstream.name);
       seen.set(upstream.name, version);
       if (version === before || upstream.state === "ok") return;
@@ -48,9 +73,11 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
   }
   options.signal?.addEventListener("abort", stop, { once: true });
   // Record the starting versions first, so only later changes count.
-  Promise.all(
-    remote.map(async (u) => seen.set(u.name, await options.version(u.name).catch(() => undefined))),
-  )
+  Promise.all(remote.map(async (u) => {
+    const { version, failed } = await versionOf(u.name);
+    if (!failed) seen.set(u.name, version);
+  }))
+    .catch((error) => gateway.logger.warn("credential watch failed", { error: String(error) }))
     .then(() => {
       if (!stopped) timer = setTimeout(loop, options.intervalMs ?? 1000);
     });

@@ -11,8 +11,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { timingSafeEqual } from "node:crypto";
 import type { Gateway } from "./gateway.ts";
 import { createGatewayMcpServer } from "./gateway_mcp_server.ts";
-// TODO(loopback): switch to the shared config helper once it is public.
-import { isLoopbackHost } from "../config/_fields.ts";
+import { isLoopbackHost } from "../config/loopback.ts";
 
 /** A route handler mounted beside `/mcp`. */
 export type RouteHandler = (request: Request) => Response | Promise<Response>;

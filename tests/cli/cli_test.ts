@@ -16,6 +16,13 @@ Deno.test("every command answers --help with exit 0", async () => {
   for (const c of commands) assert.match(top.stdout, new RegExp(`\\b${c}\\b`));
 });
 
+Deno.test("no command at all prints the help on stderr, not stdout (exit 2)", async () => {
+  const result = await runCli([]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /Usage: toolscript <command>/);
+});
+
 Deno.test("an unknown command or flag is a usage error (exit 2)", async () => {
   const [command, flag] = await Promise.all([
     runCli(["frobnicate"]),
@@ -157,4 +164,32 @@ Deno.test("servers never prints secrets carried in arguments or URLs", async () 
     assert.ok(!result.stdout.includes(secret));
     assert.ok(!result.stdout.includes("pw-canary-77ab"));
   }
+});
+
+Deno.test("a disabled server may have unset variables, and naming it asks to enable it (exit 2)", async () => {
+  await using dir = await makeScratchDir();
+  const config = await writeConfig(dir, {
+    mcpServers: {
+      local: stdioServerCommand(),
+      off: { enabled: false, url: "${TS_SPEC_LATER_URL}" },
+    },
+  });
+  const env = { TS_SPEC_LATER_URL: undefined };
+  const [servers, call, tools, status, auth] = await Promise.all([
+    runCli(["servers", "--json", "--config", config], { home: dir, env }),
+    runCli(["call", "off", "echo", "--config", config], { home: dir, env }),
+    runCli(["tools", "off", "--config", config], { home: dir, env }),
+    runCli(["status", "off", "--config", config], { home: dir, env }),
+    runCli(["auth", "off", "--no-browser", "--config", config], { home: dir, env }),
+  ]);
+  assert.equal(servers.code, 0, servers.stderr);
+  const rows = JSON.parse(servers.stdout);
+  assert.deepEqual(rows.map((r: { enabled: boolean }) => r.enabled), [true, false]);
+  for (const [name, result] of Object.entries({ call, tools, status })) {
+    assert.equal(result.code, 2, `${name}: ${result.stderr}`);
+    assert.match(result.stderr, /Server "off" is disabled/, name);
+    assert.match(result.stderr, /fix: set "enabled": true on server "off"/, name);
+  }
+  assert.equal(auth.code, 2, auth.stderr);
+  assert.match(auth.stderr, /TS_SPEC_LATER_URL/);
 });

@@ -78,9 +78,10 @@ Deno.test("types and search read the running gateway when TOOLSCRIPT_GATEWAY_URL
   const [, url] = await gateway.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
   // No config anywhere: everything comes from the gateway.
   const env = { TOOLSCRIPT_GATEWAY_URL: url, TOOLSCRIPT_GATEWAY_TOKEN: token };
-  const [types, search] = await Promise.all([
+  const [types, search, withConfig] = await Promise.all([
     runCli(["types", "--filter", "my-web__add"], { home: dir, env }),
     runCli(["search", "add"], { home: dir, env }),
+    runCli(["search", "add", "--config", `${dir.path}/elsewhere.json`], { home: dir, env }),
   ]);
   assert.equal(types.code, 0, types.stderr);
   assert.match(types.stdout, /^ {2}myWeb: \{$/m);
@@ -88,4 +89,9 @@ Deno.test("types and search read the running gateway when TOOLSCRIPT_GATEWAY_URL
   assert.doesNotMatch(types.stdout, /echo\(/);
   assert.equal(search.code, 0, search.stderr);
   assert.equal(search.stdout.split("\n")[0], "my-web__add\tAdds two numbers.");
+  assert.doesNotMatch(search.stderr, /--config/);
+  // The running gateway has its own config: a --config is ignored, and the user is told.
+  assert.equal(withConfig.code, 0, withConfig.stderr);
+  assert.equal(withConfig.stdout, search.stdout);
+  assert.match(withConfig.stderr, /warn .*running gateway.*ignoring --config/);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { completeAuthorizeUrl, followAuthorizeUrl } from "../fixtures/oauth_server.ts";
-import { runCli } from "../_helpers.ts";
+import { makeScratchDir, runCli, writeConfig } from "../_helpers.ts";
 import { authorizationUrlOf, freePort, login, spawnAuth, startWorld } from "./_world.ts";
 
 Deno.test("auth completes from a redirect URL pasted on stdin", async () => {
@@ -81,6 +81,41 @@ Deno.test("auth gives up after --timeout with a clear error", async () => {
   );
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stderr, /Timed out after 1 s waiting for the authorization of server "demo"/);
+  assert.ok(
+    result.stderr.includes(`fix: toolscript auth demo --config ${world.configPath} --timeout 600`),
+    result.stderr,
+  );
+});
+
+Deno.test("auth refuses at once a server configured with credentials other than OAuth", async () => {
+  await using dir = await makeScratchDir();
+  const url = "http://127.0.0.1:9/mcp";
+  const config = await writeConfig(dir, {
+    mcpServers: {
+      b: { url, auth: { type: "bearer", token: "bearer-canary-7c2e" } },
+      m: {
+        url,
+        auth: {
+          type: "client_credentials",
+          tokenUrl: "http://127.0.0.1:9/token",
+          clientId: "id",
+          clientSecret: "secret-canary-91aa",
+        },
+      },
+    },
+  });
+  const [bearer, machine] = await Promise.all(
+    ["b", "m"].map((name) =>
+      runCli(["auth", name, "--no-browser", "--config", config], { home: dir })
+    ),
+  );
+  assert.equal(bearer.code, 2, bearer.stderr);
+  assert.match(bearer.stderr, /Server "b" uses "bearer" credentials from config/);
+  assert.equal(machine.code, 2, machine.stderr);
+  assert.match(machine.stderr, /Server "m" uses "client_credentials" credentials from config/);
+  for (const result of [bearer, machine]) {
+    assert.doesNotMatch(result.stderr, /Open this URL|canary/);
+  }
 });
 
 Deno.test("auth logs in to a server without an auth block when it asks for OAuth", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { FileTokenStore } from "../../src/auth/file_token_store.ts";
 import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
 import { loginWithOAuth } from "../../src/auth/oauth_login.ts";
+import { AuthError } from "../../src/errors.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { completeAuthorizeUrl } from "../fixtures/oauth_server.ts";
@@ -118,4 +119,51 @@ Deno.test("auth logs in to a server without metadata through /authorize, /token 
   const provider = new OAuthCredentialProvider(server, { store, now: later });
   assert.deepEqual(await provider.headers(), { Authorization: "Bearer access-2" });
   assert.equal(legacy.seen.at(-1), "POST /token");
+});
+
+Deno.test("auth explains that a server without metadata or default endpoints offers no OAuth login", async () => {
+  const seen: string[] = [];
+  const ready = Promise.withResolvers<void>();
+  await using bare = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => ready.resolve() },
+    async (request) => {
+      const url = new URL(request.url);
+      seen.push(`${request.method} ${url.pathname}`);
+      await request.body?.cancel();
+      return url.pathname === "/mcp"
+        ? new Response(null, { status: 401, headers: { "www-authenticate": "Bearer" } })
+        : new Response("not found: secret-looking-body", { status: 404 });
+    },
+  );
+  await ready.promise;
+  const origin = `http://127.0.0.1:${bare.addr.port}`;
+  await using dir = await makeScratchDir();
+  const server: RemoteServerConfig = {
+    name: "no-login",
+    type: "http",
+    url: `${origin}/mcp`,
+    headers: {},
+    allowInsecureHttp: false,
+    enabled: true,
+    allowUnauthenticated: false,
+    timeoutMs: 10_000,
+  };
+  let shown = 0;
+  const error = await loginWithOAuth({
+    server,
+    store: new FileTokenStore({ dir: join(dir.path, "credentials") }),
+    callbackPorts: [],
+    onAuthorizationUrl: () => void shown++,
+  }).catch((e) => e);
+  assert.ok(error instanceof AuthError, String(error));
+  assert.equal(error.code, "auth_failed");
+  assert.equal(shown, 0, "no authorization URL is shown");
+  assert.equal(error.cause, undefined);
+  assert.match(error.message, /offers no OAuth login/);
+  assert.match(error.message, /TOOLSCRIPT_TOKEN_NO_LOGIN/);
+  assert.match(error.message, /"auth" block/);
+  assert.ok(error.message.includes(`${origin}/.well-known/oauth-protected-resource/mcp`));
+  assert.ok(error.message.includes(`${origin}/.well-known/oauth-authorization-server`));
+  assert.doesNotMatch(error.message, /server_error|secret-looking-body/);
+  assert.ok(seen.includes("POST /register"), seen.join(", "));
 });
