@@ -142,7 +142,9 @@ export function createGatewayHandler(
     if (!isAuthorized(request)) return refuse(401, "Missing or wrong gateway token");
     if (url.pathname === "/mcp") return await handleMcp(request);
     if (url.pathname === "/health" && request.method === "GET") {
-      return Response.json({ status: "ok", servers: gateway.health() });
+      const servers = gateway.health();
+      const status = servers.every((s) => s.state === "ok") ? "ok" : "degraded";
+      return Response.json({ status, servers });
     }
     const extra = options.routes?.[url.pathname];
     if (extra && request.method === "GET") return await extra(request);

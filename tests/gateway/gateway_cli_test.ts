@@ -121,6 +121,7 @@ Deno.test("a server that cannot start never blocks the others, and its calls say
     health.servers.map((s: { name: string; state: string }) => [s.name, s.state]),
   );
   assert.deepEqual(states, { missing: "error", hangs: "error", exits: "error", web: "ok" });
+  assert.equal(health.status, "degraded");
 });
 
 Deno.test("a tool call to an upstream that crashes mid-call returns isError naming the server", async () => {
