@@ -6,6 +6,7 @@
  * annotation breaks the rules.
  */
 import { Buffer } from "node:buffer";
+import { isRecord } from "../config/is_record.ts";
 
 /** One tool argument to mirror into the header `Mcp-Param-<name>`. */
 export interface ParamHeader {
@@ -116,8 +117,4 @@ function headerText(value: unknown): string | undefined {
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -29,6 +29,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
+import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
@@ -254,10 +255,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isImplementation(value: unknown): value is { name: string; version: string } {
