@@ -10,7 +10,8 @@ import { extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/a
 import type { RemoteServerConfig } from "../config/types.ts";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { describeFailure, displayUrl } from "./_oauth_http.ts";
+import { describeFailure } from "./_oauth_http.ts";
+import { displayUrl } from "../config/display_url.ts";
 
 /** What an unauthenticated request to the server answered. */
 export interface AuthChallenge {

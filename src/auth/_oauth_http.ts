@@ -9,6 +9,7 @@ import * as oauth from "oauth4webapi";
 import { isLoopbackHost } from "../config/loopback.ts";
 import { AuthError } from "../errors.ts";
 import { clientSecretBasic } from "./_client_authentication.ts";
+import { displayUrl } from "../config/display_url.ts";
 
 /** True when `url` may be used: https, or http to loopback, or any http when allowed. */
 export function isAllowedUrl(url: string | URL, allowInsecureHttp: boolean): boolean {
@@ -38,21 +39,6 @@ export function assertAllowedUrl(
       `expected https:// (or loopback http://); set "allowInsecureHttp": true to allow it`,
     { server: options.server },
   );
-}
-
-/** A URL without userinfo, query or fragment, safe to show. */
-export function displayUrl(url: string | URL): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username =
-      parsed.password =
-      parsed.search =
-      parsed.hash =
-        "";
-    return parsed.href;
-  } catch {
-    return "<invalid URL>";
-  }
 }
 
 /** The last response a {@link recordingFetch} saw. */

@@ -9,7 +9,7 @@ import { readSecret } from "../config/read_secret.ts";
 import { tokenOverrideVariable } from "../config/validate_config.ts";
 import { authCommand, AuthError, UsageError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { displayUrl } from "./_oauth_http.ts";
+import { displayUrl } from "../config/display_url.ts";
 import {
   discoverOAuth,
   issuersMatch,

@@ -4,7 +4,7 @@
  * context, the one that holds the server's lock (so its saves re-enter that lock).
  */
 import type { Logger } from "../log.ts";
-import { displayUrl } from "./_oauth_http.ts";
+import { displayUrl } from "../config/display_url.ts";
 import { raceAbort } from "./_abort.ts";
 import type { CallbackOutcome } from "./loopback_callback.ts";
 

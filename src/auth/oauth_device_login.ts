@@ -10,11 +10,11 @@ import { AuthError } from "../errors.ts";
 import {
   clientAuthFor,
   describeFailure,
-  displayUrl,
   oauthRequestOptions,
   recordingFetch,
   safeCause,
 } from "./_oauth_http.ts";
+import { displayUrl } from "../config/display_url.ts";
 import {
   type LoginInputs,
   noOAuthLoginError,

@@ -24,7 +24,8 @@ import {
 } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
 import { AuthError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { assertAllowedUrl, describeFailure, displayUrl, recordingFetch } from "./_oauth_http.ts";
+import { assertAllowedUrl, describeFailure, recordingFetch } from "./_oauth_http.ts";
+import { displayUrl } from "../config/display_url.ts";
 
 export { type AuthChallenge, type ProbeOptions, probeServer, readChallenge } from "./_mcp_probe.ts";
 

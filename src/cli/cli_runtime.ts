@@ -11,9 +11,9 @@ import { FileTokenStore } from "../auth/file_token_store.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
-import { Gateway } from "../gateway/gateway.ts";
+import type { Gateway } from "../gateway/gateway.ts";
+import { createGateway } from "../gateway/create_gateway.ts";
 import { ConfigError, UsageError } from "../errors.ts";
-import { FileToolCache } from "../gateway/tool_cache.ts";
 
 /** Platform values `main.ts` supplies; specs supply their own. */
 export interface CliIo {
@@ -132,11 +132,11 @@ export function findEnabledServer(runtime: CliRuntime, name: string): ServerConf
 /** Builds a gateway over the given servers (all enabled ones by default). */
 export function createCliGateway(runtime: CliRuntime, only?: ServerConfig[]): Gateway {
   const config = only ? { ...runtime.config, servers: only } : runtime.config;
-  return new Gateway(config, {
+  return createGateway(config, {
+    home: runtime.home,
     logger: runtime.logger,
-    credentialsFor: runtime.credentialsFor,
     fetch: runtime.io.fetch,
-    configPath: runtime.configHint,
-    toolCache: new FileToolCache({ dir: join(runtime.home, "cache") }),
+    now: runtime.io.now,
+    credentialsFor: runtime.credentialsFor,
   });
 }

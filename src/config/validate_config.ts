@@ -7,6 +7,7 @@ import { type EnvLookup, expandStrings, expandVars } from "./expand_vars.ts";
 import { Fields, isSecretName, joinPath, type ValidationContext } from "./_fields.ts";
 import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, ServerConfig } from "./types.ts";
+import { displayUrl } from "./display_url.ts";
 
 /** Options of {@link validateConfig}. */
 export interface ValidateConfigOptions {
@@ -153,25 +154,14 @@ function disabledPlaceholder(
     ? "stdio"
     : "http";
   if (type === "stdio") return { ...base, type, command: text("command"), args: [], env: {} };
+  const url = text("url");
   return {
     ...base,
     type,
-    url: withoutCredentials(text("url")),
+    url: displayUrl(url, url),
     headers: {},
     allowInsecureHttp: false,
   };
-}
-
-/** A URL without userinfo, query or fragment (the text as is when it is not a URL). */
-function withoutCredentials(text: string): string {
-  if (!URL.canParse(text)) return text;
-  const url = new URL(text);
-  url.username =
-    url.password =
-    url.search =
-    url.hash =
-      "";
-  return url.href;
 }
 
 function validateServerBody(ctx: ValidationContext, name: string, raw: unknown): ServerConfig {

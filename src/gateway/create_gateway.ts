@@ -3,7 +3,8 @@
  * providers their `auth` blocks ask for, tokens kept in the given store.
  */
 import { join } from "node:path";
-import type { Config } from "../config/types.ts";
+import type { Config, ServerConfig } from "../config/types.ts";
+import type { CredentialProvider } from "../auth/types.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
@@ -23,6 +24,8 @@ export interface CreateGatewayOptions {
   fetch?: typeof fetch;
   /** Epoch ms; decides token expiry. Default `Date.now`. */
   now?: () => number;
+  /** Credentials per server, when the caller shares them elsewhere (e.g. with `status`). */
+  credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
 }
 
 /**
@@ -41,20 +44,20 @@ export interface CreateGatewayOptions {
 export function createGateway(config: Config, options: CreateGatewayOptions): Gateway {
   const logger = options.logger ?? silentLogger();
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
-  const store = options.store ??
-    new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now });
   const configPath = config.source === "flag" ? config.file : undefined;
+  const credentialsFor = options.credentialsFor ?? credentialProviderCache({
+    logger,
+    store: options.store ??
+      new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now }),
+    fetch: options.fetch,
+    now: options.now,
+    configPath,
+  });
   return new Gateway(config, {
     logger,
     fetch: options.fetch,
     configPath,
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
-    credentialsFor: credentialProviderCache({
-      logger,
-      store,
-      fetch: options.fetch,
-      now: options.now,
-      configPath,
-    }),
+    credentialsFor,
   });
 }
