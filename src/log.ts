@@ -206,3 +206,25 @@ export function parseLogLevel(value: string | undefined): ParsedLogLevel {
 export function silentLogger(): Logger {
   return new Logger({ level: "error", write: () => {} });
 }
+
+/**
+ * C0 and C1 control characters other than tab and newline, DEL, and the Unicode bidi controls
+ * (which reorder what a terminal shows).
+ */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Makes text from an upstream, an authorization server or a tool safe to print on a terminal:
+ * removes escape sequences' lead characters and every other control character (keeping tab and
+ * newline), so a hostile string cannot move the cursor, retitle the window or hide text.
+ *
+ * @example
+ * ```ts
+ * import { stripControlChars } from "./log.ts";
+ * stripControlChars("ok\x1b[2Jgone"); // "ok[2Jgone"
+ * ```
+ */
+export function stripControlChars(text: string): string {
+  return text.replace(UNPRINTABLE, "");
+}

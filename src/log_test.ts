@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fingerprint, Logger, parseLogLevel, Redactor } from "./log.ts";
+import { fingerprint, Logger, parseLogLevel, Redactor, stripControlChars } from "./log.ts";
 
 Deno.test("Redactor removes registered secrets wherever they appear", () => {
   const redactor = new Redactor();
@@ -62,4 +62,8 @@ Deno.test("parseLogLevel() reads the four levels in any case and flags anything 
   for (const value of ["toString", "constructor", "__proto__", "verbose"]) {
     assert.deepEqual(parseLogLevel(value), { level: "info", unknown: value }, value);
   }
+});
+
+Deno.test("stripControlChars() removes escapes and bidi controls but keeps tab and newline", () => {
+  assert.equal(stripControlChars("a\x1b[31mb\x07c\u202ed\te\nf\x9bg"), "a[31mbcd\te\nfg");
 });
