@@ -30,7 +30,13 @@ export interface OAuthCredentialProviderOptions {
    * With stored credentials (from `toolscript auth`), it behaves as for `{"type":"oauth"}`.
    */
   implicit?: boolean;
-  /** Refresh this long before the access token expires; default 60 000 ms. */
+  /**
+   * Refresh once this fraction of the access token's lifetime has passed (as `refreshAt` of
+   * the machine grants); default 0.8. Long-lived tokens refresh no earlier than
+   * `refreshSkewMs` before expiry.
+   */
+  refreshAt?: number;
+  /** Longest margin before expiry at which a refresh starts; default 60 000 ms. */
   refreshSkewMs?: number;
   /** Longest wait for another process holding the server's lock; default 30 000 ms. */
   lockTimeoutMs?: number;
@@ -269,7 +275,11 @@ export class OAuthCredentialProvider implements CredentialProvider {
 
   #isExpiring(tokens: StoredTokens): boolean {
     if (tokens.expiresAt === undefined) return false;
-    return this.#now() >= tokens.expiresAt - (this.#options.refreshSkewMs ?? 60_000);
+    return this.#now() >=
+      refreshDueAt(tokens.expiresAt, tokens.obtainedAt ?? this.#doc?.updatedAt, {
+        refreshAt: this.#options.refreshAt ?? DEFAULT_REFRESH_AT,
+        maxMarginMs: this.#options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS,
+      });
   }
 
   #isExpired(tokens: StoredTokens): boolean {
@@ -288,6 +298,29 @@ export class OAuthCredentialProvider implements CredentialProvider {
       ...(cause ? { cause } : {}),
     });
   }
+}
+
+const DEFAULT_REFRESH_AT = 0.8;
+const DEFAULT_REFRESH_SKEW_MS = 60_000;
+
+/**
+ * When a token set obtained at `obtainedAt` and expiring at `expiresAt` is due for refresh:
+ * at `refreshAt` of its lifetime, but never earlier than `maxMarginMs` before expiry, so a
+ * 20 s token is refreshed once, near its end, not on every request as a fixed 60 s margin
+ * would. A token whose lifetime is unknown refreshes `maxMarginMs` before expiry.
+ */
+function refreshDueAt(
+  expiresAt: number,
+  obtainedAt: number | undefined,
+  options: { refreshAt: number; maxMarginMs: number },
+): number {
+  const lifetimeMs = obtainedAt !== undefined && obtainedAt < expiresAt
+    ? expiresAt - obtainedAt
+    : undefined;
+  const marginMs = lifetimeMs === undefined
+    ? options.maxMarginMs
+    : Math.min(options.maxMarginMs, lifetimeMs * (1 - options.refreshAt));
+  return expiresAt - marginMs;
 }
 
 /** An AbortSignal that aborts after `ms`; disposing it clears the timer. */

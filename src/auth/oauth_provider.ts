@@ -297,7 +297,7 @@ export function toStoredTokens(tokens: OAuthTokens, now: number, logger?: Logger
     tokenType: tokens.token_type || "Bearer",
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
     ...(typeof tokens.expires_in === "number" && Number.isFinite(tokens.expires_in)
-      ? { expiresAt: now + tokens.expires_in * 1000 }
+      ? { expiresAt: now + tokens.expires_in * 1000, obtainedAt: now }
       : {}),
     ...(tokens.scope ? { scope: tokens.scope } : {}),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),

@@ -14,6 +14,8 @@ export interface StoredTokens {
   refreshToken?: string;
   /** Absolute expiry of the access token, epoch ms. */
   expiresAt?: number;
+  /** When the token set was obtained, epoch ms; with `expiresAt` it gives the lifetime. */
+  obtainedAt?: number;
   /** Space-separated scopes granted. */
   scope?: string;
   /** The OpenID Connect ID token, when one was issued; secret. */
