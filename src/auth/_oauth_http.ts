@@ -91,10 +91,35 @@ export function oauthErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A short, secret-free description of a failed OAuth request: status and error code. */
-export function describeFailure(error: unknown, status?: number): string {
+/**
+ * The `error_description` of an SDK or oauth4webapi error, made printable (ASCII, at most 200
+ * characters) but not yet redacted: pass it through the logger's redactor before showing it.
+ */
+export function oauthErrorDescription(error: unknown): string | undefined {
+  let text: unknown;
+  if (error instanceof OAuthError) text = error.message;
+  else if (error && typeof error === "object" && "error_description" in error) {
+    text = (error as { error_description: unknown }).error_description;
+  }
+  if (typeof text !== "string") return undefined;
+  const clean = text.replace(/[^\x20-\x7e]/g, "").slice(0, 200).trim();
+  return clean || undefined;
+}
+
+/**
+ * A short, secret-free description of a failed OAuth request: status and error code, and with
+ * `describe` the authorization server's `error_description` passed through it (a redactor),
+ * quoted. Token endpoints' descriptions are left out: they may echo what was sent.
+ */
+export function describeFailure(
+  error: unknown,
+  status?: number,
+  describe?: (description: string) => string,
+): string {
   const code = oauthErrorCode(error);
-  if (code) return status ? `HTTP ${status}, error "${code}"` : `error "${code}"`;
+  const description = describe && oauthErrorDescription(error);
+  const reason = description ? `: ${JSON.stringify(describe(description))}` : "";
+  if (code) return (status ? `HTTP ${status}, error "${code}"` : `error "${code}"`) + reason;
   if (status && status >= 400) return `HTTP ${status}`;
   if (error instanceof TypeError) return "network error";
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";

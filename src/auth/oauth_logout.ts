@@ -32,13 +32,28 @@ export interface OAuthLogoutOptions {
   signal?: AbortSignal;
 }
 
-/** What {@link logoutOAuth} did. */
+/** How the revocation of one stored token went. */
+export interface TokenRevocation {
+  /** Which token. */
+  token: "refresh_token" | "access_token";
+  /** The authorization server accepted the revocation. */
+  revoked: boolean;
+  /**
+   * Why not: status, OAuth error code and the server's redacted, quoted `error_description`
+   * (e.g. `HTTP 400, error "unsupported_token_type": "…"`).
+   */
+  error?: string;
+}
+
+/** What {@link logoutOAuth} did. A logout succeeded when `removed` (or nothing was stored). */
 export interface OAuthLogoutResult {
   /** Stored credentials existed and were deleted. */
   removed: boolean;
   /** Every stored token was revoked. */
   revoked: boolean;
-  /** Why revocation failed (status and OAuth error code only). */
+  /** Each stored token's revocation, refresh token first; empty when none was attempted. */
+  revocations: TokenRevocation[];
+  /** Why revocation could not be attempted at all (network, client secret), when it failed so. */
   revocationError?: string;
   /** Why revocation was not attempted (no revocation endpoint, no tokens, another URL). */
   revocationSkipped?: string;
@@ -62,22 +77,24 @@ export async function logoutOAuth(
         ? "they were saved for another URL"
         : "the server is not configured";
       return removed
-        ? { removed, revoked: false, revocationSkipped: why }
-        : { removed, revoked: false };
+        ? { removed, revoked: false, revocations: [], revocationSkipped: why }
+        : { removed, revoked: false, revocations: [] };
     }
     let outcome: RevokeOutcome;
     try {
       outcome = await revoke(doc, options, logger);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      outcome = { error: describeFailure(error) };
+      outcome = { revocations: [], error: describeFailure(error) };
     }
     const removed = await store.delete(name, signal);
-    const revoked = !outcome.error && !outcome.skipped;
+    const revoked = !outcome.error && !outcome.skipped &&
+      outcome.revocations.every((r) => r.revoked);
     logger.info(`Removed the stored credentials of "${name}"`, { revoked });
     return {
       removed,
       revoked,
+      revocations: outcome.revocations,
       ...(outcome.error ? { revocationError: outcome.error } : {}),
       ...(outcome.skipped ? { revocationSkipped: outcome.skipped } : {}),
     };
@@ -85,22 +102,26 @@ export async function logoutOAuth(
 }
 
 interface RevokeOutcome {
+  revocations: TokenRevocation[];
   error?: string;
   skipped?: string;
 }
 
-/** Revokes the refresh token, then the access token; stops at the first failure. */
+/**
+ * Revokes the refresh token, then the access token, each on its own: a server that refuses
+ * one (e.g. `unsupported_token_type` for a JWT access token) may still revoke the other.
+ */
 async function revoke(
   doc: CredentialDocument,
   options: OAuthLogoutOptions,
   logger: Logger,
 ): Promise<RevokeOutcome> {
   const tokens = doc.tokens;
-  if (!tokens) return { skipped: "no tokens were stored" };
+  if (!tokens) return { revocations: [], skipped: "no tokens were stored" };
   const metadata = (doc.discovery as OAuthDiscoveryState | undefined)?.authorizationServerMetadata;
   const endpoint = metadata ? metadataString(metadata, "revocation_endpoint") : undefined;
   if (!metadata || !endpoint || !doc.client) {
-    return { skipped: "the authorization server offers no revocation" };
+    return { revocations: [], skipped: "the authorization server offers no revocation" };
   }
   const as = metadata as unknown as oauth.AuthorizationServer;
   const client: oauth.Client = { client_id: doc.client.clientId };
@@ -124,10 +145,12 @@ async function revoke(
     recordingFetch(options.fetch ?? globalThis.fetch, options.signal, record),
     options.signal,
   );
-  const pairs: [string, string][] = [];
+  const pairs: [string, TokenRevocation["token"]][] = [];
   if (tokens.refreshToken) pairs.push([tokens.refreshToken, "refresh_token"]);
   pairs.push([tokens.accessToken, "access_token"]);
+  const revocations: TokenRevocation[] = [];
   for (const [token, hint] of pairs) {
+    record.status = undefined;
     try {
       const response = await oauth.revocationRequest(as, client, clientAuth, token, {
         ...http,
@@ -135,11 +158,13 @@ async function revoke(
       });
       await oauth.processRevocationResponse(response);
       logger.info(`Revoked the ${hint.replace("_", " ")} of "${doc.server}"`);
+      revocations.push({ token: hint, revoked: true });
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      logger.debug("Revocation failed", { server: doc.server, hint, status: record.status });
-      return { error: describeFailure(error, record.status) };
+      const why = describeFailure(error, record.status, (text) => logger.redactor.redactText(text));
+      logger.debug("Revocation failed", { server: doc.server, hint, error: why });
+      revocations.push({ token: hint, revoked: false, error: why });
     }
   }
-  return {};
+  return { revocations };
 }

@@ -4,7 +4,8 @@
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
-import { logoutOAuth } from "../auth/oauth_logout.ts";
+import { logoutOAuth, type TokenRevocation } from "../auth/oauth_logout.ts";
+import { stripControlChars } from "../log.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
 
 /** Parsed `logout` arguments. */
@@ -52,6 +53,23 @@ export async function runLogout(args: LogoutArgs, io: CliIo): Promise<number> {
   else if (result.revoked) io.stdout(`Revoked and removed credentials for ${name}\n`);
   else if (result.revocationError) {
     io.stdout(`Removed credentials for ${name} (revocation failed: ${result.revocationError})\n`);
+  } else if (result.revocations.length > 0) {
+    io.stdout(`Removed credentials for ${name} (${describeRevocations(result.revocations)})\n`);
   } else io.stdout(`Removed credentials for ${name} (not revoked: ${result.revocationSkipped})\n`);
   return 0;
+}
+
+/**
+ * `refresh token revoked; access token not revoked: HTTP 400, error "…": "…"`, or
+ * `revocation failed: …` when every token failed alike.
+ */
+function describeRevocations(revocations: TokenRevocation[]): string {
+  const errors = new Set(revocations.map((r) => r.error));
+  if (errors.size === 1 && !revocations[0].revoked) {
+    return `revocation failed: ${stripControlChars(revocations[0].error!)}`;
+  }
+  return revocations.map((r) => {
+    const what = r.token.replace("_", " ");
+    return r.revoked ? `${what} revoked` : `${what} not revoked: ${stripControlChars(r.error!)}`;
+  }).join("; ");
 }

@@ -103,3 +103,61 @@ Deno.test("logout authenticates revocation the way servers that only base64-deco
   assert.equal(result.revoked, true, result.revocationError);
   assert.equal(result.removed, true);
 });
+
+Deno.test("logout reports each token: a refused access token does not hide the revoked refresh token", async () => {
+  // As oidc-provider does for JWT access tokens: the refresh token is revoked, the access token
+  // refused with unsupported_token_type and a reason.
+  const ready = Promise.withResolvers<void>();
+  const as = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => ready.resolve() },
+    async (request) => {
+      const form = new URLSearchParams(await request.text());
+      if (form.get("token_type_hint") === "refresh_token") return new Response(null);
+      return Response.json({
+        error: "unsupported_token_type",
+        error_description: "revocation of JWT access tokens\x1b[2J is not supported",
+      }, { status: 400 });
+    },
+  );
+  await ready.promise;
+  await using _as = { [Symbol.asyncDispose]: () => as.shutdown() };
+  const origin = `http://127.0.0.1:${as.addr.port}`;
+  await using dir = await makeScratchDir();
+  const home = join(dir.path, "home");
+  const store = new FileTokenStore({ dir: join(home, "credentials") });
+  const url = "http://127.0.0.1:1/mcp";
+  const configPath = join(dir.path, "config.json");
+  await Deno.writeTextFile(
+    configPath,
+    JSON.stringify({ mcpServers: { demo: { url, auth: { type: "oauth" } } } }),
+  );
+  await store.save({
+    version: 1,
+    server: "demo",
+    serverUrl: url,
+    issuer: origin,
+    client: { clientId: "public-client", registration: "dynamic" },
+    tokens: { accessToken: "access-canary-1", refreshToken: "refresh-canary-1" },
+    discovery: {
+      authorizationServerUrl: origin,
+      authorizationServerMetadata: {
+        issuer: origin,
+        authorization_endpoint: `${origin}/authorize`,
+        token_endpoint: `${origin}/token`,
+        revocation_endpoint: `${origin}/revoke`,
+        response_types_supported: ["code"],
+      },
+    },
+    updatedAt: 0,
+  });
+  const result = await runCli(["logout", "demo", "--config", configPath], { home });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "Removed credentials for demo (refresh token revoked; access token not revoked: " +
+      'HTTP 400, error "unsupported_token_type": "revocation of JWT access tokens[2J is not ' +
+      'supported")\n',
+  );
+  assert.ok(!(result.stdout + result.stderr).includes("canary"));
+  assert.equal(await store.load("demo", url), undefined);
+});
