@@ -138,7 +138,8 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     if (signal?.aborted) throw signal.reason;
     throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot start the OAuth login of server "${server.name}": ${
-        describeFailure(error, record.status)
+        // Registration refusals explain themselves ("Requested scopes are not valid: …").
+        describeFailure(error, record.status, (text) => logger.redactor.redactText(text))
       }`,
       { server: server.name, cause: safeCause(error) },
     );
