@@ -84,8 +84,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
     let doc = await this.#current(signal);
     if (!doc?.tokens) {
-      if (this.#options.implicit) return {};
-      throw this.#notAuthenticated("no stored credentials");
+      if (this.#options.implicit && !doc?.tokensDropped) return {};
+      throw this.#notAuthenticated(doc?.tokensDropped?.reason ?? "no stored credentials");
     }
     const current = doc.tokens;
     if (this.#isExpiring(current)) {
@@ -157,7 +157,10 @@ export class OAuthCredentialProvider implements CredentialProvider {
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
     };
     const tokens = doc?.tokens;
-    if (!tokens) return { ...base, state: "needs-auth" };
+    if (!tokens) {
+      const reason = this.#lastError ?? doc?.tokensDropped?.reason;
+      return { ...base, state: "needs-auth", ...(reason ? { lastError: reason } : {}) };
+    }
     const state = this.#lastError
       ? "refresh-failed"
       : this.#isExpired(tokens) && !tokens.refreshToken
@@ -253,6 +256,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
     } catch (error) {
       if (error instanceof RefreshRejectedError) {
         const { tokens: _dropped, ...rest } = doc;
+        rest.tokensDropped = { reason: error.message, at: this.#now() };
         await this.#options.store.save(rest);
         this.#adopt(rest, await this.#options.store.version(name));
         this.#lastError = error.message;

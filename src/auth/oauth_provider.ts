@@ -227,6 +227,7 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     const resource = this.#discovery?.resourceMetadata?.resource;
     if (resource) this.#doc.resource = resource;
     delete this.#doc.pending;
+    delete this.#doc.tokensDropped;
     await this.#options.store.save(this.#doc);
     this.#doc = (await this.#options.store.load(this.#doc.server, this.#doc.serverUrl)) ??
       this.#doc;

@@ -68,6 +68,11 @@ export interface CredentialDocument {
   client?: StoredClient;
   /** The current token set. */
   tokens?: StoredTokens;
+  /**
+   * Why the last token set was dropped (e.g. the refresh token was rejected), kept until the
+   * next login so every process can say why a login is needed, not just that one is.
+   */
+  tokensDropped?: { reason: string; at: number };
   /** In-flight authorization (PKCE verifier, state), kept only during `auth`. */
   pending?: PendingAuthorization;
   /** Cached authorization server and protected resource metadata. */
