@@ -16,15 +16,34 @@ import type { RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { classifyTokenFailure, describeFailure, recordingFetch, safeCause } from "./_oauth_http.ts";
+import {
+  classifyTokenFailure,
+  describeFailure,
+  oauthErrorCode,
+  recordingFetch,
+  safeCause,
+} from "./_oauth_http.ts";
 import { toStoredTokens } from "./oauth_provider.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
 
 /** The refresh token was rejected (`invalid_grant`): only a new login helps. */
 export class RefreshRejectedError extends Error {
-  constructor(options?: ErrorOptions) {
-    super("the refresh token was rejected (invalid_grant)", options);
+  /**
+   * True when the authorization server refused our dynamically registered client itself
+   * (`invalid_client`): it forgot the registration, and only a new one helps.
+   */
+  readonly clientForgotten: boolean;
+
+  constructor(options?: ErrorOptions & { clientForgotten?: boolean }) {
+    super(
+      options?.clientForgotten
+        ? "the authorization server no longer knows the client toolscript registered " +
+          "(invalid_client); the next login registers a new one"
+        : "the refresh token was rejected (invalid_grant)",
+      options,
+    );
     this.name = "RefreshRejectedError";
+    this.clientForgotten = options?.clientForgotten ?? false;
   }
 }
 
@@ -101,6 +120,9 @@ export async function refreshStoredTokens(
     if (inputs.signal?.aborted) throw inputs.signal.reason;
     const kind = classifyTokenFailure(error, record.status);
     if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: safeCause(error) });
+    if (oauthErrorCode(error) === "invalid_client" && client.registration === "dynamic") {
+      throw new RefreshRejectedError({ cause: safeCause(error), clientForgotten: true });
+    }
     throw temporary("refresh the access token", error);
   }
 }

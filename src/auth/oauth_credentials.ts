@@ -256,6 +256,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
     } catch (error) {
       if (error instanceof RefreshRejectedError) {
         const { tokens: _dropped, ...rest } = doc;
+        if (error.clientForgotten) delete rest.client;
         rest.tokensDropped = { reason: error.message, at: this.#now() };
         await this.#options.store.save(rest);
         this.#adopt(rest, await this.#options.store.version(name));

@@ -139,8 +139,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot start the OAuth login of server "${server.name}": ${
         // Registration refusals explain themselves ("Requested scopes are not valid: …").
-        describeFailure(error, record.status, (text) => logger.redactor.redactText(text))
-      }`,
+        describeFailure(error, record.status, (text) => logger.redactor.redactText(text))}`,
       { server: server.name, cause: safeCause(error) },
     );
   }

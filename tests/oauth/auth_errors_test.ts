@@ -47,3 +47,25 @@ Deno.test("after a rejected refresh, a later call in another process says why a 
   const doc = await world.store.load("demo", world.mcp.url);
   assert.equal(doc?.tokensDropped, undefined, "a new login forgets the old reason");
 });
+
+Deno.test("an AS that forgot our registered client: the refresh says so and the next login registers anew", async () => {
+  await using world = await startWorld();
+  await login(world);
+  const first = (await world.store.load("demo", world.mcp.url))!.client!.clientId;
+  world.as.forgetRegisteredClients();
+  const provider = new OAuthCredentialProvider(world.server, {
+    store: world.store,
+    logger: new Logger({ level: "error", write: () => {} }),
+    now: () => Date.now() + 2 * 3600_000,
+  });
+  const error = await provider.headers().catch((e) => e);
+  assert.ok(error instanceof NotAuthenticatedError, String(error));
+  assert.match(error.message, /no longer knows the client/);
+  assert.equal((await world.store.load("demo", world.mcp.url))?.client, undefined);
+
+  const registrations = world.as.counters.register;
+  await login(world);
+  assert.equal(world.as.counters.register, registrations + 1, "registered once more");
+  const again = (await world.store.load("demo", world.mcp.url))!.client!.clientId;
+  assert.notEqual(again, first);
+});
