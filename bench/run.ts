@@ -3,7 +3,7 @@
  * baseline in the same run and prints one markdown table (date and machine above it); writes
  * the same as JSON to `bench/results/latest.json`. Progress goes to stderr.
  *
- * Groups: overhead, auth, tokens, startup, memory, peer, codemode. Benchmarks are never tests:
+ * Groups: overhead, auth, tokens, startup, memory, peer, codemode, search. Benchmarks are never tests:
  * nothing here fails on a slow figure.
  */
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ import { benchStartup } from "./_startup.ts";
 import { benchMemory } from "./_memory.ts";
 import { benchPeer } from "./_peer.ts";
 import { benchCodeMode } from "./_codemode.ts";
+import { benchSearch } from "./_search.ts";
 import {
   type BenchReport,
   type BenchRow,
@@ -34,6 +35,7 @@ const GROUPS: Record<string, { title: string; run: Group }> = {
   memory: { title: "5 Memory", run: benchMemory },
   peer: { title: "6 Peer: mcp-remote", run: benchPeer },
   codemode: { title: "7 Code mode", run: benchCodeMode },
+  search: { title: "8 Search quality", run: benchSearch },
 };
 
 async function machineInfo(): Promise<MachineInfo> {

@@ -4,6 +4,7 @@
  */
 
 import MiniSearch from "minisearch";
+import { stemmer } from "stemmer";
 import { firstLine } from "./_jsdoc.ts";
 import { splitWords } from "./names.ts";
 import type { CatalogTool } from "./tool_catalog.ts";
@@ -69,13 +70,45 @@ const STOP_WORDS = new Set([
   "with",
 ]);
 
+/**
+ * Words people use for what tool names usually call otherwise, added to a query that has
+ * them (a query word keeps its own matches too). Generic software vocabulary only.
+ */
+const SYNONYMS: Record<string, string[]> = {
+  add: ["create"],
+  make: ["create"],
+  new: ["create"],
+  open: ["create"],
+  folder: ["directory"],
+  dir: ["directory"],
+  remove: ["delete"],
+  erase: ["delete"],
+  forget: ["delete"],
+  drop: ["delete"],
+  repeat: ["echo"],
+  show: ["get", "list"],
+  fetch: ["get", "read"],
+  rename: ["move"],
+  send: ["post"],
+  find: ["search"],
+  lookup: ["search"],
+  remember: ["create", "add"],
+  pr: ["pull", "request"],
+  repo: ["repository"],
+};
+
+function withSynonyms(query: string): string {
+  const extra = splitWords(query).flatMap((word) => SYNONYMS[word.toLowerCase()] ?? []);
+  return extra.length ? `${query} ${extra.join(" ")}` : query;
+}
+
 function tokenize(text: string): string[] {
   return splitWords(text);
 }
 
 function processTerm(term: string): string | null {
   const lower = term.toLowerCase();
-  return STOP_WORDS.has(lower) ? null : lower;
+  return STOP_WORDS.has(lower) ? null : stemmer(lower);
 }
 
 /**
@@ -131,7 +164,7 @@ export function createToolSearch(tools: readonly CatalogTool[]): ToolSearch {
       if (!Number.isInteger(limit) || limit < 0) {
         throw new RangeError(`Cannot search tools: limit must be a whole number, got ${limit}`);
       }
-      return index.search(query)
+      return index.search(withSynonyms(query))
         .map((result) => {
           const doc = documents[result.id as number];
           return {
