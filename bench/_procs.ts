@@ -18,6 +18,8 @@ export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url)).r
 export const MAIN_TS: string = join(REPO_ROOT, "main.ts");
 /** The repo's deno.json (import map for child scripts started from any cwd). */
 export const DENO_JSON: string = join(REPO_ROOT, "deno.json");
+/** The lock of tests and benches, which may import test-only packages (oidc-provider). */
+const TEST_LOCK: string = join(REPO_ROOT, "deno.test.lock");
 
 const URL_LINE = /^TOOLSCRIPT_GATEWAY_URL=(\S+)$/;
 
@@ -37,7 +39,7 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 export function denoScript(script: string, args: string[]): { command: string; args: string[] } {
   return {
     command: Deno.execPath(),
-    args: ["run", "-A", "-q", "--config", DENO_JSON, script, ...args],
+    args: ["run", "-A", "-q", "--config", DENO_JSON, `--lock=${TEST_LOCK}`, script, ...args],
   };
 }
 

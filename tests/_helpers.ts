@@ -110,6 +110,8 @@ function cliCommand(args: string[], options: CliOptions, stdin: "piped" | "null"
       "-q",
       "--config",
       join(REPO_ROOT, "deno.json"),
+      // Test scripts may import test-only packages (oidc-provider); their lock is apart.
+      `--lock=${join(REPO_ROOT, "deno.test.lock")}`,
       options.script ?? MAIN_TS,
       ...args,
     ],

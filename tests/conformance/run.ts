@@ -70,6 +70,7 @@ async function main(): Promise<number> {
     "-A",
     "--config",
     join(repo, "deno.json"),
+    `--lock=${join(repo, "deno.test.lock")}`,
     join(here, "client.ts"),
   ].join(" ");
   console.log(

@@ -21,7 +21,16 @@ export interface ChildScript extends AsyncDisposable {
 /** Starts `deno run -A <script> ...args` in the repo. */
 export function spawnScript(script: string, args: string[]): ChildScript {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "-q", "--config", join(REPO_ROOT, "deno.json"), script, ...args],
+    args: [
+      "run",
+      "-A",
+      "-q",
+      "--config",
+      join(REPO_ROOT, "deno.json"),
+      `--lock=${join(REPO_ROOT, "deno.test.lock")}`,
+      script,
+      ...args,
+    ],
     cwd: REPO_ROOT,
     stdin: "piped",
     stdout: "piped",

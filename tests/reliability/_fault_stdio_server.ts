@@ -23,7 +23,11 @@ export const FAULT_TOKEN_VARIABLE = "FAULT_API_TOKEN";
 export function faultStdioServer(): { command: string; args: string[] } {
   const script = fileURLToPath(import.meta.url);
   const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  return { command: Deno.execPath(), args: ["run", "-A", "-q", "--config", denoJson, script] };
+  const lock = `--lock=${fileURLToPath(new URL("../../deno.test.lock", import.meta.url))}`;
+  return {
+    command: Deno.execPath(),
+    args: ["run", "-A", "-q", "--config", denoJson, lock, script],
+  };
 }
 
 async function main(): Promise<void> {
