@@ -176,6 +176,8 @@ export class ExposedNames {
   #uris = new Map<string, ExposedUri>();
   #templates: ExposedUri[] = [];
   #servers = new Set<string>();
+  /** Servers that offered no tools (their list is unknown while they are down). */
+  #unlisted: { server: string; prefix: string; exposes: (name: string) => boolean }[] = [];
 
   /** Builds the table from `offers`, the first offer winning every collision. */
   constructor(offers: readonly ExposedServerOffer[]) {
@@ -189,6 +191,9 @@ export class ExposedNames {
       const prefix = offer.prefix ?? server;
       this.#servers.add(server);
       const exposes = compileToolFilter(offer.toolFilter);
+      if (offer.tools.length === 0 && prefix !== "") {
+        this.#unlisted.push({ server, prefix, exposes });
+      }
       const own = new Map<string, string>();
       this.#toolNames.set(server, own);
       const addTool = (tool: Tool) => {
@@ -283,6 +288,23 @@ export class ExposedNames {
   tool(exposed: string): ExposedTarget | undefined {
     const entry = this.#tools.get(exposed);
     return entry && { server: entry.server, name: entry.name };
+  }
+
+  /**
+   * For a name the table does not list: the first server (in config order) that offered no
+   * tools at all, has a non-empty prefix that starts `exposed` followed by `__`, and whose
+   * filter lets the rest pass, among those `candidate` accepts (the gateway passes "not
+   * connected"). Such a server's tools are unknown, so the gateway may report why it is down
+   * (or reconnect and try) instead of answering "unknown tool". Undefined when none matches.
+   */
+  unlistedTool(exposed: string, candidate: (server: string) => boolean): ExposedTarget | undefined {
+    for (const { server, prefix, exposes } of this.#unlisted) {
+      const start = prefix + NAME_SEPARATOR;
+      if (!exposed.startsWith(start) || !candidate(server)) continue;
+      const name = exposed.slice(start.length);
+      if (name !== "" && exposes(name)) return { server, name };
+    }
+    return undefined;
   }
 
   /** The exposed name of tool `name` of `server`, or undefined when it is not exposed. */
