@@ -138,3 +138,17 @@ Deno.test("resource templates that could produce the same URIs are rewritten too
   assert.equal(names.resource("toolscript://nobody/x"), undefined);
   assert.equal(names.resource("http://x"), undefined);
 });
+
+Deno.test("a server that listed no tools (down) may claim an unlisted name by its prefix, within its filter", () => {
+  const names = new ExposedNames([
+    { server: "up", tools: [tool("echo")] },
+    { server: "down", tools: [], toolFilter: { deny: ["wipe"] } },
+    { server: "bare", prefix: "", tools: [] },
+  ]);
+  const anyDown = () => true;
+  assert.deepEqual(names.unlistedTool("down__echo", anyDown), { server: "down", name: "echo" });
+  assert.equal(names.unlistedTool("down__wipe", anyDown), undefined, "the filter still applies");
+  assert.equal(names.unlistedTool("down__echo", () => false), undefined);
+  assert.equal(names.unlistedTool("up__other", anyDown), undefined, "up listed its tools");
+  assert.equal(names.unlistedTool("echo", anyDown), undefined, 'prefix "" claims nothing');
+});
