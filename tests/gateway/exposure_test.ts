@@ -115,6 +115,12 @@ Deno.test("a custom prefix and tools.allow/deny decide what is listed, callable 
   assert.doesNotMatch(module, /whoami|Whoami|WebFail/);
   assert.equal((await fetch(`${origin}/runtime/tools.ts?server=web&tool=whoami`)).status, 404);
 
+  const call = await runCli(["call", "--config", config, "web", "echo", '{"text":"via call"}'], {
+    home: dir,
+  });
+  assert.equal(call.code, 0, call.stderr);
+  assert.match(call.stdout, /echo: via call/);
+
   // types and search, against the running gateway and straight from the config.
   for (const env of [{ TOOLSCRIPT_GATEWAY_URL: url }, {}]) {
     const configArgs = "TOOLSCRIPT_GATEWAY_URL" in env ? [] : ["--config", config];
