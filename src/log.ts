@@ -45,26 +45,48 @@ export function fingerprint(secret: string): string {
  * ```
  */
 export class Redactor {
-  #secrets = new Set<string>();
+  /** Each registered secret and its escaped forms, mapped to the secret itself. */
+  #secrets = new Map<string, string>();
   #pattern: RegExp | undefined;
 
-  /** Registers a secret value; from now on it never appears in redacted output. */
+  /**
+   * Registers a secret value; from now on it never appears in redacted output, neither as is
+   * nor in its JSON-escaped forms (`"` and `\` escaped, non-ASCII as `\uXXXX`, `/` as `\/`).
+   */
   addSecret(secret: string | undefined): void {
     if (!secret || secret.length < SHORTEST_SECRET || this.#secrets.has(secret)) return;
-    this.#secrets.add(secret);
+    for (const form of escapedForms(secret)) {
+      if (!this.#secrets.has(form)) this.#secrets.set(form, secret);
+    }
     this.#pattern = undefined;
+  }
+
+  /** True when any secret value is registered. */
+  get hasSecrets(): boolean {
+    return this.#secrets.size > 0;
+  }
+
+  /**
+   * Replaces only the registered secret values (and their escaped forms) with
+   * `[redacted:<fingerprint>]`, leaving everything else as is: for content that is not ours to
+   * rewrite, such as tool results, where {@link Redactor.redactText}'s `Bearer …` and
+   * `key=value` patterns would mangle legitimate text.
+   */
+  maskSecrets(text: string): string {
+    if (this.#secrets.size === 0) return text;
+    this.#pattern ??= new RegExp(
+      [...this.#secrets.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"),
+      "g",
+    );
+    return text.replace(
+      this.#pattern,
+      (s) => `[redacted:${fingerprint(this.#secrets.get(s) ?? s)}]`,
+    );
   }
 
   /** Redacts a string: registered secret values, `Bearer …`, `Basic …` and secret URL params. */
   redactText(text: string): string {
-    let out = text;
-    if (this.#secrets.size > 0) {
-      this.#pattern ??= new RegExp(
-        [...this.#secrets].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"),
-        "g",
-      );
-      out = out.replace(this.#pattern, (s) => `[redacted:${fingerprint(s)}]`);
-    }
+    let out = this.maskSecrets(text);
     out = out.replace(
       /\b(Bearer|Basic|DPoP)\s+([A-Za-z0-9\-._~+/]+=*)/g,
       (_m, scheme: string, value: string) =>
@@ -105,6 +127,23 @@ export class Redactor {
     }
     return out;
   }
+}
+
+/** A secret as is and as JSON encoders may write it inside a string. */
+function escapedForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const ascii = json.replace(
+    /[^ -~]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  const forms = new Set([
+    secret,
+    json,
+    ascii,
+    json.replaceAll("/", "\\/"),
+    ascii.replaceAll("/", "\\/"),
+  ]);
+  return [...forms].filter((form) => form.length >= SHORTEST_SECRET);
 }
 
 function escapeRegExp(s: string): string {

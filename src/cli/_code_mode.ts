@@ -3,20 +3,12 @@
  * by `TOOLSCRIPT_GATEWAY_URL`, quieter logs, and the tool catalog from that gateway or,
  * without one, from the config directly.
  */
-// @ts-types="@modelcontextprotocol/sdk/client/index"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { ToolscriptError, UsageError } from "../errors.ts";
 import { Logger } from "../log.ts";
+import { isRecord } from "../config/is_record.ts";
 import type { CatalogTool } from "../codemode/tool_catalog.ts";
-import {
-  catalogFromTools,
-  catalogOfGateway,
-  splitByServerNames,
-} from "../codemode/gateway_catalog.ts";
+import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
+import { TOOL_CATALOG_PATH } from "../codemode/runtime_routes.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 
 /** A running gateway to use instead of starting one. */
@@ -93,51 +85,41 @@ export async function loadCatalog(io: CliIo, configFlag?: string): Promise<Catal
   return { tools: catalogOfGateway(gateway), servers: [...gateway.upstreams.keys()] };
 }
 
+/** The running gateway's tool catalog, from its `/runtime/catalog.json` (same access rules as `/mcp`). */
 async function catalogOfRunningGateway(running: RunningGateway, io: CliIo): Promise<Catalog> {
   const headers: Record<string, string> = running.token
     ? { authorization: `Bearer ${running.token}` }
     : {};
-  const health = await io.fetch(new URL("/health", running.origin), { headers, signal: io.signal })
-    .catch((error) => {
-      throw unreachable(running, error);
-    });
-  if (!health.ok) {
-    await health.body?.cancel();
+  const response = await io.fetch(new URL(TOOL_CATALOG_PATH, running.origin), {
+    headers,
+    signal: io.signal,
+  }).catch((error) => {
+    throw unreachable(running, error);
+  });
+  if (!response.ok) {
+    await response.body?.cancel();
     throw new ToolscriptError(
-      `The toolscript gateway at "${running.origin}" answered HTTP ${health.status}`,
+      `The toolscript gateway at "${running.origin}" answered HTTP ${response.status}`,
       {
         code: "upstream",
-        fix: health.status === 401
+        fix: response.status === 401
           ? "set TOOLSCRIPT_GATEWAY_TOKEN to the gateway's token"
           : undefined,
       },
     );
   }
-  const body = await health.json() as { servers?: Array<{ name?: unknown }> };
-  const servers = (body.servers ?? []).map((s) => String(s.name));
-  const client = new Client({ name: "toolscript-cli", version: "1.0.0" });
-  const transport = new StreamableHTTPClientTransport(new URL(running.url), {
-    requestInit: { headers },
-    fetch: io.fetch,
-  });
-  try {
-    await client.connect(transport);
-  } catch (error) {
-    throw unreachable(running, error);
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!isRecord(body) || !Array.isArray(body.tools) || !Array.isArray(body.servers)) {
+    throw new ToolscriptError(
+      `The toolscript gateway at "${running.origin}" sent no tool catalog`,
+      { code: "upstream" },
+    );
   }
-  try {
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : {}, { signal: io.signal });
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return { tools: catalogFromTools(tools, splitByServerNames(servers)), servers };
-  } finally {
-    await transport.terminateSession().catch(() => {});
-    await client.close();
-  }
+  const tools = body.tools.filter((tool): tool is CatalogTool =>
+    isRecord(tool) && typeof tool.server === "string" && typeof tool.name === "string" &&
+    isRecord(tool.inputSchema)
+  );
+  return { tools, servers: body.servers.map(String) };
 }
 
 function unreachable(running: RunningGateway, error: unknown): ToolscriptError {

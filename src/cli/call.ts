@@ -5,6 +5,7 @@
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
 import { exitCodeFor, ToolscriptError, UsageError } from "../errors.ts";
+import { exposedName } from "../gateway/exposed_names.ts";
 
 /** Parsed `call` arguments. */
 export interface CallArgs {
@@ -65,7 +66,11 @@ export async function runCall(args: CallArgs, io: CliIo): Promise<number> {
   await using gateway = createCliGateway(runtime, [server]);
   await gateway.start();
   const upstream = gateway.upstreams.get(server.name)!;
-  const result = await gateway.callTool(`${server.name}__${args.tool}`, args.arguments, io.signal);
+  // The tool's exposed name (its prefix may differ from the server name); a server that is down
+  // has no list yet, so its prefix is tried.
+  const name = gateway.exposedNames.toolName(server.name, args.tool) ??
+    exposedName(server.prefix ?? server.name, args.tool);
+  const result = await gateway.callTool(name, args.arguments, io.signal);
   io.stdout(JSON.stringify(result, null, 2) + "\n");
   if (!result.isError) return 0;
   // A call that failed for a reason of ours (config, login) exits as that error would.

@@ -6,7 +6,7 @@ import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
 import { loadCatalog, quietIo } from "./_code_mode.ts";
 import { UsageError } from "../errors.ts";
-import { filterCatalog, splitByServerNames, type ToolFilter } from "../codemode/gateway_catalog.ts";
+import { filterCatalog, parseToolId, type ToolFilter } from "../codemode/gateway_catalog.ts";
 import type { CatalogTool } from "../codemode/tool_catalog.ts";
 import { generateToolsDeclarations } from "../codemode/tools_module.ts";
 
@@ -58,12 +58,11 @@ export function resolveFilters(
   tools: readonly CatalogTool[],
   servers: readonly string[],
 ): ToolFilter[] {
-  const split = splitByServerNames(servers);
   return entries.map((entry) => {
     if (servers.includes(entry)) return { server: entry };
-    const parts = split(entry);
-    if (parts && tools.some((t) => t.server === parts.server && t.name === parts.name)) {
-      return { server: parts.server, tool: parts.name };
+    const parts = parseToolId(entry);
+    if (parts && tools.some((t) => t.server === parts.server && t.name === parts.tool)) {
+      return { server: parts.server, tool: parts.tool };
     }
     throw new UsageError(`No server or tool named "${entry}"`, { fix: "toolscript tools" });
   });

@@ -1,14 +1,11 @@
 /**
- * Turns the gateway's namespaced tool list (`<server>__<tool>`) into the {@link CatalogTool}s
- * code mode works with, and selects tools by server or by server and tool.
+ * The gateway's exposed tools as the {@link CatalogTool}s code mode works with (server, own
+ * name and exposed name from the gateway's exposure table, never guessed from a name), and the
+ * selection of tools by server or by server and tool.
  */
-// @ts-types="@modelcontextprotocol/sdk/types"
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "../gateway/gateway.ts";
+import { NAME_SEPARATOR } from "../gateway/exposed_names.ts";
 import type { CatalogTool } from "./tool_catalog.ts";
-
-/** Splits a namespaced name into server and tool, or `undefined` when no server matches. */
-export type SplitToolName = (namespaced: string) => { server: string; name: string } | undefined;
 
 /** Selects every tool of `server`, or only its tool `tool`. */
 export interface ToolFilter {
@@ -17,44 +14,29 @@ export interface ToolFilter {
   tool?: string;
 }
 
-const SEPARATOR = "__";
+/**
+ * Every tool the gateway exposes right now, in listing order: those hidden by `tools.allow` /
+ * `tools.deny` or lost to an earlier server's name are not there.
+ */
+export function catalogOfGateway(gateway: Gateway): CatalogTool[] {
+  return gateway.exposedNames.toolEntries.map(({ server, name, tool }) => ({
+    server,
+    name,
+    exposedName: tool.name,
+    description: tool.description,
+    inputSchema: (tool.inputSchema ?? { type: "object" }) as Record<string, unknown>,
+    outputSchema: tool.outputSchema as Record<string, unknown> | undefined,
+  }));
+}
 
 /**
- * A {@link SplitToolName} over known server names: the longest server name that prefixes
- * the namespaced name wins, so `a__b` and `a` split `a__b__c` as `a__b` / `c`.
+ * Splits a code-mode tool id `<server>__<tool>` at its first `__` (server names never contain
+ * one); undefined when there is none.
  */
-export function splitByServerNames(serverNames: Iterable<string>): SplitToolName {
-  const names = [...serverNames].sort((a, b) => b.length - a.length);
-  return (namespaced) => {
-    const server = names.find((name) => namespaced.startsWith(name + SEPARATOR));
-    if (server === undefined) return undefined;
-    return { server, name: namespaced.slice(server.length + SEPARATOR.length) };
-  };
-}
-
-/** Converts namespaced tools to catalog tools; tools no server claims are dropped. */
-export function catalogFromTools(tools: readonly Tool[], split: SplitToolName): CatalogTool[] {
-  const catalog: CatalogTool[] = [];
-  for (const tool of tools) {
-    const parts = split(tool.name);
-    if (!parts) continue;
-    catalog.push({
-      server: parts.server,
-      name: parts.name,
-      description: tool.description,
-      inputSchema: (tool.inputSchema ?? { type: "object" }) as Record<string, unknown>,
-      outputSchema: tool.outputSchema as Record<string, unknown> | undefined,
-    });
-  }
-  return catalog;
-}
-
-/** Every tool the gateway offers right now, split with {@link Gateway.resolve}. */
-export function catalogOfGateway(gateway: Gateway): CatalogTool[] {
-  return catalogFromTools(gateway.listTools(), (namespaced) => {
-    const target = gateway.resolve(namespaced);
-    return target && { server: target.upstream.name, name: target.name };
-  });
+export function parseToolId(id: string): { server: string; tool: string } | undefined {
+  const at = id.indexOf(NAME_SEPARATOR);
+  if (at <= 0) return undefined;
+  return { server: id.slice(0, at), tool: id.slice(at + NAME_SEPARATOR.length) };
 }
 
 /** The tools any of `filters` selects (all tools when `filters` is empty), in catalog order. */

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import { catalogFromTools, filterCatalog, splitByServerNames } from "./gateway_catalog.ts";
+import { filterCatalog, parseToolId } from "./gateway_catalog.ts";
 
-Deno.test("splitByServerNames() prefers the longest server name that prefixes the tool", () => {
-  const split = splitByServerNames(["a", "a__b", "calc"]);
-  assert.deepEqual(split("a__b__c"), { server: "a__b", name: "c" });
-  assert.deepEqual(split("a__c"), { server: "a", name: "c" });
-  assert.deepEqual(split("calc__add__numbers"), { server: "calc", name: "add__numbers" });
-  assert.equal(split("other__x"), undefined);
-  assert.equal(split("calc"), undefined);
-});
-
-Deno.test("catalogFromTools() keeps schemas and descriptions and drops unclaimed tools", () => {
-  const inputSchema = { type: "object" as const, properties: { a: { type: "number" } } };
-  const outputSchema = { type: "object" as const, properties: { sum: { type: "number" } } };
-  const catalog = catalogFromTools([
-    { name: "calc__add", description: "Adds.", inputSchema, outputSchema },
-    { name: "stray", inputSchema: { type: "object" } },
-  ], splitByServerNames(["calc"]));
-  assert.deepEqual(catalog, [
-    { server: "calc", name: "add", description: "Adds.", inputSchema, outputSchema },
-  ]);
+Deno.test("parseToolId() splits a code-mode id at its first __", () => {
+  assert.deepEqual(parseToolId("calc__add"), { server: "calc", tool: "add" });
+  assert.deepEqual(parseToolId("calc__add__numbers"), { server: "calc", tool: "add__numbers" });
+  assert.equal(parseToolId("calc"), undefined);
+  assert.equal(parseToolId("__x"), undefined);
 });
 
 Deno.test("filterCatalog() selects whole servers or single tools, and everything without filters", () => {

@@ -1,6 +1,7 @@
 /**
  * The code-mode routes the gateway mounts beside `/mcp`: `GET /runtime/tools.ts`, the typed
- * tools module generated from the gateway's current tool list.
+ * tools module generated from the gateway's current tool list, and `GET /runtime/catalog.json`,
+ * the same tools as data for `toolscript types` and `search` against a running gateway.
  */
 import type { Gateway } from "../gateway/gateway.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
@@ -9,6 +10,12 @@ import { generateToolsModule } from "./tools_module.ts";
 
 /** Path of the tools module. */
 export const TOOLS_MODULE_PATH = "/runtime/tools.ts";
+
+/**
+ * Path of the tool catalog: JSON `{"servers": [<server name>…], "tools": [CatalogTool…]}`, each
+ * tool with its server, own name, exposed name, description and schemas (no credential).
+ */
+export const TOOL_CATALOG_PATH = "/runtime/catalog.json";
 
 /**
  * Creates the routes: `GET /runtime/tools.ts[?server=S[&tool=T]]` answers the module from
@@ -20,7 +27,8 @@ export const TOOLS_MODULE_PATH = "/runtime/tools.ts";
  * Each module is generated once per `gateway.version` and filter and kept in memory; a change
  * of any upstream's tools drops them all. A filter that selects nothing answers 404, without
  * being remembered. The module is built from tool names, schemas and descriptions only, so it
- * holds no credential or configured header value.
+ * holds no credential or configured header value. `GET /runtime/catalog.json` answers the
+ * tools as {@link TOOL_CATALOG_PATH} says.
  *
  * @example
  * ```ts ignore
@@ -72,7 +80,14 @@ export function createRuntimeRoutes(
     });
   }
 
-  return { [TOOLS_MODULE_PATH]: serveToolsModule };
+  function serveCatalog(): Response {
+    const body = { servers: [...gateway.upstreams.keys()], tools: catalogOfGateway(gateway) };
+    return new Response(JSON.stringify(body), {
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  }
+
+  return { [TOOLS_MODULE_PATH]: serveToolsModule, [TOOL_CATALOG_PATH]: serveCatalog };
 }
 
 function text(status: number, body: string): Response {

@@ -9,6 +9,11 @@ export interface CatalogTool {
   server: string;
   /** Tool name as the upstream server reports it. */
   name: string;
+  /**
+   * The name the gateway exposes it under (`tools/call` takes this one): `<prefix>__<name>`,
+   * or `name` for `prefix: ""`. Undefined: `<server>__<name>`.
+   */
+  exposedName?: string;
   /** Human-readable description from the upstream server. */
   description?: string;
   /** JSON Schema of the tool's arguments. */

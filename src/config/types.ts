@@ -160,6 +160,26 @@ export interface ServerConfigBase {
    * seconds); default 30 000.
    */
   timeoutMs: number;
+  /**
+   * Put with `__` before the upstream's own tool and prompt names (`<prefix>__<name>`); `""`
+   * exposes the upstream's names unchanged. Never contains `__`. `validateConfig` always sets
+   * it (default: the server name); undefined means the server name.
+   */
+  prefix?: string;
+  /** Which of the upstream's tools the gateway exposes; undefined: all of them. */
+  tools?: ToolFilterConfig;
+}
+
+/**
+ * `tools` of a server entry: globs over the upstream's own tool names, where `*` matches any
+ * run of characters and every other character only itself. A tool is exposed when it matches
+ * some `allow` glob (or `allow` is absent) and no `deny` glob: deny wins.
+ */
+export interface ToolFilterConfig {
+  /** Only tools matching one of these are exposed; undefined: every tool (an empty list: none). */
+  allow?: string[];
+  /** Tools matching one of these are hidden, even when `allow` matches them. */
+  deny?: string[];
 }
 
 /** A server spawned as a child process speaking MCP over stdio. */

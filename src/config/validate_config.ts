@@ -8,6 +8,7 @@ import { Fields, isSecretName, joinPath, type ValidationContext } from "./_field
 import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, ServerConfig } from "./types.ts";
 import { displayUrl } from "./display_url.ts";
+import { EXPOSURE_KEYS, separatorInServerName, validateExposure } from "./_validate_exposure.ts";
 
 /** Options of {@link validateConfig}. */
 export interface ValidateConfigOptions {
@@ -28,7 +29,7 @@ export const DEFAULT_GATEWAY: Readonly<GatewayConfig> = { host: "127.0.0.1", por
 /** Default connect timeout of a server, in ms. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-const COMMON_KEYS = ["type", "enabled", "timeout", "allowUnauthenticated"];
+const COMMON_KEYS = ["type", "enabled", "timeout", "allowUnauthenticated", ...EXPOSURE_KEYS];
 const STDIO_KEYS = [...COMMON_KEYS, "command", "args", "env", "cwd"];
 const REMOTE_KEYS = [...COMMON_KEYS, "url", "headers", "auth", "allowInsecureHttp"];
 
@@ -66,6 +67,8 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
         "Invalid server name; use 1 to 64 letters, digits, '_' or '-'",
       );
     }
+    const separator = separatorInServerName(name);
+    if (separator) servers.fail(name, separator);
     list.push(validateServer(ctx, name, entry));
   }
   return {
@@ -146,6 +149,7 @@ function disabledPlaceholder(
     enabled: false,
     allowUnauthenticated: false,
     timeoutMs: DEFAULT_TIMEOUT_MS,
+    prefix: name,
     configError: error.message,
   };
   const type = raw.type === "stdio" || raw.type === "http" || raw.type === "sse"
@@ -175,6 +179,7 @@ function validateServerBody(ctx: ValidationContext, name: string, raw: unknown):
     enabled: f.boolean("enabled", true),
     allowUnauthenticated: f.boolean("allowUnauthenticated", false),
     timeoutMs: timeoutMs(f),
+    ...validateExposure(f, name),
   };
 
   if (type === "stdio") {

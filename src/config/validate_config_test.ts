@@ -239,6 +239,7 @@ Deno.test("validateConfig() fills in defaults and infers the type from command o
       enabled: true,
       allowUnauthenticated: false,
       timeoutMs: 30000,
+      prefix: "local",
     },
     {
       name: "remote",
@@ -251,6 +252,7 @@ Deno.test("validateConfig() fills in defaults and infers the type from command o
       enabled: true,
       allowUnauthenticated: false,
       timeoutMs: 30000,
+      prefix: "remote",
     },
     {
       name: "legacy",
@@ -263,6 +265,7 @@ Deno.test("validateConfig() fills in defaults and infers the type from command o
       enabled: false,
       allowUnauthenticated: false,
       timeoutMs: 2500,
+      prefix: "legacy",
     },
   ]);
   assert.deepEqual(config.secrets, []);

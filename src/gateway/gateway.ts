@@ -19,9 +19,10 @@ import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors
 import type { Logger } from "../log.ts";
 import { Upstream, type UpstreamState } from "./upstream.ts";
 import type { ToolCache } from "./tool_cache.ts";
+import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
+import { maskSecrets } from "./mask_secrets.ts";
 
-/** Separates the server name from the upstream's own tool or prompt name. */
-export const NAME_SEPARATOR = "__";
+export { NAME_SEPARATOR } from "./exposed_names.ts";
 
 /** Options of {@link Gateway}. */
 export interface GatewayOptions {
@@ -80,6 +81,10 @@ export class Gateway implements AsyncDisposable {
   #version = 0;
   /** Tool-cache writes under way; `close()` waits for them. */
   #saving = new Set<Promise<void>>();
+  /** The exposure table and what it was built from (see {@link Gateway.exposedNames}). */
+  #exposed?: { names: ExposedNames; built: unknown[] };
+  /** Collisions already logged, so each is warned about once while it lasts. */
+  #warned = new Set<string>();
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
@@ -160,27 +165,90 @@ export class Gateway implements AsyncDisposable {
   }
 
   /**
-   * Every tool of every upstream, named `<server>__<tool>`. A server that needs a login and
-   * has no cached tools contributes one `<server>__authenticate` tool naming the fix command.
+   * The exposure table of the upstreams' current offers: exposed names both ways, filters,
+   * rewritten URIs (see {@link ExposedNames}). Rebuilt only when an upstream's catalog or state
+   * changed since the last use, so listing and calling cost a lookup. Internal, like
+   * {@link Gateway.upstreams}.
+   * @ignore
+   */
+  get exposedNames(): ExposedNames {
+    const built: unknown[] = [];
+    for (const u of this.upstreams.values()) {
+      const { catalog } = u;
+      built.push(
+        u,
+        catalog,
+        catalog.tools,
+        catalog.prompts,
+        catalog.resources,
+        catalog.templates,
+        u.state,
+        u.lastFailure,
+      );
+    }
+    const current = this.#exposed;
+    if (
+      current && current.built.length === built.length &&
+      current.built.every((v, i) => v === built[i])
+    ) {
+      return current.names;
+    }
+    const offers: ExposedServerOffer[] = [...this.upstreams.values()].map((u) => ({
+      server: u.name,
+      prefix: u.config.prefix,
+      toolFilter: u.config.tools,
+      tools: u.catalog.tools,
+      prompts: u.catalog.prompts,
+      resources: u.catalog.resources,
+      templates: u.catalog.templates,
+      extraTools: u.catalog.tools.length === 0 && u.state === "needs-auth"
+        ? [this.#authenticateTool(u)]
+        : undefined,
+    }));
+    const names = new ExposedNames(offers);
+    this.#exposed = { names, built };
+    this.#warnCollisions(names.collisions);
+    return names;
+  }
+
+  #warnCollisions(collisions: readonly ExposedCollision[]): void {
+    const now = new Set<string>();
+    for (const c of collisions) {
+      const key = JSON.stringify([c.kind, c.exposed, c.kept, c.other]);
+      now.add(key);
+      if (this.#warned.has(key)) continue;
+      const what = `${c.kind} ${JSON.stringify(c.exposed)}`;
+      if (c.rewritten) {
+        this.logger.warn(
+          `server "${c.other}" offers ${what}, which server "${c.kept}" (listed first in the ` +
+            `config) offers too; exposing it as ${JSON.stringify(c.rewritten)}`,
+        );
+      } else {
+        this.logger.warn(
+          `servers "${c.kept}" and "${c.other}" both expose ${what}; keeping the one of ` +
+            `server "${c.kept}" (listed first in the config) and hiding the other`,
+        );
+      }
+    }
+    this.#warned = now;
+  }
+
+  /**
+   * Every exposed tool of every upstream, named `<prefix>__<tool>` (the upstream's own name for
+   * `prefix: ""`; `prefix` defaults to the server name), without those `tools.allow`/`deny`
+   * hide; on a name two servers expose, the server listed first wins. A server that needs a
+   * login and has no cached tools contributes one `<prefix>__authenticate` tool naming the fix
+   * command.
    */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listTools(): Tool[] {
-    const tools: Tool[] = [];
-    for (const upstream of this.upstreams.values()) {
-      for (const tool of upstream.catalog.tools) {
-        tools.push({ ...tool, name: `${upstream.name}${NAME_SEPARATOR}${tool.name}` });
-      }
-      if (upstream.catalog.tools.length === 0 && upstream.state === "needs-auth") {
-        tools.push(this.#authenticateTool(upstream));
-      }
-    }
-    return tools;
+    return [...this.exposedNames.tools];
   }
 
   #authenticateTool(upstream: Upstream): Tool {
     const fix = this.#fixFor(upstream);
     return {
-      name: `${upstream.name}${NAME_SEPARATOR}authenticate`,
+      name: "authenticate",
       description: `Server "${upstream.name}" needs a login before its tools can be used. ` +
         `Ask the user to run: ${fix}`,
       inputSchema: { type: "object", properties: {} },
@@ -195,29 +263,32 @@ export class Gateway implements AsyncDisposable {
   }
 
   /**
-   * Finds the upstream and its own name for a namespaced `<server>__<name>` (the longest
-   * matching server name wins). Internal, like {@link Gateway.upstreams}.
+   * Finds the upstream and its own name for an exposed tool (`kind: "tool"`) or prompt
+   * (`kind: "prompt"`) name, from the same table the lists come from: a name resolves to a
+   * server exactly when it is listed under that server. Without `kind`, tools are looked up
+   * first, then prompts (pass `kind` where the two may share a name). Internal, like
+   * {@link Gateway.upstreams}.
    * @ignore
    */
-  resolve(namespaced: string): { upstream: Upstream; name: string } | undefined {
-    let best: Upstream | undefined;
-    for (const upstream of this.upstreams.values()) {
-      if (
-        namespaced.startsWith(upstream.name + NAME_SEPARATOR) &&
-        (!best || upstream.name.length > best.name.length)
-      ) best = upstream;
-    }
-    if (!best) return undefined;
-    return { upstream: best, name: namespaced.slice(best.name.length + NAME_SEPARATOR.length) };
+  resolve(
+    namespaced: string,
+    kind?: "tool" | "prompt",
+  ): { upstream: Upstream; name: string } | undefined {
+    const names = this.exposedNames;
+    const target = (kind !== "prompt" ? names.tool(namespaced) : undefined) ??
+      (kind !== "tool" ? names.prompt(namespaced) : undefined);
+    const upstream = target && this.upstreams.get(target.server);
+    return upstream && { upstream, name: target.name };
   }
 
   /**
-   * Calls a namespaced tool. Upstream results and JSON-RPC errors pass through unchanged;
-   * connection and credential problems become an `isError` result that says which server,
-   * why, and the command that fixes it.
+   * Calls an exposed tool. Upstream results and JSON-RPC errors pass through with every
+   * registered secret masked (see {@link Gateway.maskSecrets}); connection and credential
+   * problems become an `isError` result that says which server, why, and the command that
+   * fixes it.
    *
-   * @throws {McpError} (`InvalidParams`) for a name that matches no server, and the upstream's
-   *   own JSON-RPC errors.
+   * @throws {McpError} (`InvalidParams`) for a name that is not listed (unknown, hidden by a
+   *   filter, or lost to an earlier server), and the upstream's own JSON-RPC errors.
    */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   async callTool(
@@ -225,7 +296,9 @@ export class Gateway implements AsyncDisposable {
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
-    const target = this.resolve(namespaced);
+    // A server that is down and never listed tools may still own the name: reconnect and try,
+    // or say why it is down, rather than "unknown tool".
+    const target = this.resolve(namespaced, "tool") ?? this.#unlistedTarget(namespaced);
     if (!target) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${namespaced}"`);
     }
@@ -235,30 +308,28 @@ export class Gateway implements AsyncDisposable {
         new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath }),
       );
     }
-    // A tool the server never listed is still tried (the list may be stale); if the server
-    // refuses it, say which tool of which server, since its own error may name neither.
-    const listed = upstream.catalog.tools.some((t) => t.name === name);
     try {
-      const result = await upstream.callTool(name, args, signal);
-      if (listed || !result.isError) return result;
-      const note = `Unknown tool "${namespaced}" on server "${upstream.name}"`;
-      return { ...result, content: [{ type: "text", text: note }, ...result.content] };
+      return this.maskSecrets(await upstream.callTool(name, args, signal));
     } catch (error) {
       if (error instanceof McpError && !isLocalError(error)) {
-        if (listed) throw error;
-        throw new McpError(
-          error.code,
-          `Unknown tool "${namespaced}" (server "${upstream.name}" answered: ${
-            error.message.replace(/^MCP error -?\d+: /, "")
-          })`,
-          error.data,
-        );
+        error.message = this.logger.redactor.maskSecrets(error.message);
+        this.maskSecrets(error.data); // in place: `data` is read-only
+        throw error;
       }
       if (error instanceof ToolscriptError) return this.errorResult(error, upstream.name);
       return this.errorResult(
         new UpstreamError(upstream.name, error instanceof Error ? error.message : String(error)),
       );
     }
+  }
+
+  #unlistedTarget(namespaced: string): { upstream: Upstream; name: string } | undefined {
+    const target = this.exposedNames.unlistedTool(
+      namespaced,
+      (server) => this.upstreams.get(server)?.state !== "ok",
+    );
+    const upstream = target && this.upstreams.get(target.server);
+    return upstream && { upstream, name: target.name };
   }
 
   /**
@@ -273,41 +344,59 @@ export class Gateway implements AsyncDisposable {
     return { isError: true, content: [{ type: "text", text }] };
   }
 
-  /** Every prompt, named `<server>__<prompt>`. */
+  /** Every prompt, named `<prefix>__<prompt>` like tools (first server wins a shared name). */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listPrompts(): Prompt[] {
-    return [...this.upstreams.values()].flatMap((u) =>
-      u.catalog.prompts.map((p) => ({ ...p, name: `${u.name}${NAME_SEPARATOR}${p.name}` }))
-    );
-  }
-
-  /** Every resource; URIs stay as the upstream gave them, names are namespaced. */
-  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
-  listResources(): Resource[] {
-    return [...this.upstreams.values()].flatMap((u) =>
-      u.catalog.resources.map((r) => ({ ...r, name: `${u.name}${NAME_SEPARATOR}${r.name}` }))
-    );
-  }
-
-  /** Every resource template, names namespaced. */
-  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
-  listResourceTemplates(): ResourceTemplate[] {
-    return [...this.upstreams.values()].flatMap((u) =>
-      u.catalog.templates.map((t) => ({ ...t, name: `${u.name}${NAME_SEPARATOR}${t.name}` }))
-    );
+    return [...this.exposedNames.prompts];
   }
 
   /**
-   * The upstream that listed `uri`, or the first whose template shares its scheme. Internal,
-   * like {@link Gateway.upstreams}.
+   * Every resource, names prefixed like tools. URIs stay as the upstream gave them, except that
+   * a URI an earlier server already offers (or can produce from a template) is exposed as
+   * `toolscript://<server>/<the upstream's URI>`.
+   */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
+  listResources(): Resource[] {
+    return [...this.exposedNames.resources];
+  }
+
+  /** Every resource template, names prefixed, overlapping templates rewritten like URIs. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
+  listResourceTemplates(): ResourceTemplate[] {
+    return [...this.exposedNames.templates];
+  }
+
+  /**
+   * The upstream behind a resource URI a client reads (see {@link Gateway.resolveResource},
+   * which also gives the URI to send it). Internal, like {@link Gateway.upstreams}.
    * @ignore
    */
   upstreamForResource(uri: string): Upstream | undefined {
-    const all = [...this.upstreams.values()];
-    const listed = all.find((u) => u.catalog.resources.some((r) => r.uri === uri));
-    if (listed) return listed;
-    const scheme = uri.split(":")[0] + ":";
-    return all.find((u) => u.catalog.templates.some((t) => t.uriTemplate.startsWith(scheme)));
+    return this.resolveResource(uri)?.upstream;
+  }
+
+  /**
+   * The upstream behind an exposed resource URI and the URI as that upstream knows it (a
+   * rewritten `toolscript://<server>/…` URI undone): the server that listed it, else the one
+   * whose template produces it. Reads and subscriptions must send `uri`, not the exposed one.
+   * Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
+  resolveResource(uri: string): { upstream: Upstream; uri: string } | undefined {
+    const target = this.exposedNames.resource(uri);
+    const upstream = target && this.upstreams.get(target.server);
+    return upstream && { upstream, uri: target.uri };
+  }
+
+  /**
+   * Masks every secret the logger's redactor knows (configured credentials and header values,
+   * tokens obtained; also in their JSON-escaped forms) in every string of an upstream's answer
+   * (tool result, prompt messages, resource contents, error data), in place, and returns it.
+   * Free when there are no secrets. Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
+  maskSecrets<T>(value: T): T {
+    return maskSecrets(value, this.logger.redactor);
   }
 
   /** Health of every enabled server. */

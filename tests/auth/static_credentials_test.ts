@@ -1,14 +1,39 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeScratchDir, runCli, writeConfig } from "../_helpers.ts";
-import { startHttpMcpServer } from "../fixtures/http_server.ts";
+import { type HttpMcpServerHandle, startHttpMcpServer } from "../fixtures/http_server.ts";
 
-/** Calls the fixture's `whoami` tool through the CLI and returns the headers it saw. */
+/**
+ * Calls the fixture's `whoami` tool through the CLI and returns the headers the fixture received
+ * with that call's requests (`headers`; the echo in the result has configured secrets masked) and
+ * the echo itself (`echoed`). Runs one at a time per fixture, so requests are this call's.
+ */
 async function whoami(
+  http: HttpMcpServerHandle,
   config: string,
   home: string,
   server: string,
   options: { env?: Record<string, string>; extra?: string[] } = {},
+): Promise<
+  {
+    headers: Record<string, string>;
+    echoed: Record<string, string>;
+    stderr: string;
+    code: number;
+  }
+> {
+  const before = http.requests.length;
+  const call = await echoedHeaders(config, home, server, options);
+  const headers: Record<string, string> = {};
+  for (const request of http.requests.slice(before)) Object.assign(headers, request.headers);
+  return { ...call, echoed: call.headers, headers };
+}
+
+async function echoedHeaders(
+  config: string,
+  home: string,
+  server: string,
+  options: { env?: Record<string, string>; extra?: string[] },
 ): Promise<{ headers: Record<string, string>; stderr: string; code: number }> {
   const result = await runCli(
     ["call", server, "whoami", "--config", config, ...(options.extra ?? [])],
@@ -50,15 +75,20 @@ Deno.test("each static credential type reaches the server in the right header", 
     },
   });
   const env = { SPEC_BEARER: canary.env };
-  const [literal, file, fromEnv, key, basic] = await Promise.all(
-    ["literal", "file", "env", "key", "basic"].map((s) => whoami(config, dir.path, s, { env })),
-  );
+  const runs = [];
+  for (const s of ["literal", "file", "env", "key", "basic"]) {
+    runs.push(await whoami(http, config, dir.path, s, { env }));
+  }
+  const [literal, file, fromEnv, key, basic] = runs;
   assert.equal(literal.headers.authorization, `Bearer ${canary.literal}`);
   assert.equal(file.headers.authorization, `Bearer ${canary.file}`, "trailing newline trimmed");
   assert.equal(fromEnv.headers.authorization, `Bearer ${canary.env}`);
   assert.equal(key.headers["x-custom-key"], canary.key);
   assert.equal(key.headers["x-team"], "core");
   assert.equal(basic.headers.authorization, `Basic ${btoa(`ada:${canary.password}`)}`);
+  // The fixture echoes what it got; the gateway masks the configured secrets in that echo.
+  assert.match(literal.echoed.authorization, /^Bearer \[redacted:[0-9a-f]{8}\]$/);
+  assert.equal(key.echoed["x-team"], "core");
   const stderr = [literal, file, fromEnv, key, basic].map((r) => r.stderr).join("\n");
   for (const secret of [...Object.values(canary), btoa(`ada:${canary.password}`)]) {
     assert.ok(!stderr.includes(secret), `secret leaked to stderr: ${secret.slice(0, 12)}…`);
@@ -78,11 +108,12 @@ Deno.test("precedence: --token over TOOLSCRIPT_TOKEN_<SERVER> over configured au
     },
   });
   const env = { TOOLSCRIPT_TOKEN_MY_WEB: "from-env-3c4d" };
-  const [configured, overridden, flagged] = await Promise.all([
-    whoami(config, dir.path, "my-web"),
-    whoami(config, dir.path, "my-web", { env }),
-    whoami(config, dir.path, "my-web", { env, extra: ["--token", "from-flag-5e6f"] }),
-  ]);
+  const configured = await whoami(http, config, dir.path, "my-web");
+  const overridden = await whoami(http, config, dir.path, "my-web", { env });
+  const flagged = await whoami(http, config, dir.path, "my-web", {
+    env,
+    extra: ["--token", "from-flag-5e6f"],
+  });
   assert.equal(configured.headers.authorization, "Bearer from-config-1a2b");
   assert.equal(overridden.headers.authorization, "Bearer from-env-3c4d");
   assert.equal(flagged.headers.authorization, "Bearer from-flag-5e6f");
@@ -119,7 +150,7 @@ Deno.test("allowUnauthenticated: a server with no stored login is called without
     },
   });
   const [lenient, strict] = await Promise.all([
-    whoami(config, dir.path, "lenient"),
+    whoami(http, config, dir.path, "lenient"),
     runCli(["call", "strict", "whoami", "--config", config], { home: dir }),
   ]);
   assert.equal(lenient.code, 0, lenient.stderr);

@@ -7,6 +7,19 @@
 export const BIG_BYTES = 20 * 1024 * 1024;
 
 /**
+ * The tools {@link faultGate} intercepts. The fixture must list them (`addTool`): the gateway
+ * only calls tools a server lists.
+ */
+export const FAULT_TOOLS: readonly string[] = [
+  "big",
+  "sse_cut",
+  "json_cut",
+  "reset",
+  "status_502",
+  "reflect",
+];
+
+/**
  * The `web` fixture's fault injection, keyed by the called tool's name: `big` (20 MiB JSON
  * answer), `sse_cut` (an event stream that ends before the answer), `json_cut` (a JSON answer
  * cut in half), `reset` (the connection dies mid-body), `status_502` (HTTP 502, a body without

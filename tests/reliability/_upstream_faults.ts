@@ -11,7 +11,7 @@ import { type HttpMcpServerHandle, startHttpMcpServer } from "../fixtures/http_s
 import { type SseMcpServerHandle, startSseMcpServer } from "../fixtures/sse_server.ts";
 import { stdioServerCommand } from "../fixtures/stdio_server.ts";
 import type { FaultCase, FaultLog } from "./_fault_log.ts";
-import { BIG_BYTES, faultGate } from "./_fault_gate.ts";
+import { BIG_BYTES, FAULT_TOOLS, faultGate } from "./_fault_gate.ts";
 import { FAULT_TOKEN_VARIABLE, faultStdioServer } from "./_fault_stdio_server.ts";
 import { type GatewayUnderTest, startGateway, textOf, type ToolResult } from "./_gateway_client.ts";
 
@@ -38,6 +38,7 @@ export async function openUpstreamBench(dir: string, log: FaultLog): Promise<Ups
   const keyFile = join(dir, "web.key");
   await Deno.writeTextFile(keyFile, `${keySecret}\n`, { mode: 0o600 });
   const web = await startHttpMcpServer({ name: "web", gate: faultGate });
+  for (const tool of FAULT_TOOLS) web.addTool(tool);
   const old = await startSseMcpServer({ name: "old" });
   try {
     const configPath = await writeConfig(dir, {
