@@ -59,6 +59,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
   const gateway = validateGateway(ctx, top.obj.gateway);
   const servers = new Fields(ctx, top.obj.mcpServers, "mcpServers", '"mcpServers"');
   const list: ServerConfig[] = [];
+  const tokenVariables = new Map<string, string>();
   for (const [name, entry] of Object.entries(servers.obj)) {
     if (!SERVER_NAME.test(name)) {
       servers.fail(
@@ -66,6 +67,16 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
         "Invalid server name; use 1 to 64 letters, digits, '_' or '-'",
       );
     }
+    const variable = tokenOverrideVariable(name);
+    const other = tokenVariables.get(variable);
+    if (other !== undefined) {
+      servers.fail(
+        name,
+        `Servers "${other}" and "${name}" both take their token from ${variable}; ` +
+          "rename one of them (names differing only in case or in '-' and '_' share it)",
+      );
+    }
+    tokenVariables.set(variable, name);
     list.push(validateServer(ctx, name, entry));
   }
   return {
