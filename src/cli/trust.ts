@@ -4,7 +4,8 @@
  */
 import { join, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { parseConfigJson } from "../config/load_config.ts";
+import { isConfigFile } from "../config/find_config.ts";
+import { parseConfigJson, readConfigText } from "../config/load_config.ts";
 import { toolscriptHome } from "../config/toolscript_home.ts";
 import { trustConfig } from "../config/trusted_configs.ts";
 import type { Config } from "../config/types.ts";
@@ -54,6 +55,12 @@ export async function runTrust(args: TrustArgs, io: CliIo): Promise<number> {
     return 0;
   }
   const file = resolve(io.cwd, args.path ?? join(io.cwd, ".toolscript.json"));
+  if (!(await isConfigFile(file))) {
+    throw new ConfigError(
+      "No config file to trust here; give the path of the config: toolscript trust <path>",
+      { file },
+    );
+  }
   const text = await readConfigText(file);
   const raw = parseConfigJson(text, file);
   const config = validateConfig(raw, { file, source: "cwd", env: io.env });
@@ -65,35 +72,6 @@ export async function runTrust(args: TrustArgs, io: CliIo): Promise<number> {
   });
   io.stdout(`Trusted ${show(record.file)} (sha256 ${record.sha256})\n`);
   return 0;
-}
-
-async function readConfigText(file: string): Promise<string> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      throw new ConfigError(
-        "No config file to trust here; give the path of the config: toolscript trust <path>",
-        { file },
-      );
-    }
-    throw new ConfigError(`Cannot access config file (${(error as Error).name})`, {
-      file,
-      cause: error,
-    });
-  }
-  if (!info.isFile) {
-    throw new ConfigError("Config path is not a regular file; point it at a JSON file", { file });
-  }
-  try {
-    return await Deno.readTextFile(file);
-  } catch (error) {
-    throw new ConfigError(`Cannot read config file (${(error as Error).name})`, {
-      file,
-      cause: error,
-    });
-  }
 }
 
 /**

@@ -83,15 +83,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
     );
   }
   const { file, source } = found;
-  let text: string;
-  try {
-    text = await (options.readTextFile ?? Deno.readTextFile)(file);
-  } catch (error) {
-    throw new ConfigError(`Cannot read config file (${(error as Error).name})`, {
-      file,
-      cause: error,
-    });
-  }
+  const text = await readConfigText(file, options.readTextFile);
   if (source === "cwd") {
     await checkConfigTrusted(file, text, {
       home: toolscriptHome(options.env, options.home),
@@ -101,6 +93,24 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   const config = validateConfig(parseConfigJson(text, file), { file, source, env: options.env });
   options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
   return config;
+}
+
+/**
+ * Reads a config file's text with `read` (default `Deno.readTextFile`).
+ * @throws {ConfigError} naming the file and the kind of failure.
+ */
+export async function readConfigText(
+  file: string,
+  read: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<string> {
+  try {
+    return await read(file);
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file (${(error as Error).name})`, {
+      file,
+      cause: error,
+    });
+  }
 }
 
 /**
