@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { loadConfig } from "../config/load_config.ts";
+import { toolscriptHome } from "../config/toolscript_home.ts";
 import type { Config, ServerConfig } from "../config/types.ts";
 import { Logger, parseLogLevel } from "../log.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
@@ -84,7 +85,7 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
     logger,
   });
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
-  const home = io.env("TOOLSCRIPT_HOME") || join(io.home, ".toolscript");
+  const home = toolscriptHome(io.env, io.home);
   const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
   const configHint = config.source === "flag" ? config.file : undefined;
   const credentialsFor = credentialProviderCache({

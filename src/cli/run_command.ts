@@ -14,6 +14,7 @@ import { parseLogoutArgs, runLogout } from "./logout.ts";
 import { parseExecArgs, runExec } from "./exec.ts";
 import { parseTypesArgs, runTypes } from "./types.ts";
 import { parseSearchArgs, runSearch } from "./search.ts";
+import { parseTrustArgs, runTrust } from "./trust.ts";
 import { createRuntimeRoutes } from "../codemode/runtime_routes.ts";
 
 interface Command {
@@ -49,6 +50,10 @@ const COMMANDS: Record<string, Command> = {
   logout: {
     summary: "Revoke and delete a server's stored credentials",
     run: (argv, io) => runLogout(parseLogoutArgs(argv), io),
+  },
+  trust: {
+    summary: "Show what a project's ./.toolscript.json runs and reaches, then trust it",
+    run: (argv, io) => runTrust(parseTrustArgs(argv), io),
   },
   exec: {
     summary: "Type-check and run a TypeScript program that calls tools, sandboxed",

@@ -77,8 +77,11 @@ function absolute(path: string, options: FindConfigOptions): string {
   return resolve(options.cwd, path);
 }
 
-/** True for a regular file, false when nothing is there; throws for anything else. */
-async function isConfigFile(file: string): Promise<boolean> {
+/**
+ * True for a regular file, false when nothing is there.
+ * @throws {ConfigError} naming the file when it is something else or cannot be accessed.
+ */
+export async function isConfigFile(file: string): Promise<boolean> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(file);

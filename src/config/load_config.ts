@@ -8,6 +8,8 @@ import { checkHttpUrl } from "./_fields.ts";
 import { locateJsonError } from "./_json_error.ts";
 import type { EnvLookup } from "./expand_vars.ts";
 import { defaultConfigPaths, findConfigFile } from "./find_config.ts";
+import { toolscriptHome } from "./toolscript_home.ts";
+import { checkConfigTrusted } from "./trusted_configs.ts";
 import type { Config } from "./types.ts";
 import {
   DEFAULT_GATEWAY,
@@ -25,8 +27,9 @@ export interface LoadConfigOptions {
   /** Working directory: relative `--config` paths and `./.toolscript.json` are relative to it. */
   cwd: string;
   /**
-   * The user's home directory: expands `~/` in `--config` and `$TOOLSCRIPT_CONFIG`, and gives
-   * `~/.config` when `$XDG_CONFIG_HOME` is unset or relative.
+   * The user's home directory: expands `~/` in `--config` and `$TOOLSCRIPT_CONFIG`, gives
+   * `~/.config` when `$XDG_CONFIG_HOME` is unset or relative, and `~/.toolscript` (where
+   * `trusted.json` is) when `$TOOLSCRIPT_HOME` is unset.
    */
   home: string;
   /** Reads the config file; default `Deno.readTextFile`. */
@@ -41,9 +44,15 @@ export interface LoadConfigOptions {
  * With no file anywhere and `MCP_SERVER_URL` set, returns an ad-hoc config with one http
  * server named `default` whose token override is `MCP_AUTH_TOKEN`.
  *
+ * A `./.toolscript.json` (found by lookup, not named by `--config` or `$TOOLSCRIPT_CONFIG`) is
+ * used only when `$TOOLSCRIPT_HOME/trusted.json` holds the SHA-256 of its text; that is checked
+ * right after reading, before the text is parsed or any `${VAR}` expanded.
+ *
  * Secret files are not read here, only resolved; use `readSecret` when a value is needed.
  * `Config.secrets` lists the secret values met, for the caller to register with its redactor.
  *
+ * @throws {UntrustedConfigError} (a {@link ConfigError}) when a `./.toolscript.json` found by
+ *   lookup was never trusted or changed since.
  * @throws {ConfigError} when no config is found, the file cannot be read, is not valid JSON
  *   (the message gives line and column) or does not validate (`path` names the value).
  * @example
@@ -74,22 +83,44 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
     );
   }
   const { file, source } = found;
-  let text: string;
+  const text = await readConfigText(file, options.readTextFile);
+  if (source === "cwd") {
+    await checkConfigTrusted(file, text, {
+      home: toolscriptHome(options.env, options.home),
+      logger: options.logger,
+    });
+  }
+  const config = validateConfig(parseConfigJson(text, file), { file, source, env: options.env });
+  options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
+  return config;
+}
+
+/**
+ * Reads a config file's text with `read` (default `Deno.readTextFile`).
+ * @throws {ConfigError} naming the file and the kind of failure.
+ */
+export async function readConfigText(
+  file: string,
+  read: (path: string) => Promise<string> = Deno.readTextFile,
+): Promise<string> {
   try {
-    text = await (options.readTextFile ?? Deno.readTextFile)(file);
+    return await read(file);
   } catch (error) {
     throw new ConfigError(`Cannot read config file (${(error as Error).name})`, {
       file,
       cause: error,
     });
   }
-  const config = validateConfig(parseJson(text, file), { file, source, env: options.env });
-  options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
-  return config;
 }
 
-/** Parses config text; a syntax error names line and column but never quotes the text. */
-function parseJson(text: string, file: string): unknown {
+/**
+ * Parses config text read from `file` (a leading byte order mark is allowed) into JSON, for
+ * `validateConfig`.
+ *
+ * @throws {ConfigError} naming the file, and the line and column of a syntax error; never
+ *   quoting the text.
+ */
+export function parseConfigJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {

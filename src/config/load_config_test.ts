@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.ts";
 import { Logger } from "../log.ts";
 import { envOf, rejectsConfigError, scratchDir } from "./_testing.ts";
 import { loadConfig } from "./load_config.ts";
+import { trustConfig, UntrustedConfigError } from "./trusted_configs.ts";
 import type { RemoteServerConfig } from "./types.ts";
 
 /** Loads `text` written to `<dir>/config.json` through `--config`. */
@@ -15,10 +16,11 @@ async function loadText(dir: string, text: string, env: Record<string, string> =
 
 Deno.test("loadConfig() reads, expands and validates the file it finds", async () => {
   await using dir = await scratchDir();
-  await Deno.writeTextFile(
-    join(dir.path, ".toolscript.json"),
-    JSON.stringify({ mcpServers: { api: { url: "https://${HOST}/mcp" } } }),
-  );
+  const text = JSON.stringify({ mcpServers: { api: { url: "https://${HOST}/mcp" } } });
+  await Deno.writeTextFile(join(dir.path, ".toolscript.json"), text);
+  await trustConfig(join(dir.path, ".toolscript.json"), text, {
+    home: join(dir.path, ".toolscript"),
+  });
   const lines: string[] = [];
   const config = await loadConfig({
     env: envOf({ HOST: "mcp.example" }),
@@ -187,4 +189,41 @@ Deno.test("loadConfig() loads the contract's example config", async () => {
   ]);
   assert.deepEqual(new Set(config.secrets), new Set(["search-key-value"]));
   await assert.rejects(loadText(dir.path, JSON.stringify(example)), ConfigError);
+});
+
+Deno.test("loadConfig() refuses an untrusted ./.toolscript.json before expanding any variable", async () => {
+  await using dir = await scratchDir();
+  const file = join(dir.path, ".toolscript.json");
+  const text = JSON.stringify({ mcpServers: { api: { url: "https://${UNSET_HOST}/mcp" } } });
+  await Deno.writeTextFile(file, text);
+  const home = join(dir.path, "data");
+  const env = envOf({ TOOLSCRIPT_HOME: home });
+  const refused = await rejectsConfigError(loadConfig({ env, cwd: dir.path, home: dir.path }));
+  assert.ok(refused instanceof UntrustedConfigError, refused.message);
+  assert.equal(refused.fix, `toolscript trust ${file}`);
+
+  await trustConfig(file, text, { home });
+  const unset = await rejectsConfigError(loadConfig({ env, cwd: dir.path, home: dir.path }));
+  assert.ok(
+    !(unset instanceof UntrustedConfigError),
+    "trusted: it is read, and fails on UNSET_HOST",
+  );
+  assert.match(unset.message, /UNSET_HOST/);
+});
+
+Deno.test("loadConfig() uses a ./.toolscript.json named by --config or $TOOLSCRIPT_CONFIG without trust", async () => {
+  await using dir = await scratchDir();
+  const file = join(dir.path, ".toolscript.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ mcpServers: { api: { url: "https://a.example" } } }),
+  );
+  const named = [
+    { flag: "./.toolscript.json", env: envOf({}) },
+    { env: envOf({ TOOLSCRIPT_CONFIG: file }) },
+  ];
+  for (const options of named) {
+    const config = await loadConfig({ ...options, cwd: dir.path, home: dir.path });
+    assert.equal(config.servers[0].name, "api");
+  }
 });

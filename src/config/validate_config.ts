@@ -59,6 +59,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
   }
   const gateway = validateGateway(ctx, top.obj.gateway);
   const servers = new Fields(ctx, top.obj.mcpServers, "mcpServers", '"mcpServers"');
+  refuseSharedTokenVariables(servers);
   const list: ServerConfig[] = [];
   for (const [name, entry] of Object.entries(servers.obj)) {
     if (!SERVER_NAME.test(name)) {
@@ -78,6 +79,26 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
     servers: list,
     secrets: [...ctx.secrets],
   };
+}
+
+/**
+ * Two servers, enabled or not, whose names map to one `TOOLSCRIPT_TOKEN_<SERVER>` variable
+ * (`team-api`, `team_api`, `Team_Api`) would both be sent its token: a config error at the second.
+ */
+function refuseSharedTokenVariables(servers: Fields): void {
+  const owners = new Map<string, string>();
+  for (const name of Object.keys(servers.obj)) {
+    const variable = tokenOverrideVariable(name);
+    const other = owners.get(variable);
+    if (other !== undefined) {
+      servers.fail(
+        name,
+        `Servers "${other}" and "${name}" both take their token from ${variable}; ` +
+          "rename one of them (names differing only in case or in '-' and '_' share it)",
+      );
+    }
+    owners.set(variable, name);
+  }
 }
 
 /** The `TOOLSCRIPT_TOKEN_<SERVER>` variable of a server (upper-cased, `-` → `_`). */

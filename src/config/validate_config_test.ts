@@ -435,6 +435,24 @@ Deno.test("validateConfig() takes TOOLSCRIPT_TOKEN_MY_SERVER as the override of 
   assert.deepEqual(config.secrets, ["override-token"]);
 });
 
+Deno.test("validateConfig() refuses two servers whose names share a TOOLSCRIPT_TOKEN_ variable", () => {
+  for (const [first, second] of [["team-api", "team_api"], ["team_api", "Team_Api"]]) {
+    const error = configError(() =>
+      validate({
+        mcpServers: {
+          [first]: { url: "https://a.example", enabled: false },
+          [second]: { command: "server" },
+        },
+      }, { TOOLSCRIPT_TOKEN_TEAM_API: "SENTINEL-token" })
+    );
+    assert.equal(error.file, FILE);
+    assert.equal(error.path, `mcpServers.${second}`);
+    assert.ok(error.message.includes(`"${first}"`) && error.message.includes(`"${second}"`));
+    assert.ok(error.message.includes("TOOLSCRIPT_TOKEN_TEAM_API"));
+    assert.doesNotMatch(error.message, /SENTINEL/);
+  }
+});
+
 Deno.test("validateConfig() suggests the key a typo was meant to be", () => {
   const error = configError(() => validate(server({ url: "https://a.example", hedaers: {} })));
   assert.equal(error.path, "mcpServers.s.hedaers");

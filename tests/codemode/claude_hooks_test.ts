@@ -1,36 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cliEnv, MAIN_TS, makeScratchDir, REPO_ROOT, writeConfig } from "../_helpers.ts";
+import { exportsOf, runHook } from "../_claude_hooks.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
-
-const HOOKS = join(REPO_ROOT, "plugins", "claude", "hooks");
-
-/** Runs a hook script the way Claude Code does: JSON input on stdin, env from the session. */
-async function runHook(script: string, input: object, env: Record<string, string>) {
-  const child = new Deno.Command("bash", {
-    args: [join(HOOKS, script)],
-    env,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify(input)));
-  await writer.close();
-  const output = await child.output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
-function exportsOf(text: string): Record<string, string> {
-  return Object.fromEntries(
-    [...text.matchAll(/^export (\w+)=(\S+)$/gm)].map(([, name, value]) => [name, value]),
-  );
-}
 
 Deno.test("the Claude session hooks start a gateway, export its URL and token, and stop it", async () => {
   await using dir = await makeScratchDir();

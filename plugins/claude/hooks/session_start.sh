@@ -5,7 +5,9 @@
 #
 # Environment: TOOLSCRIPT_BIN (default `toolscript`; may be a command with arguments, e.g.
 # `deno run -A /path/to/toolscript/main.ts`), TOOLSCRIPT_CONFIG, TOOLSCRIPT_HOME.
-# Fails open: if the gateway cannot start, the session goes on without it (exit 0).
+# Fails open: if the gateway cannot start, the session goes on without it (exit 0). In a project
+# whose ./.toolscript.json is not trusted the gateway refuses to start (exit 2, nothing run); the
+# hook then exports nothing and names the `toolscript trust <path>` command for the user.
 set -uo pipefail
 
 # shellcheck source=_session_state.sh
@@ -13,6 +15,21 @@ set -uo pipefail
 
 mkdir -p "$state_dir" && chmod 700 "$state_dir"
 umask 077
+
+# Says why there is no gateway. An untrusted project config (./.toolscript.json) gets its own
+# words: only the user may review and trust it, never the session's model on its own.
+report_failure() {
+  local trust
+  trust=$(sed -n 's/^fix: \(toolscript trust .*\)$/\1/p' "$log_file" 2>/dev/null | head -n 1)
+  if [ -n "$trust" ]; then
+    echo "toolscript: no gateway for this session: the project config is not trusted" \
+      "(it could run commands and receive credentials). Review it, then run: $trust" >&2
+    echo "toolscript is not available in this session: this project's toolscript config is not" \
+      "trusted. Do not trust it yourself; tell the user to review it and trust it if they want it."
+  else
+    echo "toolscript: the gateway did not start; see $log_file" >&2
+  fi
+}
 
 start_gateway() {
   local token pid url launcher=()
@@ -33,7 +50,7 @@ start_gateway() {
   if [ -z "$url" ]; then
     kill "$pid" 2>/dev/null
     rm -f "$pid_file"
-    echo "toolscript: the gateway did not start; see $log_file" >&2
+    report_failure
     return 1
   fi
   printf 'export TOOLSCRIPT_GATEWAY_URL=%q\nexport TOOLSCRIPT_GATEWAY_TOKEN=%q\n' \
