@@ -61,13 +61,18 @@ export function judge(run: ScenarioRun, expected: ExpectedFailures): ScenarioRes
   return { run, verdict, passed, total: counted.length, expectedReason };
 }
 
-/** `PASS auth/iss-supported (12/12)` plus, for failures, why. */
-export function formatResult(result: ScenarioResult, verbose = false): string {
+/**
+ * `PASS auth/iss-supported (12/12)` plus, for failures, why. `expectedFile` is the list an
+ * XPASS should be removed from.
+ */
+export function formatResult(
+  result: ScenarioResult,
+  verbose = false,
+  expectedFile = "tests/conformance/expected_failures.json",
+): string {
   const { run, verdict } = result;
   const lines = [`${verdict} ${run.scenario} (${result.passed}/${result.total})`];
-  if (verdict === "XPASS") {
-    lines.push("    passes now: remove it from tests/conformance/expected_failures.json");
-  }
+  if (verdict === "XPASS") lines.push(`    passes now: remove it from ${expectedFile}`);
   if (verdict === "XFAIL" && verbose) lines.push(`    expected: ${result.expectedReason}`);
   if (verdict === "FAIL" || (verdict === "XFAIL" && verbose)) {
     lines.push(...failureDetails(run).map((line) => `    ${line}`));
@@ -80,6 +85,7 @@ export function formatResult(result: ScenarioResult, verbose = false): string {
 
 /** The failed and warning checks, and what else went wrong (timeout, client exit, crash). */
 export function failureDetails(run: ScenarioRun): string[] {
+  if (run.notRun !== undefined) return [`not run: ${run.notRun}`];
   const lines: string[] = [];
   if (run.killed) lines.push("suite killed after the outer deadline");
   if (!run.checks) {

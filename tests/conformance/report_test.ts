@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { formatResult, formatSummary, judge, parseExpectedFailures, summarize } from "./_report.ts";
-import { type Check, parseScenarioList, type ScenarioRun } from "./_suite.ts";
+import {
+  type Check,
+  parseScenarioList,
+  type ScenarioRun,
+  sectionOf,
+  serverResultDir,
+} from "./_suite.ts";
 
 function check(status: Check["status"], id = "c"): Check {
   return { id, name: id, description: `${id} described`, status };
@@ -75,4 +81,45 @@ Deno.test("parseExpectedFailures() requires a written reason for every entry", (
   assert.deepEqual(parseExpectedFailures('{"a": "why"}'), { a: "why" });
   assert.throws(() => parseExpectedFailures('{"a": ""}'), TypeError);
   assert.throws(() => parseExpectedFailures('["a"]'), TypeError);
+});
+
+Deno.test("serverResultDir() picks the scenario's own directory, not one whose name extends it", () => {
+  const names = [
+    "server-resources-subscribe-x-2026-12-02T04-58-24-799Z",
+    "server-resources-subscribe-2026-12-02T04-58-25-001Z",
+  ];
+  assert.equal(
+    serverResultDir(names, "resources-subscribe"),
+    "server-resources-subscribe-2026-12-02T04-58-25-001Z",
+  );
+  assert.equal(serverResultDir(names, "ping"), undefined);
+});
+
+Deno.test("sectionOf() keeps the part of a whole-suite run that belongs to one scenario", () => {
+  const output = "Running active suite\n=== Running scenario: ping ===\nping ok\n" +
+    "=== Running scenario: tools-list ===\nlist ok\n\n=== SUMMARY ===\n";
+  assert.equal(sectionOf(output, "ping"), "=== Running scenario: ping ===\nping ok\n");
+  assert.match(sectionOf(output, "tools-list"), /^=== Running scenario: tools-list ===\nlist ok/);
+});
+
+Deno.test("formatResult() says why a scenario was not run and which list an XPASS leaves", () => {
+  const notRun = { ...run("ping", -1), notRun: "the server under test did not start" };
+  assert.equal(
+    formatResult(judge(notRun, {})),
+    "FAIL ping (0/0)\n    not run: the server under test did not start",
+  );
+  const passing = judge(run("ping", 0, [check("SUCCESS")]), { ping: "no reason now" });
+  assert.equal(
+    formatResult(passing, false, "tests/conformance/expected_failures_gateway.json"),
+    "XPASS ping (1/1)\n    passes now: remove it from tests/conformance/expected_failures_gateway.json",
+  );
+});
+
+Deno.test("every expected-failures file of the repo parses and gives each entry a reason", async () => {
+  for (
+    const file of ["expected_failures", "expected_failures_server", "expected_failures_gateway"]
+  ) {
+    const text = await Deno.readTextFile(new URL(`./${file}.json`, import.meta.url));
+    assert.doesNotThrow(() => parseExpectedFailures(text), file);
+  }
 });
