@@ -113,7 +113,8 @@ const CASES: Case[] = [
 `,
   },
   {
-    title: "emits named types for $defs and definitions, recursion included",
+    title:
+      "emits one named type per $ref target ($defs, definitions or any pointer), recursion included",
     name: "Refs",
     schema: {
       type: "object",
@@ -146,7 +147,7 @@ const CASES: Case[] = [
   root?: RefsTree;
   legacy?: RefsLeafNode;
   self?: Refs;
-  inline?: string;
+  inline?: RefsLabel;
 };
 
 export type RefsTree = {
@@ -157,6 +158,8 @@ export type RefsTree = {
 export type RefsLeafNode = {
   value?: number;
 };
+
+export type RefsLabel = string;
 `,
   },
   {
@@ -351,18 +354,22 @@ export type SelfAliasA = unknown;
     warnings: ['"/$defs/A/$ref"'],
   },
   {
-    title: "degrades local $ref cycles outside $defs",
+    title: "degrades $ref cycles outside $defs that would make aliases refer to themselves",
     name: "InlineLoop",
     schema: {
       type: "object",
       properties: { a: { $ref: "#/properties/b" }, b: { $ref: "#/properties/a" } },
     },
     expected: `export type InlineLoop = {
-  a?: unknown;
-  b?: unknown;
+  a?: InlineLoopB;
+  b?: InlineLoopA;
 };
+
+export type InlineLoopB = unknown;
+
+export type InlineLoopA = unknown;
 `,
-    warnings: ['"/properties/a/$ref"', '"/properties/b/$ref"'],
+    warnings: ['"/properties/b/$ref"', '"/properties/a/$ref"'],
   },
 ];
 
