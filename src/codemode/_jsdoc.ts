@@ -49,6 +49,16 @@ export function firstLine(text: string | undefined): string {
   return (text ?? "").split(/\r\n|\r|\n/).map((line) => line.trim()).find((l) => l !== "") ?? "";
 }
 
+/** A value as JSON for a tag, or `undefined` when it nests too deeply to serialise. */
+function docJson(value: unknown): string | undefined {
+  try {
+    return jsonText(value);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined; // the stack ran out: leave the tag out
+    throw error;
+  }
+}
+
 /** The JSDoc for a schema: description (or title), `@default`, `@example`, `@deprecated`. */
 export function schemaJsDoc(schema: unknown, indent: string): string {
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return "";
@@ -59,9 +69,13 @@ export function schemaJsDoc(schema: unknown, indent: string): string {
     ? s.title
     : undefined;
   const tags: Array<[string, string?]> = [];
-  if ("default" in s) tags.push(["default", jsonText(s.default)]);
+  const tag = (name: string, value: unknown) => {
+    const json = docJson(value);
+    if (json !== undefined) tags.push([name, json]);
+  };
+  if ("default" in s) tag("default", s.default);
   const examples = Array.isArray(s.examples) ? s.examples : "example" in s ? [s.example] : [];
-  for (const example of examples) tags.push(["example", jsonText(example)]);
+  for (const example of examples) tag("example", example);
   if (s.deprecated === true) tags.push(["deprecated"]);
   return renderJsDoc({ text, tags }, indent);
 }
