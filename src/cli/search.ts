@@ -7,6 +7,8 @@ import type { CliIo } from "./cli_runtime.ts";
 import { loadCatalog, quietIo } from "./_code_mode.ts";
 import { UsageError } from "../errors.ts";
 import { createToolSearch } from "../codemode/tool_search.ts";
+import { stripControlChars } from "../log.ts";
+import { terminalJson } from "./_terminal.ts";
 
 /** Parsed `search` arguments. */
 export interface SearchArgs {
@@ -59,10 +61,14 @@ export async function runSearch(args: SearchArgs, io: CliIo): Promise<number> {
   const { tools } = await loadCatalog(quietIo(io), args.config);
   const hits = createToolSearch(tools).search(args.query, { limit: args.limit });
   if (args.json) {
-    io.stdout(JSON.stringify(hits, null, 2) + "\n");
+    io.stdout(terminalJson(hits) + "\n");
     return 0;
   }
-  if (hits.length === 0) io.stderr(`No tool matches "${args.query}"\n`);
-  for (const hit of hits) io.stdout(`${hit.id}\t${hit.summary}\n`);
+  if (hits.length === 0) io.stderr(`No tool matches "${stripControlChars(args.query)}"\n`);
+  for (const hit of hits) {
+    io.stdout(
+      `${stripControlChars(hit.id).replaceAll("\t", " ")}\t${stripControlChars(hit.summary)}\n`,
+    );
+  }
   return 0;
 }

@@ -4,6 +4,8 @@
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, openCliRuntime } from "./cli_runtime.ts";
+import { terminalJson } from "./_terminal.ts";
+import { stripControlChars } from "../log.ts";
 
 /** Parsed `servers` arguments. */
 export interface ServersArgs {
@@ -52,12 +54,14 @@ export async function runServers(args: ServersArgs, io: CliIo): Promise<number> 
     enabled: s.enabled,
   }));
   if (args.json) {
-    io.stdout(JSON.stringify(rows, null, 2) + "\n");
+    io.stdout(terminalJson(rows) + "\n");
     return 0;
   }
   for (const r of rows) {
+    // A project's config is text from elsewhere too: its command line is printed escape-free.
     io.stdout(
-      `${r.name}\t${r.transport}\t${r.auth}\t${r.enabled ? "enabled" : "disabled"}\t${r.target}\n`,
+      `${r.name}\t${r.transport}\t${r.auth}\t${r.enabled ? "enabled" : "disabled"}\t` +
+        `${stripControlChars(r.target)}\n`,
     );
   }
   return 0;

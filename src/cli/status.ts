@@ -6,6 +6,8 @@
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
 import type { CredentialStatus } from "../auth/types.ts";
+import { stripControlChars } from "../log.ts";
+import { terminalJson } from "./_terminal.ts";
 
 /** Parsed `status` arguments. */
 export interface StatusArgs {
@@ -87,14 +89,15 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
     });
   }
   if (args.json) {
-    io.stdout(runtime.logger.redactor.redactText(JSON.stringify(rows, null, 2)) + "\n");
+    io.stdout(runtime.logger.redactor.redactText(terminalJson(rows)) + "\n");
   } else {
     for (const r of rows) {
       const parts = [r.server, r.transport, r.auth, r.state];
       if (r.expiresAt) parts.push(`expires ${r.expiresAt}`);
       if (r.scopes?.length) parts.push(`scopes "${r.scopes.join(" ")}"`);
       if (r.registration) parts.push(`client ${r.registration}`);
-      if (r.error && r.state !== "ok") parts.push(r.error);
+      // Error texts come from upstreams and authorization servers: no escape sequences.
+      if (r.error && r.state !== "ok") parts.push(stripControlChars(r.error).replace(/\s+/g, " "));
       io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");
     }
   }

@@ -4,6 +4,8 @@
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
+import { terminalJson } from "./_terminal.ts";
+import { stripControlChars } from "../log.ts";
 
 /** Parsed `tools` arguments. */
 export interface ToolsArgs {
@@ -42,17 +44,20 @@ export async function runTools(args: ToolsArgs, io: CliIo): Promise<number> {
   await gateway.start();
   const tools = gateway.listTools();
   if (args.json) {
-    io.stdout(JSON.stringify(tools, null, 2) + "\n");
+    io.stdout(terminalJson(tools) + "\n");
   } else {
     for (const tool of tools) {
-      io.stdout(`${tool.name}\t${(tool.description ?? "").split("\n")[0]}\n`);
+      // Names and descriptions come from the upstream: no escape sequence reaches the terminal.
+      const summary = stripControlChars((tool.description ?? "").split("\n")[0]);
+      io.stdout(`${stripControlChars(tool.name).replaceAll("\t", " ")}\t${summary}\n`);
     }
   }
   let exitCode = 0;
   for (const server of gateway.health()) {
     if (server.state === "ok") continue;
     exitCode = server.state === "needs-auth" && exitCode !== 1 ? 3 : 1;
-    runtime.logger.error(`server "${server.name}" is ${server.state}: ${server.error ?? ""}`);
+    const error = stripControlChars(server.error ?? "");
+    runtime.logger.error(`server "${server.name}" is ${server.state}: ${error}`);
   }
   // Listing everything succeeds with what could be listed; one named server must be reachable.
   return args.server ? exitCode : 0;

@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { filterCatalog, parseToolId, type ToolFilter } from "../codemode/gateway_catalog.ts";
 import type { CatalogTool } from "../codemode/tool_catalog.ts";
 import { generateToolsDeclarations } from "../codemode/tools_module.ts";
+import { stripControlChars } from "../log.ts";
 
 /** Parsed `types` arguments. */
 export interface TypesArgs {
@@ -48,7 +49,9 @@ export async function runTypes(args: TypesArgs, io: CliIo): Promise<number> {
   const quiet = quietIo(io);
   const { tools, servers } = await loadCatalog(quiet, args.config);
   const selected = filterCatalog(tools, resolveFilters(args.filter, tools, servers));
-  io.stdout(generateToolsDeclarations(selected));
+  // The generator escapes or drops control characters already; this keeps the terminal safe
+  // should one ever slip through.
+  io.stdout(stripControlChars(generateToolsDeclarations(selected)));
   return 0;
 }
 

@@ -1,14 +1,26 @@
 /** JSDoc comment rendering shared by the code-mode generators (private to this folder). */
 
+import { stripControlChars } from "../log.ts";
+import { jsonText } from "./_ts_type.ts";
+
 /** One JSDoc block: free text first, then `@tag value` lines in the given order. */
 export interface JsDocParts {
   text?: string;
   tags?: Array<[tag: string, value?: string]>;
 }
 
-function sanitize(text: string): string {
-  // `*/` would end the comment early; nothing else in a comment can break the code.
-  return text.replaceAll("*/", "*\\/").replaceAll("\r\n", "\n").replaceAll("\r", "\n");
+/** Longest description text kept in a JSDoc block; longer text is cut and ends in `…`. */
+const MAX_TEXT_CHARS = 8_192;
+/** Longest tag value (`@default`, `@example`) kept. */
+const MAX_TAG_CHARS = 512;
+
+function sanitize(text: string, maxChars: number): string {
+  const cut = text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
+  // `*/` would end the comment early; nothing else in a comment can break the code. Control
+  // characters cannot either, but `toolscript types` prints this text on a terminal.
+  return stripControlChars(
+    cut.replaceAll("\r\n", "\n").replace(/[\r\u2028\u2029]/g, "\n"),
+  ).replaceAll("*/", "*\\/");
 }
 
 /**
@@ -17,10 +29,12 @@ function sanitize(text: string): string {
  */
 export function renderJsDoc(parts: JsDocParts, indent = ""): string {
   const lines: string[] = [];
-  const text = sanitize(parts.text ?? "").replace(/^\s*\n/, "").trimEnd();
+  const text = sanitize(parts.text ?? "", MAX_TEXT_CHARS).replace(/^\s*\n/, "").trimEnd();
   if (text !== "") lines.push(...text.split("\n").map((line) => line.trimEnd()));
   for (const [tag, value] of parts.tags ?? []) {
-    const valueLines = value === undefined ? [] : sanitize(value).trimEnd().split("\n");
+    const valueLines = value === undefined
+      ? []
+      : sanitize(value, MAX_TAG_CHARS).trimEnd().split("\n");
     const [first = "", ...rest] = valueLines;
     lines.push(first === "" ? `@${tag}` : `@${tag} ${first}`, ...rest.map((l) => l.trimEnd()));
   }
@@ -35,6 +49,16 @@ export function firstLine(text: string | undefined): string {
   return (text ?? "").split(/\r\n|\r|\n/).map((line) => line.trim()).find((l) => l !== "") ?? "";
 }
 
+/** A value as JSON for a tag, or `undefined` when it nests too deeply to serialise. */
+function docJson(value: unknown): string | undefined {
+  try {
+    return jsonText(value);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined; // the stack ran out: leave the tag out
+    throw error;
+  }
+}
+
 /** The JSDoc for a schema: description (or title), `@default`, `@example`, `@deprecated`. */
 export function schemaJsDoc(schema: unknown, indent: string): string {
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) return "";
@@ -45,9 +69,13 @@ export function schemaJsDoc(schema: unknown, indent: string): string {
     ? s.title
     : undefined;
   const tags: Array<[string, string?]> = [];
-  if ("default" in s) tags.push(["default", JSON.stringify(s.default)]);
+  const tag = (name: string, value: unknown) => {
+    const json = docJson(value);
+    if (json !== undefined) tags.push([name, json]);
+  };
+  if ("default" in s) tag("default", s.default);
   const examples = Array.isArray(s.examples) ? s.examples : "example" in s ? [s.example] : [];
-  for (const example of examples) tags.push(["example", JSON.stringify(example)]);
+  for (const example of examples) tag("example", example);
   if (s.deprecated === true) tags.push(["deprecated"]);
   return renderJsDoc({ text, tags }, indent);
 }

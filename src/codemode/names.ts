@@ -57,8 +57,46 @@ const RESERVED = new Set([
   "yield",
 ]);
 
-/** A run of identifier characters other than `_`; everything else separates words. */
-const WORD = /(?:(?!_)[\p{ID_Continue}])+/gu;
+/**
+ * Code points that the current Unicode (as this runtime's regular expressions know it) counts
+ * as identifier characters but TypeScript's own tables do not (TypeScript 6 scans identifiers
+ * with Unicode 15.1 tables; these are Unicode 16 additions, U+1C8A among them). Found by
+ * feeding every `\p{ID_Start}` and `\p{ID_Continue}` code point to `deno check`; the security
+ * spec `tests/security/codegen_identifiers_test.ts` does that again, so a newer runtime whose
+ * Unicode outgrows these lists fails a spec instead of breaking generated modules.
+ */
+const NEWER_THAN_TS_START = String.raw`\u{1C89}-\u{1C8A}\u{A7CB}-\u{A7CD}\u{A7DA}-\u{A7DC}` +
+  String.raw`\u{105C0}-\u{105F3}\u{10D4A}-\u{10D85}\u{10EC2}-\u{10EC4}\u{11380}-\u{113D3}` +
+  String.raw`\u{11BC0}-\u{11BE0}\u{13460}-\u{143FA}\u{16100}-\u{1611D}\u{16D40}-\u{16D6C}` +
+  String.raw`\u{18CFF}\u{1E5D0}-\u{1E5F0}`;
+const NEWER_THAN_TS_PART = String.raw`\u{0897}\u{1C89}-\u{1C8A}\u{A7CB}-\u{A7CD}` +
+  String.raw`\u{A7DA}-\u{A7DC}\u{105C0}-\u{105F3}\u{10D40}-\u{10D85}\u{10EC2}-\u{10EFC}` +
+  String.raw`\u{11380}-\u{113E2}\u{116D0}-\u{116E3}\u{11BC0}-\u{11BF9}\u{11F5A}` +
+  String.raw`\u{13460}-\u{143FA}\u{16100}-\u{16139}\u{16D40}-\u{16D79}\u{18CFF}` +
+  String.raw`\u{1CCF0}-\u{1CCF9}\u{1E5D0}-\u{1E5FA}`;
+
+/** A character TypeScript accepts at the start of an identifier. */
+const ID_START = String.raw`[[\p{ID_Start}$_]--[${NEWER_THAN_TS_START}]]`;
+/** A character TypeScript accepts after the start of an identifier. */
+const ID_PART = String.raw`[[\p{ID_Continue}$\u200C\u200D]--[${NEWER_THAN_TS_PART}]]`;
+const IDENTIFIER = new RegExp(`^${ID_START}${ID_PART}*$`, "v");
+const STARTS_IDENTIFIER = new RegExp(`^${ID_START}`, "v");
+const NOT_ID_PART = new RegExp(`(?!${ID_PART}).`, "gv");
+
+/**
+ * A run of identifier characters other than `_` (and other than `$`, ZWNJ and ZWJ, which are
+ * no letters); everything else separates words.
+ */
+const WORD = new RegExp(String.raw`[\p{ID_Continue}--[_\u200C\u200D${NEWER_THAN_TS_PART}]]+`, "gv");
+
+/**
+ * True when TypeScript accepts `text` as an identifier name (a property name, or a binding
+ * name unless reserved): an identifier start followed by identifier parts, as TypeScript's
+ * scanner reads them, not as the newest Unicode does.
+ */
+export function isTsIdentifier(text: string): boolean {
+  return IDENTIFIER.test(text);
+}
 
 /**
  * Splits a name into words at separators (anything that cannot appear in an identifier,
@@ -78,12 +116,19 @@ export function splitWords(name: string): string[] {
 }
 
 function capitalize(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+  const first = String.fromCodePoint(word.codePointAt(0) ?? 0x5f);
+  return first.toUpperCase() + word.slice(first.length).toLowerCase();
 }
 
-function fixStart(identifier: string): string {
+/**
+ * Makes an identifier of a joined word list: changing case can yield characters TypeScript
+ * does not know (`"ɤ".toUpperCase()` is the Unicode 16 U+A7CB), so whatever is no identifier
+ * part is dropped; a non-start first character gets a leading `_`, an empty result is `_`.
+ */
+function fixStart(joined: string): string {
+  const identifier = joined.replace(NOT_ID_PART, "");
   if (identifier === "") return "_";
-  return /^\p{ID_Start}/u.test(identifier) ? identifier : `_${identifier}`;
+  return STARTS_IDENTIFIER.test(identifier) ? identifier : `_${identifier}`;
 }
 
 /**

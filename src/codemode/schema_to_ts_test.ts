@@ -113,7 +113,8 @@ const CASES: Case[] = [
 `,
   },
   {
-    title: "emits named types for $defs and definitions, recursion included",
+    title:
+      "emits one named type per $ref target ($defs, definitions or any pointer), recursion included",
     name: "Refs",
     schema: {
       type: "object",
@@ -146,7 +147,7 @@ const CASES: Case[] = [
   root?: RefsTree;
   legacy?: RefsLeafNode;
   self?: Refs;
-  inline?: string;
+  inline?: RefsLabel;
 };
 
 export type RefsTree = {
@@ -157,6 +158,8 @@ export type RefsTree = {
 export type RefsLeafNode = {
   value?: number;
 };
+
+export type RefsLabel = string;
 `,
   },
   {
@@ -351,18 +354,22 @@ export type SelfAliasA = unknown;
     warnings: ['"/$defs/A/$ref"'],
   },
   {
-    title: "degrades local $ref cycles outside $defs",
+    title: "degrades $ref cycles outside $defs that would make aliases refer to themselves",
     name: "InlineLoop",
     schema: {
       type: "object",
       properties: { a: { $ref: "#/properties/b" }, b: { $ref: "#/properties/a" } },
     },
     expected: `export type InlineLoop = {
-  a?: unknown;
-  b?: unknown;
+  a?: InlineLoopB;
+  b?: InlineLoopA;
 };
+
+export type InlineLoopB = unknown;
+
+export type InlineLoopA = unknown;
 `,
-    warnings: ['"/properties/a/$ref"', '"/properties/b/$ref"'],
+    warnings: ['"/properties/b/$ref"', '"/properties/a/$ref"'],
   },
 ];
 
@@ -426,5 +433,134 @@ export const badMap: Additional = { closed: {}, map: { a: "1" } };
 export const badEither: Combinators = { either: { kind: "c" } };
 `;
   const result = await typeCheck({ "types.ts": declarations.join("\n"), "consumer.ts": consumer });
+  assert.ok(result.ok, result.diagnostics);
+});
+
+function exponential(levels: number, container: string): Record<string, unknown> {
+  const defs: Record<string, unknown> = { [`n${levels}`]: { type: "string" } };
+  const ref = (i: number) => ({ $ref: `#/${container}/n${i}` });
+  for (let i = 0; i < levels; i++) defs[`n${i}`] = { anyOf: [ref(i + 1), ref(i + 1)] };
+  return { type: "object", properties: { root: ref(0) }, [container]: defs };
+}
+
+Deno.test("schemaToTs() writes each $ref target once, so repeated references cannot explode", () => {
+  for (const container of ["$defs", "x"]) {
+    const { declarations } = schemaToTs(exponential(40, container), { name: "Expo" });
+    assert.equal(declarations.match(/^export type /gm)?.length, 42);
+    assert.match(declarations, /^export type ExpoN0 = ExpoN1;$/m);
+    assert.ok(declarations.length < 4_000, `${declarations.length} characters`);
+  }
+});
+
+Deno.test("schemaToTs() survives 20 000-deep schemas, degrading past its depth limit", () => {
+  let properties: unknown = { type: "string" };
+  let anyOf: unknown = { type: "string" };
+  let value: unknown = 1;
+  const chain: Record<string, unknown> = { d20000: { type: "string" } };
+  for (let i = 0; i < 20_000; i++) {
+    properties = { type: "object", properties: { a: properties } };
+    anyOf = { anyOf: [anyOf, { type: "number" }] };
+    value = [value];
+    chain[`d${i}`] = { $ref: `#/$defs/d${i + 1}` };
+  }
+  for (
+    const schema of [
+      properties,
+      { $defs: { a: anyOf }, $ref: "#/$defs/a" },
+      { const: value, default: value },
+      { $defs: chain, $ref: "#/$defs/d0" },
+    ]
+  ) {
+    const warnings: string[] = [];
+    const { declarations } = schemaToTs(schema, {
+      name: "Deep",
+      onWarning: (w) => warnings.push(w),
+    });
+    assert.match(declarations, /^export type Deep = /m);
+    assert.ok(warnings.length > 0 && warnings.length <= 3, warnings.join("\n"));
+    assert.ok(declarations.length < 300_000, `${declarations.length} characters`);
+  }
+});
+
+Deno.test("schemaToTs() caps its output and makes the rest unknown, with one warning", () => {
+  const properties = Object.fromEntries(
+    Array.from(
+      { length: 2_000 },
+      (_, i) => [`p${i}`, { type: "string", description: "x".repeat(100) }],
+    ),
+  );
+  const warnings: string[] = [];
+  const big = { type: "object", properties, $defs: { A: { type: "number" } } };
+  const result = schemaToTs(big, {
+    name: "Big",
+    maxChars: 10_000,
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.equal(result.declarations, "export type Big = unknown;\n");
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /too large/);
+
+  const budget = { remainingChars: 60 };
+  const first = schemaToTs({ type: "string" }, { name: "First", budget });
+  const second = schemaToTs({ type: "object", properties: { a: { type: "string" } } }, {
+    name: "Second",
+    budget,
+  });
+  assert.equal(first.declarations, "export type First = string;\n");
+  assert.equal(second.declarations, "export type Second = unknown;\n");
+});
+
+Deno.test("schemaToTs() keeps intersections of unions narrow enough for the compiler", () => {
+  const variants = (tag: string, n: number) => ({
+    anyOf: Array.from({ length: n }, (_, i) => ({ const: `${tag}${i}` })),
+  });
+  const warnings: string[] = [];
+  const wide = schemaToTs({ allOf: [variants("a", 50), variants("b", 50), variants("c", 50)] }, {
+    name: "Wide",
+    onWarning: (w) => warnings.push(w),
+  });
+  assert.equal(wide.declarations, "export type Wide = unknown;\n");
+  const viaRefs = schemaToTs({
+    $defs: { A: variants("a", 50), B: variants("b", 50), C: variants("c", 50) },
+    allOf: [{ $ref: "#/$defs/A" }, { $ref: "#/$defs/B" }, { $ref: "#/$defs/C" }],
+  }, { name: "ViaRefs", onWarning: (w) => warnings.push(w) });
+  assert.match(viaRefs.declarations, /^export type ViaRefs = unknown;$/m);
+  assert.match(viaRefs.declarations, /^export type ViaRefsA = "a0" \| "a1"/m);
+  assert.equal(warnings.filter((w) => w.includes("too many alternatives")).length, 2);
+
+  const narrow = schemaToTs({ allOf: [variants("a", 3), variants("b", 3)] }, { name: "Narrow" });
+  assert.match(narrow.declarations, /^export type Narrow = \("a0" \| "a1" \| "a2"\) & \("b0"/m);
+  const bigEnum = schemaToTs({ enum: Array.from({ length: 5_000 }, (_, i) => `v${i}`) }, {
+    name: "BigEnum",
+  });
+  assert.equal(bigEnum.declarations, "export type BigEnum = string;\n");
+});
+
+Deno.test("schemaToTs() writes no control character and quotes names TypeScript would reject", async () => {
+  const escapes = "\x1b[2J\x9b1m\u202e\u2028";
+  const schema = {
+    type: "object",
+    description: `Root ${escapes}*/ export const injected = 1; /*`,
+    properties: {
+      [`k${escapes}`]: { const: `v${escapes}`, default: `d${escapes}`, examples: [escapes] },
+      "\u1C8A": { type: "string", title: `t${escapes}` },
+      "a\u{16D40}": { $ref: "#/$defs/\u1C8A" },
+      plain: { type: "string" },
+    },
+    $defs: { "\u1C8A": { type: "number" } },
+  };
+  const { declarations } = schemaToTs(schema, { name: "Hostile" });
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(declarations, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u202e]/);
+  assert.match(declarations, /^ {2}"\u1C8A"\?: string;$/m);
+  assert.match(declarations, /^ {2}"a\u{16D40}"\?: Hostile_;$/mu);
+  assert.match(declarations, /^ {2}plain\?: string;$/m);
+  assert.match(declarations, /"v\\u001b\[2J\\u009b1m\\u202e\\u2028"/);
+  const consumer = `import type { Hostile } from "./types.ts";
+export const value: Hostile = { "k\\x1b[2J\\x9b1m\\u202e\\u2028": "v\\x1b[2J\\x9b1m\\u202e\\u2028" };
+// @ts-expect-error: the const value is exact
+export const wrong: Hostile = { "k\\x1b[2J\\x9b1m\\u202e\\u2028": "v" };
+`;
+  const result = await typeCheck({ "types.ts": declarations, "consumer.ts": consumer });
   assert.ok(result.ok, result.diagnostics);
 });

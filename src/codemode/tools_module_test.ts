@@ -132,6 +132,35 @@ Deno.test("generated declarations type-check and type the same calls", async () 
   assert.ok(result.ok, result.diagnostics);
 });
 
+Deno.test("a hostile tool's name and description cannot break the module for the other tools", async () => {
+  const escapes = "\x1b]0;x\x07\x9b\u202e\u2028";
+  const hostile: CatalogTool[] = [
+    {
+      server: "evil",
+      name: "\u1C8A",
+      description: `*/ }; export {}; /*${escapes}`,
+      inputSchema: {},
+    },
+    { server: "evil", name: "\u0264", inputSchema: { type: "object" } },
+    { server: "evil", name: `n${escapes}"\\`, inputSchema: { type: "object" } },
+  ];
+  const catalog = [...CATALOG, ...hostile];
+  const source = generateToolsModule(catalog, { gatewayUrl: GATEWAY_URL });
+  const declarations = generateToolsDeclarations(catalog);
+  for (const text of [source, declarations]) {
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u202e]/);
+  }
+  assert.match(
+    source,
+    /callTool\("evil", "n\\u001b\]0;x\\u0007\\u009b\\u202e\\u2028\\"\\\\", params\)/,
+  );
+  const result = await typeCheck({ "tools.ts": source, "consumer.ts": CONSUMER_OK });
+  assert.ok(result.ok, result.diagnostics);
+  const types = await typeCheck({ "tools.ts": declarations, "consumer.ts": CONSUMER_OK });
+  assert.ok(types.ok, types.diagnostics);
+});
+
 interface SeenRequest {
   rpcMethod: string | undefined;
   headers: Headers;
