@@ -218,7 +218,8 @@ export class Logger {
     if (fields && Object.keys(fields).length > 0) {
       line += " " + JSON.stringify(this.redactor.redact(fields));
     }
-    this.#write(this.redactor.redactText(line));
+    // Messages quote upstream text (stderr lines, error texts): keep it from driving the terminal.
+    this.#write(stripControlChars(this.redactor.redactText(line)));
   }
 }
 

@@ -67,3 +67,12 @@ Deno.test("parseLogLevel() reads the four levels in any case and flags anything 
 Deno.test("stripControlChars() removes escapes and bidi controls but keeps tab and newline", () => {
   assert.equal(stripControlChars("a\x1b[31mb\x07c\u202ed\te\nf\x9bg"), "a[31mbcd\te\nfg");
 });
+
+Deno.test("Logger lines carry no terminal control characters from the text they quote", () => {
+  const lines: string[] = [];
+  const logger = new Logger({ write: (line) => lines.push(line) });
+  logger.warn('server "x" stderr: \x1b]0;owned\x07hello', { error: "\x1b[2Jbad" });
+  assert.equal(lines.length, 1);
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(lines[0]), JSON.stringify(lines[0]));
+  assert.match(lines[0], /hello/);
+});
