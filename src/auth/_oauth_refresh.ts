@@ -18,6 +18,7 @@ import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { classifyTokenFailure, describeFailure, recordingFetch, safeCause } from "./_oauth_http.ts";
 import { toStoredTokens } from "./oauth_provider.ts";
+import { discoveryPolicyFor, guardDiscoveryFetch, UnsafeUrlError } from "./url_policy.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
 
 /** The refresh token was rejected (`invalid_grant`): only a new login helps. */
@@ -61,13 +62,17 @@ export async function refreshStoredTokens(
     );
   }
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(inputs.fetch, inputs.signal, record);
+  const guarded = guardDiscoveryFetch(inputs.fetch, discoveryPolicyFor(inputs.server));
+  const fetchFn = recordingFetch(guarded, inputs.signal, record);
   const temporary = (what: string, error: unknown) =>
-    new AuthError(`Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`, {
-      server: name,
-      temporary: classifyTokenFailure(error, record.status) === "temporary",
-      cause: safeCause(error),
-    });
+    error instanceof UnsafeUrlError ? error : new AuthError(
+      `Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`,
+      {
+        server: name,
+        temporary: classifyTokenFailure(error, record.status) === "temporary",
+        cause: safeCause(error),
+      },
+    );
   let metadata = discovery?.authorizationServerMetadata;
   if (!metadata) {
     metadata = await discoverAuthorizationServerMetadata(asUrl, { fetchFn }).catch((error) => {
@@ -99,6 +104,7 @@ export async function refreshStoredTokens(
     return stored;
   } catch (error) {
     if (inputs.signal?.aborted) throw inputs.signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     const kind = classifyTokenFailure(error, record.status);
     if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: safeCause(error) });
     throw temporary("refresh the access token", error);
