@@ -117,14 +117,14 @@ export function checkDiscoveryUrl(
   if (targetClass === "public") return target;
   const serverClass = serverHost === undefined ? "public" : hostClass(serverHost);
   if (targetClass === "loopback" && serverClass === "loopback") return target;
-  const where = serverClass === "loopback"
-    ? "is on this machine, and its discovery may stay on loopback or go to public hosts only"
-    : "is not on this machine, so its discovery may not lead to this machine or a local network";
+  const allowed = serverClass === "loopback" ? "loopback and public hosts" : "public hosts";
+  const where = serverClass === "loopback" ? "on this machine" : "not on this machine";
   throw new UnsafeUrlError(
     server,
     kind,
     target,
-    `it is ${CLASS_NAMES[targetClass]} and server "${server}" ${where}`,
+    `it is ${CLASS_NAMES[targetClass]}; the discovery of a server ${where} may lead only to ` +
+      `its own host and ${allowed}`,
   );
 }
 
