@@ -103,8 +103,14 @@ export interface LoginSetup {
   clientMetadataUrl?: string;
 }
 
-/** Probes, discovers and loads; call it while holding the server's lock. */
-export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
+/**
+ * Probes, discovers and loads; call it while holding the server's lock. `needs.pkce`: the
+ * flow uses PKCE, so an authorization server that does not advertise S256 is refused.
+ */
+export async function prepareLogin(
+  inputs: LoginInputs,
+  needs: { pkce: boolean },
+): Promise<LoginSetup> {
   const { server, logger, signal } = inputs;
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const challenge = await probeServer(server, { fetch: inputs.serverFetch, signal, logger });
@@ -123,6 +129,7 @@ export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
     logger,
     resourceMetadataUrl: challenge.resourceMetadataUrl,
     allowInsecureHttp: server.allowInsecureHttp,
+    requirePkce: needs.pkce,
   });
   const scopes = inputs.scopes?.length
     ? inputs.scopes

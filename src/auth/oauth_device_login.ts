@@ -75,7 +75,7 @@ async function runDeviceFlow(
   const { server, signal } = options;
   const logger = inputs.logger;
   const name = server.name;
-  const setup = await prepareLogin(inputs);
+  const setup = await prepareLogin(inputs, { pkce: false });
   const metadata = setup.discovery.authorizationServerMetadata;
   if (!metadataString(metadata, "device_authorization_endpoint")) {
     throw new AuthError(

@@ -69,6 +69,11 @@ export interface DiscoverOAuthOptions extends DiscoveryOptions {
   allowInsecureHttp?: boolean;
   /** The server's name, for messages. */
   server: string;
+  /**
+   * Refuse an authorization server whose metadata does not advertise PKCE with S256 (as MCP
+   * requires of the authorization code flow); default true. The device flow has no PKCE.
+   */
+  requirePkce?: boolean;
 }
 
 /**
@@ -80,7 +85,7 @@ export interface DiscoverOAuthOptions extends DiscoveryOptions {
  *
  * @throws {AuthError} when RFC 9728 metadata names an authorization server that publishes no
  *   metadata, when the metadata cannot be read (temporary), when its `issuer` differs
- *   from the URL it was found at, when it lacks S256 PKCE, when the resource metadata names
+ *   from the URL it was found at, when it does not advertise S256 PKCE (`requirePkce`), when the resource metadata names
  *   another resource, or when an endpoint is plain http:// to a host that is not loopback.
  */
 export async function discoverOAuth(
@@ -179,7 +184,7 @@ export async function discoverOAuth(
     );
   }
   // The fallback's issuer is the origin it was derived from, so the issuer check holds.
-  checkMetadata(metadata, authorizationServerUrl, urlRules);
+  checkMetadata(metadata, authorizationServerUrl, urlRules, options.requirePkce ?? true);
   logger.info(`Discovered the authorization server of "${server}"`, {
     issuer: metadata.issuer,
     resourceMetadata: resourceMetadata !== undefined,
@@ -232,6 +237,7 @@ function checkMetadata(
   metadata: AuthorizationServerMetadata,
   authorizationServerUrl: string,
   urlRules: DiscoveryUrlPolicy,
+  requirePkce: boolean,
 ): void {
   const server = urlRules.server;
   if (!issuersMatch(metadata.issuer, authorizationServerUrl)) {
@@ -243,7 +249,7 @@ function checkMetadata(
   }
   // MCP: clients MUST refuse when the metadata does not advertise PKCE support (S256).
   const methods = metadata.code_challenge_methods_supported;
-  if (!Array.isArray(methods) || !methods.includes("S256")) {
+  if (requirePkce && (!Array.isArray(methods) || !methods.includes("S256"))) {
     const why = Array.isArray(methods)
       ? "does not support PKCE with S256"
       : "does not advertise PKCE support (no code_challenge_methods_supported)";

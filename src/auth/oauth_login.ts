@@ -100,7 +100,7 @@ export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthL
 async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
   const logger = inputs.logger;
-  const setup = await prepareLogin(inputs);
+  const setup = await prepareLogin(inputs, { pkce: true });
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
   // Responses are handled here, in the flow's own async context, which holds the lock.

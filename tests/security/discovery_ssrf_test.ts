@@ -14,12 +14,7 @@ import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { followAuthorizeUrl } from "../fixtures/oauth_server.ts";
 import { login, startWorld } from "../oauth/_world.ts";
-import {
-  type RemoteShape,
-  routingFetch,
-  startCanary,
-  startRemoteOAuth,
-} from "./_remote_oauth.ts";
+import { type RemoteShape, routingFetch, startCanary, startRemoteOAuth } from "./_remote_oauth.ts";
 
 const HOSTILE = "https://mcp.hostile.test";
 const CANARY_SECRET = "canary-secret-7f3a9";
@@ -101,7 +96,10 @@ Deno.test("a remote server's discovery cannot lead the login to loopback, privat
       assert.ok(error.message.includes(`"remote"`) && error.message.includes(error.url));
       assert.ok(!error.message.includes(CANARY_SECRET) && !error.url.includes(CANARY_SECRET));
       assert.deepEqual(opened, [], "no browser");
-      assert.ok(!hostile.requests.some((r) => /\/(register|token)$/.test(r)), hostile.requests.join());
+      assert.ok(
+        !hostile.requests.some((r) => /\/(register|token)$/.test(r)),
+        hostile.requests.join(),
+      );
     });
   }
   assert.deepEqual(canary.requests, [], "the canary on loopback was never reached");
@@ -153,7 +151,10 @@ Deno.test("a remote server may use a remote authorization server on another host
   });
   await browsing;
   assert.equal(result.issuer, asOrigin);
-  assert.equal((await store.load("remote", mcp.mcpUrl))?.tokens?.accessToken, "remote-access-token");
+  assert.equal(
+    (await store.load("remote", mcp.mcpUrl))?.tokens?.accessToken,
+    "remote-access-token",
+  );
   assert.ok(as.requests.includes("POST /token"));
 });
 
