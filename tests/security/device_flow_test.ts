@@ -53,6 +53,7 @@ Deno.test("auth --device prints the user code without its terminal escapes and l
   });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, "Authenticated demo\n");
+  // deno-lint-ignore no-control-regex
   assert.doesNotMatch(result.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/);
   const line = result.stderr.split("\n").find((l) => l.startsWith("Then confirm the code: "));
   assert.equal(line, "Then confirm the code: WDJB[2J]0;owned-MJHT Authenticated demo");
