@@ -1,45 +1,12 @@
 /**
- * Private to src/auth: the small HTTP rules every OAuth module shares: which URLs may be
- * plain `http://`, a fetch bound to an AbortSignal (the SDK's OAuth functions take none), and
+ * Private to src/auth: the small HTTP rules every OAuth module shares (which URLs may be used
+ * is `url_policy.ts`'s): a fetch bound to an AbortSignal (the SDK's OAuth functions take none), and
  * how a failed OAuth request is classified without ever quoting its body.
  */
 // @ts-types="@modelcontextprotocol/sdk/server/auth/errors"
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import * as oauth from "oauth4webapi";
-import { isLoopbackHost } from "../config/loopback.ts";
-import { AuthError } from "../errors.ts";
 import { clientSecretBasic } from "./_client_authentication.ts";
-import { displayUrl } from "../config/display_url.ts";
-
-/** True when `url` may be used: https, or http to loopback, or any http when allowed. */
-export function isAllowedUrl(url: string | URL, allowInsecureHttp: boolean): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (parsed.protocol === "https:") return true;
-  return parsed.protocol === "http:" && (allowInsecureHttp || isLoopbackHost(parsed.hostname));
-}
-
-/**
- * Refuses a URL learned from metadata that is not https (or loopback http) unless the server
- * allows insecure http.
- * @throws {AuthError} naming what the URL is and its origin and path (never its query).
- */
-export function assertAllowedUrl(
-  url: string | URL,
-  what: string,
-  options: { server: string; allowInsecureHttp: boolean },
-): void {
-  if (isAllowedUrl(url, options.allowInsecureHttp)) return;
-  throw new AuthError(
-    `Refusing ${what} "${displayUrl(url)}" of server "${options.server}": ` +
-      `expected https:// (or loopback http://); set "allowInsecureHttp": true to allow it`,
-    { server: options.server },
-  );
-}
 
 /** The last response a {@link recordingFetch} saw. */
 export interface FetchRecord {

@@ -17,6 +17,12 @@ import {
   probeServer,
 } from "./oauth_discovery.ts";
 import type { PreRegisteredClient } from "./oauth_provider.ts";
+import {
+  checkDiscoveryUrl,
+  discoveryPolicyFor,
+  type DiscoveryUrlPolicy,
+  guardDiscoveryFetch,
+} from "./url_policy.ts";
 import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
 /** Inputs shared by both login flows. */
@@ -24,7 +30,15 @@ export interface LoginInputs {
   server: RemoteServerConfig;
   store: TokenStore;
   logger: Logger;
+  /**
+   * For every OAuth request: checks each URL and redirect against the server's discovery URL
+   * policy ({@link guardDiscoveryFetch}).
+   */
   fetch: typeof fetch;
+  /** The caller's fetch, unguarded: only for the probe of the configured server URL. */
+  serverFetch: typeof fetch;
+  /** What the server's discovery may lead to. */
+  urlPolicy: DiscoveryUrlPolicy;
   signal?: AbortSignal;
   /** `--client-id`; overrides config `clientId`. */
   clientId?: string;
@@ -37,7 +51,8 @@ export interface LoginInputs {
 }
 
 /** What both login functions take besides their own callbacks. */
-export interface LoginOptionsBase extends Omit<LoginInputs, "logger" | "fetch"> {
+export interface LoginOptionsBase
+  extends Omit<LoginInputs, "logger" | "fetch" | "serverFetch" | "urlPolicy"> {
   /** Default: a silent logger. */
   logger?: Logger;
   /** Default: `globalThis.fetch`. */
@@ -52,11 +67,15 @@ export async function runLoginLocked<T>(
   options: LoginOptionsBase,
   flow: (inputs: LoginInputs) => Promise<T>,
 ): Promise<T> {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const urlPolicy = discoveryPolicyFor(options.server);
   const inputs: LoginInputs = {
     server: options.server,
     store: options.store,
     logger: options.logger ?? silentLogger(),
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: guardDiscoveryFetch(baseFetch, urlPolicy),
+    serverFetch: baseFetch,
+    urlPolicy,
     signal: options.signal,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
@@ -84,11 +103,17 @@ export interface LoginSetup {
   clientMetadataUrl?: string;
 }
 
-/** Probes, discovers and loads; call it while holding the server's lock. */
-export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
+/**
+ * Probes, discovers and loads; call it while holding the server's lock. `needs.pkce`: the
+ * flow uses PKCE, so an authorization server that does not advertise S256 is refused.
+ */
+export async function prepareLogin(
+  inputs: LoginInputs,
+  needs: { pkce: boolean },
+): Promise<LoginSetup> {
   const { server, logger, signal } = inputs;
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
-  const challenge = await probeServer(server, { fetch: inputs.fetch, signal, logger });
+  const challenge = await probeServer(server, { fetch: inputs.serverFetch, signal, logger });
   if (!config && !(challenge.status === 401 && challenge.bearer)) {
     const what = server.auth ? `its auth type is "${server.auth.type}"` : "it has no auth block";
     throw new AuthError(
@@ -104,6 +129,7 @@ export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
     logger,
     resourceMetadataUrl: challenge.resourceMetadataUrl,
     allowInsecureHttp: server.allowInsecureHttp,
+    requirePkce: needs.pkce,
   });
   const scopes = inputs.scopes?.length
     ? inputs.scopes
@@ -113,7 +139,7 @@ export async function prepareLogin(inputs: LoginInputs): Promise<LoginSetup> {
     ? challenge.scope.split(/\s+/).filter(Boolean)
     : discovery.resourceMetadata?.scopes_supported ?? [];
   const preRegistered = await resolvePreRegistered(inputs, config);
-  const clientMetadataUrl = usableMetadataUrl(config, discovery, logger);
+  const clientMetadataUrl = usableMetadataUrl(config, discovery, inputs.urlPolicy, logger);
   const document = (await inputs.store.load(server.name, server.url, signal)) ?? {
     version: 1,
     server: server.name,
@@ -201,6 +227,7 @@ async function resolvePreRegistered(
 function usableMetadataUrl(
   config: OAuthAuthConfig | undefined,
   discovery: OAuthDiscovery,
+  urlPolicy: DiscoveryUrlPolicy,
   logger: Logger,
 ): string | undefined {
   const url = config?.clientMetadataUrl;
@@ -208,7 +235,10 @@ function usableMetadataUrl(
   const supported = (discovery.authorizationServerMetadata as Record<string, unknown>)
     .client_id_metadata_document_supported === true;
   const https = url.startsWith("https://") && new URL(url).pathname !== "/";
-  if (supported && https) return url;
+  if (supported && https) {
+    checkDiscoveryUrl(url, "client metadata URL (clientMetadataUrl)", urlPolicy);
+    return url;
+  }
   logger.info("Not using the client ID metadata document", {
     reason: supported
       ? "the URL is not an https URL with a path"

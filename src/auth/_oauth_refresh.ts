@@ -24,6 +24,7 @@ import {
   safeCause,
 } from "./_oauth_http.ts";
 import { toStoredTokens } from "./oauth_provider.ts";
+import { discoveryPolicyFor, guardDiscoveryFetch, UnsafeUrlError } from "./url_policy.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
 
 /** The refresh token was rejected (`invalid_grant`): only a new login helps. */
@@ -80,13 +81,17 @@ export async function refreshStoredTokens(
     );
   }
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(inputs.fetch, inputs.signal, record);
+  const guarded = guardDiscoveryFetch(inputs.fetch, discoveryPolicyFor(inputs.server));
+  const fetchFn = recordingFetch(guarded, inputs.signal, record);
   const temporary = (what: string, error: unknown) =>
-    new AuthError(`Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`, {
-      server: name,
-      temporary: classifyTokenFailure(error, record.status) === "temporary",
-      cause: safeCause(error),
-    });
+    error instanceof UnsafeUrlError ? error : new AuthError(
+      `Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`,
+      {
+        server: name,
+        temporary: classifyTokenFailure(error, record.status) === "temporary",
+        cause: safeCause(error),
+      },
+    );
   let metadata = discovery?.authorizationServerMetadata;
   if (!metadata) {
     metadata = await discoverAuthorizationServerMetadata(asUrl, { fetchFn }).catch((error) => {
@@ -118,6 +123,7 @@ export async function refreshStoredTokens(
     return stored;
   } catch (error) {
     if (inputs.signal?.aborted) throw inputs.signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     const kind = classifyTokenFailure(error, record.status);
     if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: safeCause(error) });
     if (oauthErrorCode(error) === "invalid_client" && client.registration === "dynamic") {

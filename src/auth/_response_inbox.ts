@@ -7,8 +7,12 @@ import type { Logger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";
 import { raceAbort } from "./_abort.ts";
 import type { CallbackOutcome } from "./loopback_callback.ts";
+import type { ResponseSource } from "./_authorization_response.ts";
 
-/** Feeds pasted redirect URLs to the inbox until one succeeds or `signal` aborts. */
+/**
+ * Feeds pasted redirect URLs to the inbox until one succeeds or `signal` aborts; one the flow
+ * ignores (the flow says why) is followed by the next line.
+ */
 export async function readPastedUrls(
   readPasted: ((signal: AbortSignal) => AsyncIterable<string>) | undefined,
   inbox: ResponseInbox,
@@ -31,7 +35,7 @@ export async function readPastedUrls(
         });
         continue;
       }
-      const outcome = await inbox.submit(url);
+      const outcome = await inbox.submit(url, "pasted");
       if (outcome.ok || signal.aborted) return;
     }
   } catch (error) {
@@ -41,6 +45,7 @@ export async function readPastedUrls(
 
 interface InboxItem {
   url: URL;
+  source: ResponseSource;
   reply: (outcome: CallbackOutcome) => void;
 }
 
@@ -51,10 +56,10 @@ export class ResponseInbox {
   #closed = false;
 
   /** Queues a response; resolves with what to tell the browser (or the paste loop). */
-  submit(url: URL): Promise<CallbackOutcome> {
+  submit(url: URL, source: ResponseSource): Promise<CallbackOutcome> {
     if (this.#closed) return Promise.resolve(FINISHED);
     return new Promise((reply) => {
-      this.#items.push({ url, reply });
+      this.#items.push({ url, source, reply });
       this.#wake?.();
     });
   }

@@ -52,8 +52,11 @@ export class FileLock implements AsyncDisposable {
   /**
    * Takes the lock on `path`, creating the file (mode 0600) when missing, and waits while
    * another holder has it. Attempts are non-blocking and spaced by growing pauses up to
-   * `pollMs`, so an abort is noticed within `pollMs`.
-   * @throws {InsecureTokenFileError} when `path` is a symlink.
+   * `pollMs`, so an abort is noticed within `pollMs`. The file is opened without truncation
+   * and written only once it is known to be a regular file with a single link, so a lock
+   * path hard-linked to another file never changes that file.
+   * @throws {InsecureTokenFileError} when `path` is a symlink, not a regular file, or has
+   *   more than one hard link.
    * @throws the signal's reason, unchanged, when `signal` aborts first.
    */
   static async acquire(path: string, options: FileLockOptions = {}): Promise<FileLock> {
@@ -63,6 +66,7 @@ export class FileLock implements AsyncDisposable {
     await refuseSymlink(path);
     const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
     try {
+      await refuseShared(path, file);
       let pauseMs = Math.min(FIRST_POLL_MS, pollMs);
       let told = false;
       while (!(await file.tryLock(true))) {
@@ -73,6 +77,8 @@ export class FileLock implements AsyncDisposable {
         await pause(pauseMs, signal);
         pauseMs = Math.min(pauseMs * 2, pollMs);
       }
+      // Checked again under the lock, just before the first write: a link made while waiting.
+      await refuseShared(path, file);
       await file.truncate(0);
       await writeAll(file, new TextEncoder().encode(`${Deno.pid}\n`));
       return new FileLock(path, file);
@@ -183,6 +189,19 @@ async function refuseSymlink(path: string): Promise<void> {
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Refuses an open lock file that is not a regular file or has other hard links. */
+async function refuseShared(path: string, file: Deno.FsFile): Promise<void> {
+  const info = await file.stat();
+  if (!info.isFile) throw new InsecureTokenFileError(path, "the lock file is not a regular file");
+  if (info.nlink !== null && info.nlink > 1) {
+    throw new InsecureTokenFileError(
+      path,
+      `the lock file has ${info.nlink} hard links (another name points at the same file); ` +
+        "remove it and try again",
+    );
   }
 }
 

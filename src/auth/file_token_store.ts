@@ -29,14 +29,16 @@ export interface FileTokenStoreOptions {
  * never share a file, not even on a case-insensitive file system).
  *
  * Creates `$TOOLSCRIPT_HOME` and the credentials directory with mode 0700 and each file
- * with mode 0600; wider modes found on disk are tightened with a warning. A save writes a
+ * with mode 0600; wider modes found on disk are tightened with a warning. Neither directory
+ * may be a symbolic link, and no credential or lock file may have a second hard link. A save writes a
  * fresh temp file, fsyncs it and renames it into place while holding an exclusive lock on
  * `<name>.lock`, so concurrent processes never see a half-written file. Locks are
  * re-entrant within one async call chain: `save` inside `withLock` reuses the held lock.
  * Reads take no lock; callers that decide something from what they read (refresh or not)
  * must re-read after taking the lock.
  *
- * @throws {InsecureTokenFileError} when a file is a symlink or owned by another user.
+ * @throws {InsecureTokenFileError} when a file is a symlink, has more than one hard link or is
+ *   owned by another user, or `$TOOLSCRIPT_HOME` or the credentials directory is a symlink.
  * @throws {UnreadableTokenFileError} when a file is not a credential document of a known version.
  * @example Round-trip a credential document
  * ```ts
@@ -217,15 +219,26 @@ export class FileTokenStore implements TokenStore {
     return true;
   }
 
+  /**
+   * `lstat`, not `stat`: a symlinked `$TOOLSCRIPT_HOME` or credentials directory is refused,
+   * never followed (following it would store secrets, and tighten modes, wherever it points).
+   */
   async #prepareDir(path: string, create: boolean): Promise<boolean> {
     let info: Deno.FileInfo;
     try {
-      info = await Deno.stat(path);
+      info = await Deno.lstat(path);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       if (!create) return false;
       await Deno.mkdir(path, { recursive: true, mode: 0o700 });
-      info = await Deno.stat(path);
+      info = await Deno.lstat(path);
+    }
+    if (info.isSymlink) {
+      throw new InsecureTokenFileError(
+        path,
+        "the directory is a symbolic link; toolscript does not follow a symlinked " +
+          "TOOLSCRIPT_HOME or credentials directory (point TOOLSCRIPT_HOME at the real directory)",
+      );
     }
     if (!info.isDirectory) throw new InsecureTokenFileError(path, "it is not a directory");
     refuseForeignOwner(path, info);
@@ -239,6 +252,12 @@ export class FileTokenStore implements TokenStore {
       const info = await Deno.lstat(path);
       if (info.isSymlink) throw new InsecureTokenFileError(path, "it is a symbolic link");
       if (!info.isFile) throw new InsecureTokenFileError(path, "it is not a regular file");
+      if (info.nlink !== null && info.nlink > 1) {
+        throw new InsecureTokenFileError(
+          path,
+          `it has ${info.nlink} hard links (another name points at the same file)`,
+        );
+      }
       refuseForeignOwner(path, info);
       await this.#tighten(path, info, 0o600);
       return await Deno.readFile(path, { signal });

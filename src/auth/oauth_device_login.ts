@@ -26,10 +26,16 @@ import { abortableDelay } from "./_abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { checkBrowserUrl, UnsafeUrlError } from "./url_policy.ts";
+import { stripControlChars } from "../log.ts";
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
-/** What the user needs to approve a device login. */
+/**
+ * What the user needs to approve a device login. The URIs passed the browser URL check
+ * (https, or loopback http) and are in `URL`'s serialisation; `userCode` has no control
+ * characters.
+ */
 export interface DeviceCodePrompt {
   /** Where the user enters `userCode` (RFC 8628 `verification_uri`). */
   verificationUri: string;
@@ -54,6 +60,8 @@ export interface DeviceLoginOptions extends
 /**
  * Runs the device flow under `store.withLock(server)` and saves the credentials.
  * @throws {AuthError} when the server offers no device flow, the user denies, or the code expires.
+ * @throws {UnsafeUrlError} when `verification_uri` or `verification_uri_complete` is not an
+ *   https (or loopback http) URL; `onUserCode` is then never called.
  * @throws the signal's reason when `signal` aborts first.
  */
 export async function loginWithDeviceCode(options: DeviceLoginOptions): Promise<OAuthLoginResult> {
@@ -67,7 +75,7 @@ async function runDeviceFlow(
   const { server, signal } = options;
   const logger = inputs.logger;
   const name = server.name;
-  const setup = await prepareLogin(inputs);
+  const setup = await prepareLogin(inputs, { pkce: false });
   const metadata = setup.discovery.authorizationServerMetadata;
   if (!metadataString(metadata, "device_authorization_endpoint")) {
     throw new AuthError(
@@ -94,6 +102,7 @@ async function runDeviceFlow(
   const asUrl = setup.discovery.authorizationServerUrl;
   const fail = (what: string, error: unknown): never => {
     if (signal?.aborted) throw signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot ${what} for server "${name}": ${describeFailure(error, record.status)}`,
       { server: name, cause: safeCause(error) },
@@ -129,10 +138,20 @@ async function runDeviceFlow(
   }, http).then((response) => oauth.processDeviceAuthorizationResponse(as, client, response))
     .catch((error) => fail("start the device login", error));
   logger.redactor.addSecret(device.device_code);
+  // Both URIs go to the terminal and the browser opener: https (or loopback http) only.
+  const browserRules = { server: name, allowInsecureHttp: server.allowInsecureHttp };
+  const verificationUri = checkBrowserUrl(
+    device.verification_uri,
+    "verification_uri",
+    browserRules,
+  );
+  const verificationUriComplete = device.verification_uri_complete === undefined
+    ? undefined
+    : checkBrowserUrl(device.verification_uri_complete, "verification_uri_complete", browserRules);
   await options.onUserCode({
-    verificationUri: device.verification_uri,
-    verificationUriComplete: device.verification_uri_complete,
-    userCode: device.user_code,
+    verificationUri,
+    ...(verificationUriComplete ? { verificationUriComplete } : {}),
+    userCode: stripControlChars(device.user_code).replace(/\s+/g, " ").trim(),
     expiresInSeconds: device.expires_in,
   });
 

@@ -5,7 +5,8 @@
  * metadata (the challenge's URL, else path-aware then root well-known), then RFC 8414 /
  * OpenID Connect metadata of its authorization server. The SDK does the fetching; this module
  * adds the checks the SDK leaves out: the metadata's issuer, S256 support, the resource
- * identifier and https.
+ * identifier, and every URL against the discovery URL policy (`url_policy.ts`: https, and no
+ * way from a remote server to this machine or a local network).
  */
 // @ts-types="@modelcontextprotocol/sdk/client/auth"
 import {
@@ -24,7 +25,13 @@ import {
 } from "@modelcontextprotocol/sdk/shared/auth-utils.js";
 import { AuthError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { assertAllowedUrl, describeFailure, recordingFetch } from "./_oauth_http.ts";
+import { describeFailure, recordingFetch } from "./_oauth_http.ts";
+import {
+  checkDiscoveryUrl,
+  type DiscoveryUrlPolicy,
+  guardDiscoveryFetch,
+  UnsafeUrlError,
+} from "./url_policy.ts";
 import { displayUrl } from "../config/display_url.ts";
 
 export { type AuthChallenge, type ProbeOptions, probeServer, readChallenge } from "./_mcp_probe.ts";
@@ -62,6 +69,11 @@ export interface DiscoverOAuthOptions extends DiscoveryOptions {
   allowInsecureHttp?: boolean;
   /** The server's name, for messages. */
   server: string;
+  /**
+   * Refuse an authorization server whose metadata does not advertise PKCE with S256 (as MCP
+   * requires of the authorization code flow); default true. The device flow has no PKCE.
+   */
+  requirePkce?: boolean;
 }
 
 /**
@@ -73,7 +85,7 @@ export interface DiscoverOAuthOptions extends DiscoveryOptions {
  *
  * @throws {AuthError} when RFC 9728 metadata names an authorization server that publishes no
  *   metadata, when the metadata cannot be read (temporary), when its `issuer` differs
- *   from the URL it was found at, when it lacks S256 PKCE, when the resource metadata names
+ *   from the URL it was found at, when it does not advertise S256 PKCE (`requirePkce`), when the resource metadata names
  *   another resource, or when an endpoint is plain http:// to a host that is not loopback.
  */
 export async function discoverOAuth(
@@ -83,15 +95,23 @@ export async function discoverOAuth(
   const logger = options.logger ?? silentLogger();
   const record: { status?: number } = {};
   const tried: string[] = [];
+  const server = options.server;
+  const urlRules: DiscoveryUrlPolicy = {
+    server,
+    serverUrl,
+    allowInsecureHttp: options.allowInsecureHttp ?? false,
+  };
   const fetchFn = recordingFetch(
-    listingFetch(options.fetch ?? globalThis.fetch, tried),
+    guardDiscoveryFetch(listingFetch(options.fetch ?? globalThis.fetch, tried), urlRules),
     options.signal,
     record,
   );
-  const server = options.server;
-  const urlRules = { server, allowInsecureHttp: options.allowInsecureHttp ?? false };
   if (options.resourceMetadataUrl) {
-    assertAllowedUrl(options.resourceMetadataUrl, "resource metadata URL", urlRules);
+    checkDiscoveryUrl(
+      options.resourceMetadataUrl,
+      "resource metadata URL (resource_metadata of its 401 challenge)",
+      urlRules,
+    );
   }
 
   let resourceMetadata: OAuthProtectedResourceMetadata | undefined;
@@ -105,6 +125,7 @@ export async function discoverOAuth(
     );
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     noResourceMetadata = record.status !== undefined && record.status >= 400 &&
       record.status < 500;
     logger.debug("No protected resource metadata", {
@@ -130,13 +151,18 @@ export async function discoverOAuth(
   }
   const authorizationServerUrl = resourceMetadata?.authorization_servers?.[0] ??
     new URL("/", serverUrl).href;
-  assertAllowedUrl(authorizationServerUrl, "authorization server", urlRules);
+  checkDiscoveryUrl(
+    authorizationServerUrl,
+    "authorization server (authorization_servers of its protected resource metadata)",
+    urlRules,
+  );
 
   let metadata: AuthorizationServerMetadata | undefined;
   try {
     metadata = await discoverAuthorizationServerMetadata(authorizationServerUrl, { fetchFn });
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     throw new AuthError(
       `Cannot read the metadata of authorization server "${
         displayUrl(authorizationServerUrl)
@@ -158,7 +184,7 @@ export async function discoverOAuth(
     );
   }
   // The fallback's issuer is the origin it was derived from, so the issuer check holds.
-  checkMetadata(metadata, authorizationServerUrl, urlRules);
+  checkMetadata(metadata, authorizationServerUrl, urlRules, options.requirePkce ?? true);
   logger.info(`Discovered the authorization server of "${server}"`, {
     issuer: metadata.issuer,
     resourceMetadata: resourceMetadata !== undefined,
@@ -210,7 +236,8 @@ function defaultEndpointsMetadata(serverUrl: string): AuthorizationServerMetadat
 function checkMetadata(
   metadata: AuthorizationServerMetadata,
   authorizationServerUrl: string,
-  urlRules: { server: string; allowInsecureHttp: boolean },
+  urlRules: DiscoveryUrlPolicy,
+  requirePkce: boolean,
 ): void {
   const server = urlRules.server;
   if (!issuersMatch(metadata.issuer, authorizationServerUrl)) {
@@ -220,11 +247,15 @@ function checkMetadata(
       { server },
     );
   }
+  // MCP: clients MUST refuse when the metadata does not advertise PKCE support (S256).
   const methods = metadata.code_challenge_methods_supported;
-  if (methods && !methods.includes("S256")) {
+  if (requirePkce && (!Array.isArray(methods) || !methods.includes("S256"))) {
+    const why = Array.isArray(methods)
+      ? "does not support PKCE with S256"
+      : "does not advertise PKCE support (no code_challenge_methods_supported)";
     throw new AuthError(
-      `Authorization server "${displayUrl(metadata.issuer)}" of server "${server}" does not ` +
-        `support PKCE with S256; refusing to log in`,
+      `Authorization server "${displayUrl(metadata.issuer)}" of server "${server}" ${why}; ` +
+        `refusing to log in`,
       { server },
     );
   }
@@ -235,7 +266,7 @@ function checkMetadata(
     ["revocation endpoint", metadataString(metadata, "revocation_endpoint")],
     ["device authorization endpoint", metadataString(metadata, "device_authorization_endpoint")],
   ];
-  for (const [what, url] of endpoints) if (url) assertAllowedUrl(url, what, urlRules);
+  for (const [what, url] of endpoints) if (url) checkDiscoveryUrl(url, what, urlRules);
 }
 
 /**

@@ -19,6 +19,8 @@ import {
   settleClient,
 } from "./_oauth_login_setup.ts";
 import { readPastedUrls, ResponseInbox } from "./_response_inbox.ts";
+import { screenAuthorizationResponse } from "./_authorization_response.ts";
+import { checkBrowserUrl, UnsafeUrlError } from "./url_policy.ts";
 import {
   type CallbackOutcome,
   DEFAULT_CALLBACK_PORTS,
@@ -83,8 +85,12 @@ export interface OAuthLoginResult {
  * Runs the whole flow under `store.withLock(server)`, so a concurrent login or refresh of
  * the same server waits, and saves the credentials (client, tokens, discovery) on success.
  *
- * @throws {AuthError} when discovery, registration or the token exchange fails, or the
- *   authorization response is refused (an error from the server, a wrong `state` or `iss`).
+ * Authorization responses without this login's `state`, malformed ones, and pasted URLs not
+ * sent to its redirect URI are answered with an error and ignored: the flow keeps waiting.
+ *
+ * @throws {AuthError} when discovery, registration or the token exchange fails, or this
+ *   login's authorization response is refused (an error from the server, a wrong `iss`).
+ * @throws {UnsafeUrlError} when discovery leads to a URL the discovery URL policy refuses.
  * @throws the signal's reason when `signal` aborts first (e.g. the timeout).
  */
 export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthLoginResult> {
@@ -94,7 +100,7 @@ export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthL
 async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
   const logger = inputs.logger;
-  const setup = await prepareLogin(inputs);
+  const setup = await prepareLogin(inputs, { pkce: true });
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
   // Responses are handled here, in the flow's own async context, which holds the lock.
@@ -103,7 +109,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     options,
     config?.redirectUri,
     setup.document,
-    (url) => inbox.submit(url),
+    (url) => inbox.submit(url, "callback"),
   );
   const redirectUri = listener?.redirectUri ?? config!.redirectUri!;
   const registration = settleClient(setup, inputs, {
@@ -136,6 +142,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     if (first === "AUTHORIZED") return resultOf(provider.document);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
+    if (error instanceof UnsafeUrlError) throw error;
     throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
       `Cannot start the OAuth login of server "${server.name}": ${
         // Registration refusals explain themselves ("Requested scopes are not valid: …").
@@ -153,6 +160,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
       result = await auth(provider, { ...authOptions, authorizationCode: code });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (error instanceof UnsafeUrlError) throw error;
       throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
         `Cannot exchange the authorization code of server "${server.name}": ${
           describeFailure(error, record.status)
@@ -164,17 +172,35 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
       throw new AuthError(`The authorization server of "${server.name}" asked to log in again`);
     }
   };
+  checkBrowserUrl(authorizationUrl, "authorization URL", {
+    server: server.name,
+    allowInsecureHttp: server.allowInsecureHttp,
+  });
   await options.onAuthorizationUrl(authorizationUrl);
   const stopReading = new AbortController();
   const reading = readPastedUrls(options.readPasted, inbox, stopReading.signal, logger);
+  const expected = { redirectUri, expectedState };
   try {
-    const item = await inbox.next(signal);
-    try {
-      await exchange(item.url);
-      item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
-    } catch (error) {
-      item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
-      throw error;
+    // Responses that are not this login's are answered and ignored; the flow waits on (until
+    // the signal aborts) for the one that is, and ends with it, success or failure.
+    for (;;) {
+      const item = await inbox.next(signal);
+      const ignored = screenAuthorizationResponse(item.url, item.source, expected);
+      if (ignored) {
+        logger.warn(`Ignored an authorization response for "${server.name}": ${ignored}`, {
+          source: item.source,
+        });
+        item.reply({ ok: false, message: `Ignored: ${ignored}. The login is still waiting.` });
+        continue;
+      }
+      try {
+        await exchange(item.url);
+        item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
+      } catch (error) {
+        item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+      break;
     }
   } finally {
     inbox.close();

@@ -16,6 +16,12 @@ import {
 } from "./_oauth_http.ts";
 import { clientSecretOf } from "./_oauth_refresh.ts";
 import { metadataString } from "./oauth_discovery.ts";
+import {
+  checkDiscoveryUrl,
+  discoveryPolicyFor,
+  guardDiscoveryFetch,
+  UnsafeUrlError,
+} from "./url_policy.ts";
 import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
 /** Options of {@link logoutOAuth}. */
@@ -123,6 +129,13 @@ async function revoke(
   if (!metadata || !endpoint || !doc.client) {
     return { revocations: [], skipped: "the authorization server offers no revocation" };
   }
+  const urlPolicy = discoveryPolicyFor(options.server!);
+  try {
+    checkDiscoveryUrl(endpoint, "revocation endpoint", urlPolicy);
+  } catch (error) {
+    if (!(error instanceof UnsafeUrlError)) throw error;
+    return { skipped: error.message };
+  }
   const as = metadata as unknown as oauth.AuthorizationServer;
   const client: oauth.Client = { client_id: doc.client.clientId };
   const secret = await clientSecretOf(doc, {
@@ -142,7 +155,11 @@ async function revoke(
   );
   const record: { status?: number } = {};
   const http = oauthRequestOptions(
-    recordingFetch(options.fetch ?? globalThis.fetch, options.signal, record),
+    recordingFetch(
+      guardDiscoveryFetch(options.fetch ?? globalThis.fetch, urlPolicy),
+      options.signal,
+      record,
+    ),
     options.signal,
   );
   const pairs: [string, TokenRevocation["token"]][] = [];

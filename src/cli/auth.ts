@@ -7,6 +7,7 @@ import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
 import { authCommand, AuthError, UsageError } from "../errors.ts";
 import { loginWithOAuth } from "../auth/oauth_login.ts";
 import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
+import { stripControlChars } from "../log.ts";
 
 /** Parsed `auth` arguments. */
 export interface AuthArgs {
@@ -133,9 +134,11 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
       await loginWithDeviceCode({
         ...common,
         onUserCode: async (prompt) => {
-          const url = prompt.verificationUriComplete ?? prompt.verificationUri;
+          // Checked (https or loopback http) and control-free already; stripped again here,
+          // the one place that prints what an authorization server sent.
+          const url = stripControlChars(prompt.verificationUriComplete ?? prompt.verificationUri);
           printVerbatim(`Open this URL to authorize ${server.name}: ${url}\n`);
-          io.stderr(`Then confirm the code: ${prompt.userCode}\n`);
+          io.stderr(`Then confirm the code: ${stripControlChars(prompt.userCode)}\n`);
           await openBrowser(url);
           startCountdown();
         },
@@ -145,7 +148,9 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
         ...common,
         callbackPort: args.callbackPort,
         onAuthorizationUrl: async (url) => {
-          printVerbatim(`Open this URL to authorize ${server.name}: ${url.href}\n`);
+          printVerbatim(
+            `Open this URL to authorize ${server.name}: ${stripControlChars(url.href)}\n`,
+          );
           io.stderr(
             "Waiting for the browser to return to toolscript " +
               "(or paste the URL it ended on and press Enter)…\n",

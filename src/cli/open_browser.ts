@@ -36,10 +36,12 @@ export function openerCommand(
 
 /**
  * Starts the opener and returns true when it exited successfully, or is still running after
- * `graceMs`; false when there is no display, it cannot be started, or it failed. Never waits
+ * `graceMs`; false when `url` is not an http(s) URL (a `file:` or custom-scheme URL never
+ * reaches the opener), there is no display, it cannot be started, or it failed. Never waits
  * for a browser to close, and a running opener does not keep the CLI alive.
  */
 export async function openBrowser(url: string, options: OpenBrowserOptions): Promise<boolean> {
+  if (!isWebUrl(url)) return false;
   const os = options.os ?? Deno.build.os;
   const env = options.env;
   if (os === "linux" && !env("DISPLAY") && !env("WAYLAND_DISPLAY")) return false;
@@ -68,4 +70,10 @@ export async function openBrowser(url: string, options: OpenBrowserOptions): Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isWebUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const { protocol } = new URL(url);
+  return protocol === "https:" || protocol === "http:";
 }

@@ -70,6 +70,14 @@ Deno.test("openBrowser() does nothing without a display or with a missing opener
   await assert.rejects(Deno.stat(join(opener.dir, "url")), Deno.errors.NotFound);
 });
 
+Deno.test("openBrowser() never hands a file: or custom-scheme URL to the opener", async () => {
+  await using opener = await fakeOpener("exit 0");
+  for (const url of ["file:///etc/passwd", "vscode://x/y", "javascript:alert(1)", "not a url"]) {
+    assert.equal(await openBrowser(url, { os: "linux", env: opener.env({}) }), false);
+  }
+  await assert.rejects(Deno.stat(join(opener.dir, "url")), Deno.errors.NotFound);
+});
+
 Deno.test("openerCommand() passes the URL as one argument on every platform", () => {
   const env = (name: string) => name === "BROWSER" ? "lynx" : undefined;
   assert.deepEqual(openerCommand(URL_WITH_QUERY, "windows", env), [

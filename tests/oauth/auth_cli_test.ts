@@ -29,20 +29,7 @@ Deno.test("auth fails at once, naming the port, when the pinned callback port is
   assert.doesNotMatch(result.stderr, /Open this URL/);
 });
 
-Deno.test("auth refuses a callback whose state does not match", async () => {
-  await using world = await startWorld();
-  await using cli = spawnAuth(world);
-  const redirect = await followAuthorizeUrl(await authorizationUrlOf(cli));
-  redirect.searchParams.set("state", "forged-state-value");
-  const page = await fetch(redirect);
-  const html = await page.text();
-  assert.equal(page.status, 400);
-  assert.match(html, /state mismatch/);
-  assert.equal((await cli.status).code, 1);
-  assert.match(cli.stderr(), /state mismatch/);
-  assert.equal(await world.store.load("demo", world.mcp.url), undefined);
-  assert.equal(world.as.counters.tokenByGrant.authorization_code ?? 0, 0, "no code exchange");
-});
+// A callback with a wrong state is ignored, not fatal: tests/security/callback_csrf_test.ts.
 
 Deno.test("auth refuses a pasted response from a different issuer", async () => {
   await using world = await startWorld();
