@@ -134,7 +134,7 @@ async function revoke(
     checkDiscoveryUrl(endpoint, "revocation endpoint", urlPolicy);
   } catch (error) {
     if (!(error instanceof UnsafeUrlError)) throw error;
-    return { skipped: error.message };
+    return { revocations: [], skipped: error.message };
   }
   const as = metadata as unknown as oauth.AuthorizationServer;
   const client: oauth.Client = { client_id: doc.client.clientId };
