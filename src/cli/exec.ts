@@ -42,9 +42,9 @@ Type-checks and runs a TypeScript program that calls tools:
   const { sum } = await tools.calc.add({ a: 1, b: 2 });
   console.log(sum);
 
-The program may import only "toolscript" (see 'toolscript types'). It may reach the network only
-at the gateway and has no file, environment, subprocess, FFI or system access. Its stdout and
-stderr pass through. Uses the gateway at TOOLSCRIPT_GATEWAY_URL when set, else starts one on the
+The program may import only "toolscript" (see 'toolscript types'). It has no network, file,
+environment, subprocess, FFI or system access: its tool calls go through exec, which makes them.
+Its stdout and stderr pass through. Uses the gateway at TOOLSCRIPT_GATEWAY_URL when set, else starts one on the
 config for the run. Exit status: 0 when the program finished, 1 on a type error, an uncaught
 error or a timeout.
 
