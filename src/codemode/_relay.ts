@@ -19,8 +19,11 @@ export const RELAY_MARKER = "\u0000toolscript-relay\u0000";
 /** The global symbol under which the preamble installs the relay function. */
 export const RELAY_SYMBOL_KEY = "toolscript.relay";
 
-/** Frames longer than this (bytes, after the marker) are not frames: they pass through. */
-export const MAX_FRAME_BYTES = 32 * 1024 * 1024;
+/**
+ * Frames longer than this (bytes, after the marker) are not frames: they pass through. The
+ * size of the MCP SDK's own limit on a message (4 MB), so a call the gateway would take fits.
+ */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 /** A tool call as the program sends it. */
 export interface RelayCall {

@@ -71,7 +71,7 @@ export const DEFAULT_SANDBOX_HEAP_MIB = 1024;
 /** Default {@link SandboxOptions.dataMiB}. */
 export const DEFAULT_SANDBOX_DATA_MIB = 3072;
 /** Calls one program may have waiting at once; more get an error reply. */
-export const MAX_CONCURRENT_CALLS = 256;
+export const MAX_CONCURRENT_CALLS = 64;
 
 /** Environment variables passed to the sandboxed Deno (never readable by the program). */
 export const SANDBOX_ENV_NAMES: readonly string[] = [
