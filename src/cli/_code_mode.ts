@@ -3,13 +3,20 @@
  * by `TOOLSCRIPT_GATEWAY_URL`, quieter logs, and the tool catalog from that gateway or,
  * without one, from the config directly.
  */
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { ToolscriptError, UsageError } from "../errors.ts";
 import { Logger } from "../log.ts";
 import { isRecord } from "../config/is_record.ts";
 import type { CatalogTool } from "../codemode/tool_catalog.ts";
 import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
-import { TOOL_CATALOG_PATH } from "../codemode/runtime_routes.ts";
+import { TOOL_CATALOG_PATH, TOOLS_MODULE_PATH } from "../codemode/runtime_routes.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
+import type { SandboxCallTool } from "../codemode/exec_sandbox.ts";
 
 /** A running gateway to use instead of starting one. */
 export interface RunningGateway {
@@ -128,4 +135,88 @@ function unreachable(running: RunningGateway, error: unknown): ToolscriptError {
     cause: error,
     fix: "toolscript gateway, or unset TOOLSCRIPT_GATEWAY_URL",
   });
+}
+
+/** A running gateway as `exec` uses it: its tools module and a way to call its tools. */
+export interface GatewayConnection extends AsyncDisposable {
+  /** The gateway's `/runtime/tools.ts`. */
+  toolsModule: string;
+  /** Calls `<server>__<tool>` over MCP, with the gateway token when there is one. */
+  callTool: SandboxCallTool;
+}
+
+/**
+ * Fetches the running gateway's tools module and opens an MCP session to it at once (so the
+ * session is ready by the program's first call, while the program is still type-checked).
+ * The gateway token stays in this process. Disposing ends the session.
+ *
+ * @throws {ToolscriptError} (code `upstream`) when the module cannot be fetched.
+ */
+export async function connectRunningGateway(
+  running: RunningGateway,
+  io: CliIo,
+  options: { requestTimeoutMs: number },
+): Promise<GatewayConnection> {
+  const headers: Record<string, string> = running.token
+    ? { authorization: `Bearer ${running.token}` }
+    : {};
+  const toolsModule = await fetchToolsModule(running, io, headers);
+  const client = new Client({ name: "toolscript-exec", version: "1.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(running.url), {
+    requestInit: { headers },
+    fetch: io.fetch,
+  });
+  const connected = client.connect(transport).then(() => true, (error) => {
+    io.logger.debug("cannot open an MCP session with the gateway", { error: String(error) });
+    return false;
+  });
+  return {
+    toolsModule,
+    async callTool(name, args, signal) {
+      if (!await connected) throw unreachable(running, undefined);
+      // deno-lint-ignore no-explicit-any -- the SDK's result type is a zod-inferred union
+      const result: any = await client.request(
+        { method: "tools/call", params: { name, arguments: args } },
+        CallToolResultSchema,
+        { signal, timeout: options.requestTimeoutMs, maxTotalTimeout: options.requestTimeoutMs },
+      );
+      return result as CallToolResult;
+    },
+    async [Symbol.asyncDispose]() {
+      if (await connected) await transport.terminateSession().catch(() => {});
+      await client.close();
+    },
+  };
+}
+
+async function fetchToolsModule(
+  running: RunningGateway,
+  io: CliIo,
+  headers: Record<string, string>,
+): Promise<string> {
+  const url = new URL(TOOLS_MODULE_PATH, running.origin);
+  let response: Response;
+  try {
+    response = await io.fetch(url, {
+      headers: { ...headers, accept: "application/typescript" },
+      signal: io.signal,
+    });
+  } catch (error) {
+    io.signal.throwIfAborted();
+    throw unreachable(running, error);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new ToolscriptError(
+      `Cannot load the tools module from the gateway at "${running.origin}": ` +
+        `HTTP ${response.status}`,
+      {
+        code: "upstream",
+        fix: response.status === 401
+          ? "set TOOLSCRIPT_GATEWAY_TOKEN to the gateway's token"
+          : undefined,
+      },
+    );
+  }
+  return await response.text();
 }

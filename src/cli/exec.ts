@@ -6,10 +6,15 @@
 import { basename, delimiter, join, resolve } from "node:path";
 import { GLOBAL_HELP, parseCommandArgs, parseSeconds } from "./cli_args.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
-import { quietIo, type RunningGateway, runningGateway } from "./_code_mode.ts";
+import {
+  connectRunningGateway,
+  quietIo,
+  type RunningGateway,
+  runningGateway,
+} from "./_code_mode.ts";
 import { ToolscriptError, UsageError } from "../errors.ts";
-import { serveGatewayHttp } from "../gateway/serve_http.ts";
-import { createRuntimeRoutes } from "../codemode/runtime_routes.ts";
+import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
+import { generateToolsModule } from "../codemode/tools_module.ts";
 import { runSandboxed, type SandboxOutcome } from "../codemode/exec_sandbox.ts";
 
 /** Parsed `exec` arguments. */
@@ -36,9 +41,9 @@ Type-checks and runs a TypeScript program that calls tools:
   const { sum } = await tools.calc.add({ a: 1, b: 2 });
   console.log(sum);
 
-The program may import only "toolscript" (see 'toolscript types'). It may reach the network only
-at the gateway and has no file, environment, subprocess, FFI or system access. Its stdout and
-stderr pass through. Uses the gateway at TOOLSCRIPT_GATEWAY_URL when set, else starts one on the
+The program may import only "toolscript" (see 'toolscript types'). It has no network, file,
+environment, subprocess, FFI or system access: its tool calls go through exec, which makes them.
+Its stdout and stderr pass through. Uses the gateway at TOOLSCRIPT_GATEWAY_URL when set, else starts one on the
 config for the run. Exit status: 0 when the program finished, 1 on a type error, an uncaught
 error or a timeout.
 
@@ -101,44 +106,55 @@ export async function runExec(args: ExecArgs, io: CliIo): Promise<number> {
 }
 
 async function runAgainst(
-  gateway: RunningGateway,
+  running: RunningGateway,
   code: string,
   args: ExecArgs,
   io: CliIo,
 ): Promise<SandboxOutcome> {
+  await using gateway = await connectRunningGateway(running, io, {
+    requestTimeoutMs: args.timeoutMs,
+  });
   return await runSandboxed(code, {
+    ...sandboxIo(io, args),
     denoPath: await findDeno(io),
-    gatewayOrigin: gateway.origin,
-    gatewayToken: gateway.token,
-    timeoutMs: args.timeoutMs,
-    env: io.env,
-    stdout: io.stdout,
-    stderr: io.stderr,
-    fetch: io.fetch,
-    signal: io.signal,
+    toolsModule: gateway.toolsModule,
+    callTool: gateway.callTool,
   });
 }
 
 /**
- * Starts the config's gateway on a free loopback port for this run, guarded by a fresh
- * random token that only this run's program receives.
+ * Builds the config's gateway in this process for the run: the tools module is generated here
+ * and the program's calls go straight to `gateway.callTool`; no port is opened.
  */
 async function runWithOwnGateway(code: string, args: ExecArgs, io: CliIo): Promise<SandboxOutcome> {
+  const denoPath = await findDeno(io);
   const runtime = await openCliRuntime(io, args.config);
   await using gateway = createCliGateway(runtime);
-  const token = randomToken();
-  runtime.logger.redactor.addSecret(token);
-  let origin = "";
-  await using server = await serveGatewayHttp(gateway, {
-    host: "127.0.0.1",
-    port: 0,
-    signal: io.signal,
-    gatewayToken: token,
-    routes: createRuntimeRoutes(gateway, () => origin),
+  await gateway.start(io.signal);
+  const toolsModule = generateToolsModule(catalogOfGateway(gateway), {
+    // The sandbox relays every call to this process; the module's own HTTP client stays unused.
+    gatewayUrl: UNUSED_GATEWAY_URL,
+    onWarning: (message) => runtime.logger.debug("tools module", { warning: message }),
   });
-  origin = server.origin;
-  await gateway.start();
-  return await runAgainst({ origin, url: server.url, token }, code, args, io);
+  return await runSandboxed(code, {
+    ...sandboxIo(io, args),
+    denoPath,
+    toolsModule,
+    callTool: (name, toolArgs, signal) => gateway.callTool(name, toolArgs, signal),
+  });
+}
+
+/** A URL that resolves nowhere (RFC 2606), for the module's unused HTTP client. */
+const UNUSED_GATEWAY_URL = "http://toolscript.invalid";
+
+function sandboxIo(io: CliIo, args: ExecArgs) {
+  return {
+    timeoutMs: args.timeoutMs,
+    env: io.env,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    signal: io.signal,
+  };
 }
 
 /**
@@ -171,9 +187,4 @@ async function readProgram(file: string, io: CliIo): Promise<string> {
       cause: error,
     });
   }
-}
-
-function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

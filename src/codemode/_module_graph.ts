@@ -1,74 +1,76 @@
 /**
- * Lists the modules a program would load before it runs (private to this folder). Deno loads a
- * program's static module graph without asking for `--allow-read`, so a sandboxed program
- * could otherwise `import` any JSON or TypeScript file on disk (and `--check` would echo a
- * broken file's text in its diagnostics). `deno info` resolves the same graph without
- * running or type-checking anything; the sandbox refuses programs whose graph reaches beyond
- * the files it wrote itself.
+ * What a sandboxed program's module graph may reach (private to this folder). Deno loads a
+ * program's static imports (and, for `--check`, its type references) without asking for
+ * `--allow-read`, so without a rule a program could `import` any JSON or TypeScript file on
+ * disk, and the type checker would quote a broken file's text. The rule is an import map that
+ * Deno applies to every specifier, static, dynamic (`import("node:" + "fs")`), in `data:` and
+ * `blob:` modules and in workers alike: the run's own files map to themselves, every other
+ * `file:`, `http:` and `https:` URL and every `node:` builtin maps into a `refused/` directory
+ * that does not exist. Nothing there can be loaded, and the error names the refused
+ * specifier. `npm:` and `jsr:` are refused by `--no-npm` and `--no-remote`; bare names other
+ * than `toolscript` resolve to nothing.
  */
+import { builtinModules } from "node:module";
+import { pathToFileURL } from "node:url";
 
-/** Options of {@link foreignModules}. */
-export interface ModuleGraphOptions {
-  denoPath: string;
-  /** The program's entry file (absolute path). */
-  entry: string;
-  /** The import map file (absolute path). */
-  importMap: string;
-  /** The whole environment of the `deno info` process. */
-  env: Record<string, string>;
-  cwd: string;
-  /** Module specifiers (file URLs) the program may load. */
-  allowed: ReadonlySet<string>;
-  /** Called with the running process, so the caller can kill it (timeout, abort). */
-  onSpawn?: (child: Deno.ChildProcess) => void;
-}
+/** Builtins that exist only with the `node:` prefix, which `builtinModules` may omit. */
+const PREFIX_ONLY_BUILTINS = ["node:sea", "node:sqlite", "node:test", "node:test/reporters"];
 
-interface InfoModule {
-  specifier?: unknown;
+/** Refused URL prefixes and the folder of `refused/` each maps to (no `//` in a path). */
+const URL_FOLDERS: Record<string, string> = {
+  "file:///": "file/",
+  "http://": "http/",
+  "https://": "https/",
+};
+
+/** The directory (inside the run's own) that refused specifiers are mapped into. */
+const REFUSED_DIR = "refused";
+
+/**
+ * The import map of a run (written to the run's directory, which holds every one of `files`):
+ * `toolscript` is `tools`; each of `all` (absolute paths) maps to itself; everything else that
+ * could be loaded is refused.
+ */
+export function sandboxImportMap(
+  files: { tools: string; all: readonly string[] },
+): { imports: Record<string, string> } {
+  const imports: Record<string, string> = { toolscript: pathToFileURL(files.tools).href };
+  for (const [prefix, folder] of Object.entries(URL_FOLDERS)) {
+    imports[prefix] = `./${REFUSED_DIR}/${folder}`;
+  }
+  for (const name of [...builtinModules, ...PREFIX_ONLY_BUILTINS]) {
+    const specifier = name.startsWith("node:") ? name : `node:${name}`;
+    imports[specifier] = `./${REFUSED_DIR}/${specifier}`;
+  }
+  for (const path of files.all) {
+    const url = pathToFileURL(path).href;
+    imports[url] = url;
+  }
+  return { imports };
 }
 
 /**
- * Returns the specifiers of every module in the entry's graph that is not in `allowed`,
- * sorted: other local files, remote, `npm:`, `jsr:` and `node:` modules alike. Nothing is
- * downloaded (`--no-remote`, `--no-npm`). The output of `deno info` is never shown: its
- * error texts can quote the files it read.
- *
- * @throws {Error} when `deno info` fails or prints something other than its JSON graph.
+ * Rewrites the refused directory's paths in a text Deno printed back to the specifier the
+ * program asked for (`…/refused/node:fs` → `node:fs`), and reports each one found.
  */
-export async function foreignModules(options: ModuleGraphOptions): Promise<string[]> {
-  const child = new Deno.Command(options.denoPath, {
-    args: [
-      "info",
-      "--json",
-      "--no-config",
-      "--no-lock",
-      "--no-remote",
-      "--no-npm",
-      "--import-map",
-      options.importMap,
-      options.entry,
-    ],
-    cwd: options.cwd,
-    env: options.env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  options.onSpawn?.(child);
-  const output = await child.output();
-  if (!output.success) throw new Error("Cannot list the program's imports: deno info failed");
-  let modules: InfoModule[];
-  try {
-    const graph = JSON.parse(new TextDecoder().decode(output.stdout));
-    modules = Array.isArray(graph?.modules) ? graph.modules : [];
-  } catch {
-    throw new Error("Cannot list the program's imports: deno info printed no module graph");
+export function restoreRefused(
+  text: string,
+  dir: string,
+  onRefused: (specifier: string) => void,
+): string {
+  const prefixes = [`${pathToFileURL(dir).href}/${REFUSED_DIR}/`, `${dir}/${REFUSED_DIR}/`];
+  let out = text;
+  for (const prefix of prefixes) {
+    let at = out.indexOf(prefix);
+    while (at !== -1) {
+      const rest = out.slice(at + prefix.length);
+      const found = /^[^\s'"`]*/.exec(rest)![0].replace(/[.,:;)]+$/, "");
+      const folder = Object.entries(URL_FOLDERS).find(([, f]) => found.startsWith(f));
+      const specifier = folder ? folder[0] + found.slice(folder[1].length) : found;
+      if (specifier !== "") onRefused(specifier);
+      out = out.slice(0, at) + specifier + rest.slice(found.length);
+      at = out.indexOf(prefix, at);
+    }
   }
-  const foreign = new Set<string>();
-  for (const module of modules) {
-    const specifier = String(module.specifier);
-    if (!options.allowed.has(specifier)) foreign.add(specifier);
-  }
-  return [...foreign].sort();
+  return out;
 }

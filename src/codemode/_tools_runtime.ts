@@ -1,9 +1,12 @@
 /**
  * Source text of the runtime part of the served tools module (private to this folder):
- * the `ToolError` class and a minimal MCP streamable HTTP client written against plain
- * `fetch`, so the module has no imports and runs in a sandbox that may only reach the
- * gateway. It reads the gateway token, when there is one, from
- * `globalThis.__TOOLSCRIPT_GATEWAY_TOKEN__` at call time; the text itself holds no secret.
+ * the `ToolError` class and the code that carries a call to the gateway. Inside the exec
+ * sandbox (no network permission) a call goes through the relay the sandbox's preamble
+ * installed under `Symbol.for("toolscript.relay")`: the parent process makes the call. Anywhere
+ * else a minimal MCP streamable HTTP client written against plain `fetch` posts it to the
+ * gateway, reading the gateway token, when there is one, from
+ * `globalThis.__TOOLSCRIPT_GATEWAY_TOKEN__` at call time. The module has no imports, and the
+ * text itself holds no secret.
  */
 
 /** `ToolError` as shipped in the module. */
@@ -37,6 +40,8 @@ export declare class ToolError extends Error {
 
 const RUNTIME = String.raw`const GATEWAY_ENDPOINT: string = __ENDPOINT__;
 const PROTOCOL_VERSION = "2025-06-18";
+/** Set by the exec sandbox: (server, tool, arguments) → the gateway's CallToolResult. */
+const RELAY_KEY = Symbol.for("toolscript.relay");
 
 interface CallSite {
   server: string;
@@ -207,8 +212,36 @@ function unwrapResult(result: unknown, site: CallSite): unknown {
   return blocks;
 }
 
-async function callTool(server: string, tool: string, args: unknown): Promise<unknown> {
+type Relay = (server: string, tool: string, args: unknown, name: string) => Promise<unknown>;
+
+async function callThroughRelay(
+  relay: Relay,
+  site: CallSite,
+  args: unknown,
+  name: string,
+): Promise<unknown> {
+  let result: unknown;
+  try {
+    result = await relay(site.server, site.tool, args ?? {}, name);
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    throw new ToolError(text, { ...site, cause: error });
+  }
+  return unwrapResult(result, site);
+}
+
+/** Calls "tool" of "server", which the gateway exposes as "name" (its prefix and filters). */
+async function callTool(
+  server: string,
+  tool: string,
+  args: unknown,
+  name: string = server + "__" + tool,
+): Promise<unknown> {
   const site: CallSite = { server, tool };
+  const relay = (globalThis as Record<symbol, unknown>)[RELAY_KEY];
+  if (typeof relay === "function") {
+    return await callThroughRelay(relay as Relay, site, args, name);
+  }
   for (let attempt = 1;; attempt++) {
     const pending = openSession(site);
     const current = await pending;
@@ -217,7 +250,7 @@ async function callTool(server: string, tool: string, args: unknown): Promise<un
       jsonrpc: "2.0",
       id,
       method: "tools/call",
-      params: { name: server + "__" + tool, arguments: args ?? {} },
+      params: { name, arguments: args ?? {} },
     }, site, current);
     if (response.status === 404 && current.id !== undefined && attempt === 1) {
       // The gateway forgot the session (restart, expiry): open a new one, once.

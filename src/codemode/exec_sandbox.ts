@@ -1,36 +1,60 @@
 /**
- * Runs a code-mode program in a locked-down Deno process: type-checked first, allowed to
- * reach only the gateway, with no file, environment, subprocess, FFI or system access.
+ * Runs a code-mode program in a locked-down Deno process: type-checked first, with no
+ * permission at all (no network, file, environment, subprocess, FFI or system access), its
+ * tool calls relayed through its own stdin and stdout to the caller, who makes them.
  */
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ToolscriptError } from "../errors.ts";
-import { foreignModules } from "./_module_graph.ts";
-import { TOOLS_MODULE_PATH } from "./runtime_routes.ts";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { restoreRefused, sandboxImportMap } from "./_module_graph.ts";
+import { parseRelayFrame, RELAY_PREAMBLE_SOURCE, type RelayCall, RelayDemux } from "./_relay.ts";
+
+/** Makes one tool call of the program: `server`'s tool `tool` with `args`. */
+export type SandboxCallTool = (
+  /** The gateway's name for the tool (`<prefix>__<tool>`), as the tools module knows it. */
+  name: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+) => Promise<CallToolResult>;
 
 /** Options of {@link runSandboxed}. */
 export interface SandboxOptions {
-  /** The gateway's origin, `http://host:port`: the only address the program may reach. */
-  gatewayOrigin: string;
-  /** Bearer token of the gateway, handed to the program (and to nothing else). */
-  gatewayToken?: string;
-  /** Kill the program (SIGKILL) after this long. */
+  /**
+   * Source of the module `import ... from "toolscript"` resolves to: the tools module (see
+   * `generateToolsModule`). Inside the sandbox its functions call {@link callTool}.
+   */
+  toolsModule: string;
+  /**
+   * Makes a tool call for the program. The result goes back as is (`isError` results
+   * become a `ToolError` in the program); a rejection reaches the program as a `ToolError`
+   * with the error's message, so the message must hold no secret. `signal` is aborted when
+   * the program ends, times out or the run is aborted.
+   */
+  callTool: SandboxCallTool;
+  /** Kill the program (SIGKILL) after this long, type-checking included. */
   timeoutMs: number;
   /**
    * The parent's environment. Only what Deno itself needs to find its cache and print
-   * (see {@link SANDBOX_ENV_NAMES}) is passed on; the program cannot read even that.
+   * (see {@link SANDBOX_ENV_NAMES}) and `PATH` (to find `sh` and `timeout`) are read; the
+   * program gets the former and cannot read even that.
    */
   env: (name: string) => string | undefined;
-  /** Receives the program's stdout as it is written. */
+  /** Receives the program's stdout (UTF-8 text, in order) as it is written. */
   stdout: (text: string) => void;
   /** Receives the program's stderr (and the compiler's diagnostics) as it is written. */
   stderr: (text: string) => void;
-  /** Fetches the tools module; defaults to `globalThis.fetch`. */
-  fetch?: typeof fetch;
   /** Aborting kills the program and rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** The Deno executable; defaults to `Deno.execPath()`. */
   denoPath?: string;
+  /** V8 heap cap (`--max-old-space-size`), MiB; default {@link DEFAULT_SANDBOX_HEAP_MIB}. */
+  heapMiB?: number;
+  /**
+   * Cap of the process's data segment (`RLIMIT_DATA`: heap, ArrayBuffers, everything
+   * allocated), MiB; default {@link DEFAULT_SANDBOX_DATA_MIB}. V8 itself needs about 1 GiB.
+   */
+  dataMiB?: number;
 }
 
 /** How a sandboxed run ended. */
@@ -39,8 +63,15 @@ export type SandboxOutcome =
   | { kind: "exited"; code: number }
   /** The program ran past the timeout and was killed. */
   | { kind: "timed_out" }
-  /** The program imports something other than `toolscript`; it was not run. */
+  /** The program imports something other than `toolscript`; it did not run. */
   | { kind: "rejected"; imports: string[] };
+
+/** Default {@link SandboxOptions.heapMiB}. */
+export const DEFAULT_SANDBOX_HEAP_MIB = 1024;
+/** Default {@link SandboxOptions.dataMiB}. */
+export const DEFAULT_SANDBOX_DATA_MIB = 3072;
+/** Calls one program may have waiting at once; more get an error reply. */
+export const MAX_CONCURRENT_CALLS = 64;
 
 /** Environment variables passed to the sandboxed Deno (never readable by the program). */
 export const SANDBOX_ENV_NAMES: readonly string[] = [
@@ -56,105 +87,78 @@ export const SANDBOX_ENV_NAMES: readonly string[] = [
 
 /**
  * Runs `code` as a TypeScript module in which `import { tools } from "toolscript"` resolves
- * to the gateway's tools module.
+ * to `options.toolsModule`, and relays its tool calls to `options.callTool`.
  *
- * The module is fetched from `<gatewayOrigin>/runtime/tools.ts` (with the gateway token) and
- * written, with the program and a generated entry file, to a fresh temporary directory that
- * is removed afterwards. The entry first runs a preamble that sets
- * `globalThis.__TOOLSCRIPT_GATEWAY_TOKEN__` when there is a token and removes `localStorage`
- * and `caches` (which would write to Deno's cache directory), then imports the program. A program whose module graph reaches any other file,
- * URL or package is refused before it runs. The rest runs under
- * `deno run --check --no-prompt --no-remote --no-npm --allow-net=<gateway host:port>` with a
- * cleared environment: a type error prints the compiler's diagnostics and exits 1 before any
- * line of the program runs.
+ * The program, the module, a preamble and an import map are written to a fresh temporary
+ * directory (removed afterwards). The program runs under `deno run --check --no-prompt
+ * --no-remote --no-npm` with no `--allow-*` flag and a cleared environment: a type error
+ * prints the compiler's diagnostics and exits 1 before any line of the program runs. The
+ * import map refuses every module but the run's own, at load time and at run time (a
+ * refused static import gives outcome `rejected`). Its stdout is split into relay frames
+ * (tool calls, answered on its stdin) and output, which passes through in order.
  *
- * @throws {ToolscriptError} (code `upstream`) when the tools module cannot be fetched.
+ * Limits that hold even if the caller's process dies: the program exits when its stdin
+ * closes, and on Unix it runs under `sh` with `ulimit -d` (data segment) and, when coreutils
+ * `timeout` is on `PATH`, under `timeout -s KILL` at the deadline; V8's heap is capped too.
+ *
+ * @throws the abort reason when `options.signal` is aborted (the program is killed first).
  * @example
  * ```ts ignore
  * const outcome = await runSandboxed(`import { tools } from "toolscript"; console.log(1);`, {
- *   gatewayOrigin: "http://127.0.0.1:3333", timeoutMs: 60_000, env: Deno.env.get,
- *   stdout: console.log, stderr: console.error,
+ *   toolsModule, timeoutMs: 60_000, env: Deno.env.get, stdout: console.log, stderr: console.error,
+ *   callTool: (name, args, signal) => gateway.callTool(name, args, signal),
  * });
  * ```
  */
 export async function runSandboxed(code: string, options: SandboxOptions): Promise<SandboxOutcome> {
-  const denoPath = options.denoPath ?? Deno.execPath();
-  const env = sandboxEnv(options.env);
-  const deadline = new AbortController();
-  let running: Deno.ChildProcess | undefined;
-  const kill = () => {
-    try {
-      running?.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  };
-  const timer = setTimeout(() => {
-    deadline.abort();
-    kill();
-  }, options.timeoutMs);
-  options.signal?.addEventListener("abort", kill);
-  const stopped = () => {
-    options.signal?.throwIfAborted();
-    return deadline.signal.aborted;
-  };
+  options.signal?.throwIfAborted();
   const dir = await Deno.makeTempDir({ prefix: "toolscript-exec-" });
+  const calls = new AbortController();
   try {
-    const source = await fetchToolsModule(options, deadline.signal);
-    if (stopped() || source === undefined) return { kind: "timed_out" };
-    const files = await writeProgram(dir, code, source, options.gatewayToken);
-    let foreign: string[];
-    try {
-      foreign = await foreignModules({
-        denoPath,
-        entry: files.entry,
-        importMap: files.importMap,
-        env,
-        cwd: dir,
-        allowed: new Set(files.modules.map((path) => pathToFileURL(path).href)),
-        onSpawn: (child) => running = child,
-      });
-    } catch (error) {
-      if (stopped()) return { kind: "timed_out" };
-      throw error;
-    }
-    if (stopped()) return { kind: "timed_out" };
-    if (foreign.length > 0) return { kind: "rejected", imports: foreign };
-    const child = new Deno.Command(denoPath, {
-      args: [
-        "run",
-        "--quiet",
-        "--check",
-        "--no-prompt",
-        "--no-config",
-        "--no-lock",
-        "--no-remote",
-        "--no-npm",
-        "--import-map",
-        files.importMap,
-        `--allow-net=${netAddress(options.gatewayOrigin)}`,
-        files.entry,
-      ],
+    const files = await writeProgram(dir, code, options.toolsModule);
+    const command = await sandboxCommand(files.entry, files.importMap, options);
+    const child = new Deno.Command(command.path, {
+      args: command.args,
       cwd: dir,
-      env,
+      env: sandboxEnv(options.env),
       clearEnv: true,
-      stdin: "null",
+      stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    running = child;
-    if (options.signal?.aborted || deadline.signal.aborted) kill();
-    const local = [pathToFileURL(dir).href + "/", dir + "/"];
-    const [status] = await Promise.all([
-      child.status,
-      pump(child.stdout, options.stdout, []),
-      pump(child.stderr, options.stderr, local),
-    ]);
-    if (stopped()) return { kind: "timed_out" };
+    const startedAt = performance.now();
+    let timedOut = false;
+    const kill = () => killTree(child, command.ownGroup);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, options.timeoutMs);
+    options.signal?.addEventListener("abort", kill);
+    const relay = new CallRelay(child.stdin, options.callTool, calls.signal);
+    const refused = new Set<string>();
+    let status: Deno.CommandStatus;
+    try {
+      [status] = await Promise.all([
+        child.status,
+        pumpStdout(child.stdout, options.stdout, relay),
+        pumpStderr(child.stderr, options.stderr, dir, (s) => refused.add(s)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", kill);
+      calls.abort();
+      await relay.close();
+    }
+    options.signal?.throwIfAborted();
+    // The independent `timeout` may fire a moment before our own timer does.
+    const killedAtDeadline = status.signal === "SIGKILL" &&
+      performance.now() - startedAt >= options.timeoutMs - 250;
+    if (timedOut || killedAtDeadline) return { kind: "timed_out" };
+    if (status.code !== 0 && !relay.ready && refused.size > 0) {
+      return { kind: "rejected", imports: [...refused].sort() };
+    }
     return { kind: "exited", code: status.code };
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", kill);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -170,83 +174,186 @@ function sandboxEnv(env: (name: string) => string | undefined): Record<string, s
   return { ...picked, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
 }
 
-/** `host:port` of an http(s) origin, as `--allow-net` wants it. */
-function netAddress(origin: string): string {
-  const url = new URL(origin);
-  return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+interface SandboxCommand {
+  path: string;
+  args: string[];
+  /** The child leads its own process group (`timeout` makes one): kill the group. */
+  ownGroup: boolean;
 }
 
-async function fetchToolsModule(
+/**
+ * `deno run …`, on Unix wrapped as `sh -c 'ulimit -d KiB; exec "$@"' sh [timeout -s KILL S]
+ * deno run …` so that the memory cap and the deadline do not depend on this process.
+ */
+async function sandboxCommand(
+  entry: string,
+  importMap: string,
   options: SandboxOptions,
-  deadline: AbortSignal,
+): Promise<SandboxCommand> {
+  const denoPath = options.denoPath ?? Deno.execPath();
+  const heapMiB = options.heapMiB ?? DEFAULT_SANDBOX_HEAP_MIB;
+  const deno = [
+    denoPath,
+    "run",
+    "--quiet",
+    "--check",
+    "--no-prompt",
+    "--no-config",
+    "--no-lock",
+    "--no-remote",
+    "--no-npm",
+    `--v8-flags=--max-old-space-size=${heapMiB}`,
+    "--import-map",
+    importMap,
+    entry,
+  ];
+  if (Deno.build.os === "windows") return { path: deno[0], args: deno.slice(1), ownGroup: false };
+  const shell = await findExecutable("sh", options.env, ["/bin/sh"]);
+  const timeout = await findExecutable("timeout", options.env, []);
+  if (shell === undefined) return { path: deno[0], args: deno.slice(1), ownGroup: false };
+  const dataKiB = (options.dataMiB ?? DEFAULT_SANDBOX_DATA_MIB) * 1024;
+  // A limit above the hard limit cannot be set; the lower hard limit then applies.
+  const script = `ulimit -d ${dataKiB} 2>/dev/null; exec "$@"`;
+  const seconds = (options.timeoutMs / 1000).toFixed(3);
+  const killer = timeout === undefined ? [] : [timeout, "-s", "KILL", seconds];
+  return {
+    path: shell,
+    args: ["-c", script, "toolscript-sandbox", ...killer, ...deno],
+    ownGroup: timeout !== undefined,
+  };
+}
+
+/** The first `name` on `PATH` (then `fallbacks`) that is a file. */
+async function findExecutable(
+  name: string,
+  env: (name: string) => string | undefined,
+  fallbacks: string[],
 ): Promise<string | undefined> {
-  const url = new URL(TOOLS_MODULE_PATH, options.gatewayOrigin);
-  const headers = new Headers({ accept: "application/typescript" });
-  if (options.gatewayToken) headers.set("authorization", `Bearer ${options.gatewayToken}`);
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-  let response: Response;
+  const dirs = (env("PATH") ?? "").split(delimiter).filter(Boolean);
+  for (const candidate of [...dirs.map((dir) => join(dir, name)), ...fallbacks]) {
+    const info = await Deno.stat(candidate).catch(() => undefined);
+    if (info?.isFile) return candidate;
+  }
+  return undefined;
+}
+
+/** SIGKILLs the child and, when it leads one, its process group (the Deno under `timeout`). */
+function killTree(child: Deno.ChildProcess, ownGroup: boolean): void {
+  if (ownGroup) {
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+      return;
+    } catch {
+      // No group yet (timeout has not called setpgid): the child alone is enough.
+    }
+  }
   try {
-    response = await (options.fetch ?? fetch)(url, { headers, signal });
-  } catch (error) {
-    options.signal?.throwIfAborted();
-    if (deadline.aborted) return undefined;
-    throw new ToolscriptError(
-      `Cannot reach the toolscript gateway at "${options.gatewayOrigin}"`,
-      {
-        code: "upstream",
-        cause: error,
-        fix: "toolscript gateway, or unset TOOLSCRIPT_GATEWAY_URL",
-      },
-    );
+    child.kill("SIGKILL");
+  } catch {
+    // Already exited.
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    const fix = response.status === 401
-      ? "set TOOLSCRIPT_GATEWAY_TOKEN to the gateway's token"
-      : undefined;
-    throw new ToolscriptError(
-      `Cannot load the tools module from the gateway at "${options.gatewayOrigin}": ` +
-        `HTTP ${response.status}`,
-      { code: "upstream", fix },
-    );
-  }
-  return await response.text();
 }
 
 interface ProgramFiles {
   entry: string;
   importMap: string;
-  /** Every module the program may load. */
-  modules: string[];
 }
 
-async function writeProgram(
-  dir: string,
-  code: string,
-  toolsSource: string,
-  gatewayToken: string | undefined,
-): Promise<ProgramFiles> {
+async function writeProgram(dir: string, code: string, toolsSource: string): Promise<ProgramFiles> {
   const path = (name: string) => join(dir, name);
   const write = (name: string, text: string) =>
     Deno.writeTextFile(path(name), text, { mode: 0o600, createNew: true });
+  const all = ["main.ts", "preamble.ts", "program.ts", "tools.ts"].map(path);
   await write("tools.ts", toolsSource);
   await write("program.ts", code);
-  await write("import_map.json", JSON.stringify({ imports: { toolscript: "./tools.ts" } }));
-  const preamble = [
-    "// Runs before the program. localStorage and caches would write to Deno's cache directory.",
-    `for (const name of ["localStorage", "caches"]) Reflect.deleteProperty(globalThis, name);`,
-  ];
-  if (gatewayToken) {
-    preamble.push(
-      "(globalThis as { __TOOLSCRIPT_GATEWAY_TOKEN__?: string }).__TOOLSCRIPT_GATEWAY_TOKEN__ =",
-      `  ${JSON.stringify(gatewayToken)};`,
-    );
-  }
-  await write("preamble.ts", [...preamble, "export {};", ""].join("\n"));
+  await write("preamble.ts", RELAY_PREAMBLE_SOURCE);
   // Imports evaluate in order: the preamble is done before the program's first line runs.
   await write("main.ts", `import "./preamble.ts";\nimport "./program.ts";\n`);
-  const modules = ["main.ts", "preamble.ts", "program.ts", "tools.ts"].map(path);
-  return { entry: path("main.ts"), importMap: path("import_map.json"), modules };
+  const importMap = sandboxImportMap({ tools: path("tools.ts"), all });
+  await write("import_map.json", JSON.stringify(importMap, null, 2));
+  return { entry: path("main.ts"), importMap: path("import_map.json") };
+}
+
+/**
+ * Answers the program's relay frames: each call goes to `callTool`, its result or error back
+ * as one JSON line on the program's stdin. Calls run concurrently, at most
+ * {@link MAX_CONCURRENT_CALLS} at once.
+ */
+class CallRelay {
+  /** The preamble said the program starts now (so it passed type-checking and loading). */
+  ready = false;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #callTool: SandboxCallTool;
+  #signal: AbortSignal;
+  #inFlight = new Set<Promise<void>>();
+  #encoder = new TextEncoder();
+
+  constructor(stdin: WritableStream<Uint8Array>, callTool: SandboxCallTool, signal: AbortSignal) {
+    this.#writer = stdin.getWriter();
+    this.#callTool = callTool;
+    this.#signal = signal;
+  }
+
+  /** Handles a frame's JSON; false when it was no frame of ours (it is output then). */
+  handle(json: string): boolean {
+    const frame = parseRelayFrame(json);
+    if (frame === undefined) return false;
+    if (frame.kind === "ready") {
+      this.ready = true;
+      return true;
+    }
+    if (this.#inFlight.size >= MAX_CONCURRENT_CALLS) {
+      this.#reply(frame.call.id, {
+        error: `Too many tool calls at once (at most ${MAX_CONCURRENT_CALLS})`,
+      });
+      return true;
+    }
+    const running = this.#call(frame.call).finally(() => this.#inFlight.delete(running));
+    this.#inFlight.add(running);
+    return true;
+  }
+
+  async #call(call: RelayCall): Promise<void> {
+    try {
+      const result = await this.#callTool(call.name, call.arguments, this.#signal);
+      this.#reply(call.id, { result });
+    } catch (error) {
+      this.#reply(call.id, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  #reply(id: number, body: { result?: unknown; error?: string }): void {
+    if (this.#signal.aborted) return;
+    const line = JSON.stringify({ id, ...body }) + "\n";
+    // A program that exited cannot read: a failed write is nobody's loss.
+    this.#writer.write(this.#encoder.encode(line)).catch(() => {});
+  }
+
+  /** Waits for the calls still running (their signal is aborted by now), closes stdin. */
+  async close(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#writer.close().catch(() => {});
+  }
+}
+
+/** Splits the child's stdout into relay frames (to `relay`) and text (to `write`). */
+async function pumpStdout(
+  stream: ReadableStream<Uint8Array>,
+  write: (text: string) => void,
+  relay: CallRelay,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  const output = (bytes: Uint8Array) => {
+    const text = decoder.decode(bytes, { stream: true });
+    if (text !== "") write(text);
+  };
+  const demux = new RelayDemux(output, (json, raw) => {
+    if (!relay.handle(json)) output(raw);
+  });
+  for await (const chunk of stream) demux.push(chunk);
+  demux.end();
+  const rest = decoder.decode();
+  if (rest !== "") write(rest);
 }
 
 /** Deno's advice after a type error names flags `exec` does not have. */
@@ -255,17 +362,20 @@ const CHECK_HINTS =
   // deno-lint-ignore no-control-regex
   /\n? *(?:\x1b\[[\d;]*m)*(?:info|hint):(?:\x1b\[[\d;]*m)* (?:The program failed type-checking|Re-run with)[^\n]*(?:\n|$)/g;
 
-/** Streams a child's output to `write`, dropping `strip` (the temp directory's paths). */
-async function pump(
+/**
+ * Streams the child's stderr to `write`: refused specifiers restored to what the program
+ * wrote, the temporary directory's paths dropped.
+ */
+async function pumpStderr(
   stream: ReadableStream<Uint8Array>,
   write: (text: string) => void,
-  strip: string[],
+  dir: string,
+  onRefused: (specifier: string) => void,
 ): Promise<void> {
+  const local = [pathToFileURL(dir).href + "/", dir + "/"];
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    let text = chunk;
-    if (strip.length > 0) {
-      text = strip.reduce((t, prefix) => t.replaceAll(prefix, ""), text).replace(CHECK_HINTS, "");
-    }
+    let text = restoreRefused(chunk, dir, onRefused);
+    text = local.reduce((t, prefix) => t.replaceAll(prefix, ""), text).replace(CHECK_HINTS, "");
     if (text !== "") write(text);
   }
 }

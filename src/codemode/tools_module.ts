@@ -141,7 +141,10 @@ function toolsObject(planned: Plan): string {
   for (const { server, key, tools } of planned.servers) {
     lines.push(`${serverDoc(server)}  ${key}: {`);
     for (const p of tools) {
-      const call = `callTool(${jsonText(server)}, ${jsonText(p.tool.name)}, params)`;
+      const exposed = p.tool.exposedName ?? `${server}__${p.tool.name}`;
+      const call = `callTool(${jsonText(server)}, ${jsonText(p.tool.name)}, params, ${
+        jsonText(exposed)
+      })`;
       lines.push(
         `${toolDoc(p.tool, "    ")}    async ${signature(p)} {`,
         `      return (await ${call}) as ${p.resultType};`,

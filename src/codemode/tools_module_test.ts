@@ -52,7 +52,7 @@ Deno.test("generateToolsModule() names namespaces and functions in camelCase wit
     /async getUser\(params\?: MyStoreGetUserParams\): Promise<MyStoreGetUserResult>/,
   );
   assert.match(source, /async getUser_2\(params\?: MyStoreGetUser_2Params\)/);
-  assert.match(source, /callTool\("my-store", "get_user", params\)/);
+  assert.match(source, /callTool\("my-store", "get_user", params, "my-store__get_user"\)/);
   assert.match(source, /async add\(params: CalcAddParams\): Promise<CalcAddResult>/);
   assert.match(source, /export type CalcEchoResult = unknown;/);
   assert.match(
@@ -153,7 +153,7 @@ Deno.test("a hostile tool's name and description cannot break the module for the
   }
   assert.match(
     source,
-    /callTool\("evil", "n\\u001b\]0;x\\u0007\\u009b\\u202e\\u2028\\"\\\\", params\)/,
+    /callTool\("evil", "n\\u001b\]0;x\\u0007\\u009b\\u202e\\u2028\\"\\\\", params, "evil__n\\u001b/,
   );
   const result = await typeCheck({ "tools.ts": source, "consumer.ts": CONSUMER_OK });
   assert.ok(result.ok, result.diagnostics);

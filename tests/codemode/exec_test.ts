@@ -114,12 +114,13 @@ Deno.test("exec --timeout kills a program that runs too long and exits 1", async
   const config = await writeConfig(dir, { mcpServers: { web: { type: "http", url: web.url } } });
   const program = `console.log("started");\nfor (;;) { /* spin */ }\n`;
   // The budget covers type-checking too; leave room for a loaded CI machine to reach the loop.
-  const result = await runCli(["exec", "--config", config, "--timeout", "10", program], {
+  const result = await runCli(["exec", "--config", config, "--timeout", "30", program], {
     home: dir,
+    timeoutMs: 90_000,
   });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, "started\n");
-  assert.match(result.stderr, /ran past 10 s and was stopped/);
+  assert.match(result.stderr, /ran past 30 s and was stopped/);
 });
 
 Deno.test("exec --timeout during a tool call of its own gateway still exits", async () => {
@@ -128,14 +129,15 @@ Deno.test("exec --timeout during a tool call of its own gateway still exits", as
   const program = `import { tools } from "toolscript";\nconsole.log("calling");\n` +
     `await tools.local.slow({ ms: 120000 });\n`;
   // Before the fix the in-process gateway waited forever for the abandoned call; runCli's own
-  // timeout (60 s) turns such a hang into a failure instead of a stuck suite.
-  const result = await runCli(["exec", "--config", config, "--timeout", "10", program], {
+  // timeout (90 s) turns such a hang into a failure instead of a stuck suite. The budget covers
+  // type-checking too, which takes a while on a loaded machine.
+  const result = await runCli(["exec", "--config", config, "--timeout", "30", program], {
     home: dir,
-    timeoutMs: 60_000,
+    timeoutMs: 90_000,
   });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, "calling\n");
-  assert.match(result.stderr, /ran past 10 s and was stopped/);
+  assert.match(result.stderr, /ran past 30 s and was stopped/);
 });
 
 Deno.test("exec uses the running gateway, its token, and sees tool list changes on the next run", async () => {
