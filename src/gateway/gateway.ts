@@ -19,6 +19,7 @@ import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors
 import type { Logger } from "../log.ts";
 import { Upstream, type UpstreamState } from "./upstream.ts";
 import type { ToolCache } from "./tool_cache.ts";
+import { SessionHub } from "./session_hub.ts";
 
 /** Separates the server name from the upstream's own tool or prompt name. */
 export const NAME_SEPARATOR = "__";
@@ -75,6 +76,12 @@ export class Gateway implements AsyncDisposable {
   readonly upstreams: Map<string, Upstream>;
   /** The logger from the options; error results sent to clients pass its redactor. */
   readonly logger: Logger;
+  /**
+   * The connected client sessions, where upstreams route progress, log messages and
+   * server-to-client requests. Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
+  readonly hub: SessionHub = new SessionHub();
   #listeners = new Set<() => void>();
   #options: GatewayOptions;
   #version = 0;
@@ -97,6 +104,7 @@ export class Gateway implements AsyncDisposable {
           fetch: options.fetch,
           configPath: options.configPath,
           retryDelayMs: options.retryDelayMs,
+          hub: this.hub,
           onChange: (upstream) => this.#changed(upstream),
         }),
       );
