@@ -229,7 +229,8 @@ export class HttpSessionTransport implements Transport {
     const batch = Array.isArray(raw);
     const messages = (batch ? raw : [raw]) as Json[];
     if (messages.length === 0 || messages.length > MAX_BATCH_SIZE || !messages.every(isMessage)) {
-      return httpError(400, RpcCode.InvalidRequest, "Invalid Request: not a JSON-RPC 2.0 message");
+      // The SDK's code for this case, which clients already know.
+      return httpError(400, RpcCode.ParseError, "Parse error: Invalid JSON-RPC message");
     }
     const initialize = messages.some((m) => m.method === "initialize");
     if (initialize) {

@@ -213,7 +213,7 @@ export class StatelessHttpTransport implements Transport {
     throw new StreamableHTTPError(response.status, `Error POSTing to endpoint: ${text}`);
   }
 
-  /** Reads an SSE response to request `id`; a stream that ends unanswered answers with an error. */
+  /** Reads an SSE response to request `id`, delivering each message related to it. */
   async #readStream(
     body: ReadableStream<Uint8Array>,
     id: RequestId,
@@ -263,14 +263,9 @@ export class StatelessHttpTransport implements Transport {
       // A resumable stream the server closed early: the rest comes on a GET with Last-Event-ID.
       return await this.#inner.resumeStream(lastEventId).catch((error) => this.onerror?.(error));
     }
-    this.#deliver({
-      jsonrpc: "2.0",
-      id,
-      error: {
-        code: RpcCode.ConnectionClosed,
-        message: "The server closed the response stream without answering",
-      },
-    }, id);
+    // Ended unanswered and not resumable: as with the SDK's transport, the request's own timeout
+    // ends the wait (the connection itself is fine).
+    this.onerror?.(new Error(`The response stream of request ${String(id)} ended unanswered`));
   }
 
   #deliver(message: unknown, related: RequestId): void {
