@@ -37,7 +37,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
 import type { RelatedExtra } from "./upstream_link.ts";
-import { isRequest, isResponse, RpcCode, type RpcRequest } from "./jsonrpc.ts";
+import { isRequest, isResponse, type RpcRequest } from "./jsonrpc.ts";
 import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 
