@@ -218,11 +218,13 @@ export class HttpSessionTransport implements Transport {
         "Unsupported Media Type: Content-Type must be application/json",
       );
     }
-    const body = await readRequestBody(request, MAX_BODY_BYTES);
-    if (body.tooLarge) return httpError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
+    const text = await readBody(request);
+    if (text === undefined) {
+      return httpError(413, -32000, requestBodyTooLargeMessage(MAX_BODY_BYTES));
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(body.text!);
+      raw = JSON.parse(text);
     } catch {
       return httpError(400, RpcCode.ParseError, "Parse error: Invalid JSON");
     }
@@ -335,6 +337,22 @@ export class HttpSessionTransport implements Transport {
     this.onclose?.();
     return Promise.resolve();
   }
+}
+
+/**
+ * The body as text, or undefined past {@link MAX_BODY_BYTES}. A declared length within the
+ * limit is read in one go (cheaper than a chunked read); without one the read stops at the limit.
+ */
+async function readBody(request: Request): Promise<string | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > MAX_BODY_BYTES) return undefined;
+  if (Number.isFinite(declared)) {
+    const text = await request.text();
+    // A body longer than declared is cut by the HTTP layer; checked again for safety.
+    return text.length > MAX_BODY_BYTES ? undefined : text;
+  }
+  const body = await readRequestBody(request, MAX_BODY_BYTES);
+  return body.tooLarge ? undefined : body.text;
 }
 
 function isMessage(message: unknown): boolean {
