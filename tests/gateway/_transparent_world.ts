@@ -67,6 +67,8 @@ export interface TestClient extends AsyncDisposable {
   client: Client;
   /** Every elicitation message it was asked, in order. */
   elicited: string[];
+  /** Resolves with the message of the first elicitation the server cancelled. */
+  cancelled: Promise<string>;
   /** Log messages received. */
   logs: LoggingMessageNotification["params"][];
   /** URIs of `notifications/resources/updated` received. */
@@ -97,6 +99,7 @@ export async function connectClient(
   const elicited: string[] = [];
   const logs: TestClient["logs"] = [];
   const updated: string[] = [];
+  const cancelled = Promise.withResolvers<string>();
   let waiting: ((uri: string) => void) | undefined;
   if (capabilities.sampling) {
     client.setRequestHandler(CreateMessageRequestSchema, (request) => {
@@ -109,8 +112,13 @@ export async function connectClient(
     });
   }
   if (capabilities.elicitation) {
-    client.setRequestHandler(ElicitRequestSchema, (request) => {
+    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
       elicited.push(request.params.message);
+      if (request.params.message === "never mind") {
+        // Never answered: waits for the server's cancellation.
+        await new Promise((resolve) => extra.signal.addEventListener("abort", resolve));
+        cancelled.resolve(request.params.message);
+      }
       if (request.params.mode === "url") return { action: "accept" };
       return { action: "accept", content: { answer: options.answer ?? "yes" } };
     });
@@ -129,6 +137,7 @@ export async function connectClient(
   return {
     client,
     elicited,
+    cancelled: cancelled.promise,
     logs,
     updated,
     nextUpdate: () => new Promise((resolve) => waiting = resolve),

@@ -63,6 +63,14 @@ for (const kind of KINDS) {
     assert.match(textOf(result), /elicitation\/create/);
   });
 
+  Deno.test(`${kind} upstream: an upstream's cancellation of its request reaches the client`, async () => {
+    await using world = await startWorld(kind);
+    await using c = await connectClient(world.url);
+    const result = await c.client.callTool({ name: "fx__elicit_cancel", arguments: {} });
+    assert.equal(textOf(result), "gave up");
+    assert.equal(await c.cancelled, "never mind");
+  });
+
   Deno.test(`${kind} upstream: log messages arrive with logger set to the server name`, async () => {
     await using world = await startWorld(kind);
     await using c = await connectClient(world.url);
