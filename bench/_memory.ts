@@ -85,6 +85,7 @@ export async function benchMemory(ctx: BenchContext): Promise<BenchRow[]> {
       subject: `gateway peak ${formatMiB(peak)}${failed}`,
       baseline: `gateway idle ${formatMiB(idle)}`,
       ratio: peak / idle,
+      target: { op: "≤", value: 1.5 },
       ideal: "≈ 1",
       raw,
     },

@@ -1,21 +1,27 @@
 /**
  * Row group 1, gateway overhead: the SDK echo tool called directly and through
- * `toolscript gateway` (a separate process), interleaved, at concurrency 1 and 32; once with
- * the streamable HTTP upstream (its own process) and once with a stdio upstream.
+ * `toolscript gateway` (a separate process), interleaved, at concurrency 1 and 32: `1a` with
+ * the streamable HTTP upstream (its own process), `1b` with a stdio upstream and the client on
+ * HTTP, `1c` with a stdio upstream and the client on stdio too (`gateway --stdio` against a
+ * direct stdio client, the same client transport on both sides). The release targets stand
+ * beside the ratios: p50 at c=1 at most 1.3×, throughput at c=32 at least 0.8× (1a, 1c).
  */
 import type { BenchContext } from "./_context.ts";
 import { compareRows } from "./_compare.ts";
 import { type Call, interleavedConcurrent, interleavedSequential } from "./_measure.ts";
 import {
+  childEnv,
   connectHttp,
   connectStdio,
+  denoScript,
   echoCall,
+  MAIN_TS,
   scratchDir,
   spawnGateway,
   spawnUpstream,
   writeConfig,
 } from "./_procs.ts";
-import type { BenchRow } from "./_table.ts";
+import { type BenchRow, type BenchTarget } from "./_table.ts";
 import { stdioServerCommand } from "../tests/fixtures/stdio_server.ts";
 
 /** Concurrency of the loaded measurement. */
@@ -28,12 +34,19 @@ export function overheadBudget(quick: boolean) {
     : { samples: 2000, warmup: 200, blockMs: 1000, blocks: 6, warmupMs: 1000 };
 }
 
+/** The issue's targets for a gateway-vs-direct comparison with the same client transport. */
+const TARGETS: Record<string, BenchTarget> = {
+  "p50 latency, c=1": { op: "≤", value: 1.3 },
+  [`throughput, c=${HIGH_CONCURRENCY}`]: { op: "≥", value: 0.8 },
+};
+
 /** Measures `gateway` against `direct` at concurrency 1 and {@link HIGH_CONCURRENCY}. */
 export async function gatewayVsDirect(
   ctx: BenchContext,
   group: string,
   gateway: Call,
   direct: Call,
+  withTargets = false,
 ): Promise<BenchRow[]> {
   const budget = overheadBudget(ctx.quick);
   const labels = { group, subject: "gateway", baseline: "direct" };
@@ -44,15 +57,20 @@ export async function gatewayVsDirect(
     concurrency: HIGH_CONCURRENCY,
     ...budget,
   });
-  return [
+  const rows = [
     ...compareRows({ ...labels, suffix: "c=1" }, g1, d1),
     ...compareRows({ ...labels, suffix: `c=${HIGH_CONCURRENCY}` }, gN, dN),
   ];
+  return withTargets ? rows.map((row) => ({ ...row, target: TARGETS[row.measure] })) : rows;
 }
 
 /** Row group 1 for both upstream transports. */
 export async function benchOverhead(ctx: BenchContext): Promise<BenchRow[]> {
-  return [...await httpOverhead(ctx), ...await stdioOverhead(ctx)];
+  return [
+    ...await httpOverhead(ctx),
+    ...await stdioOverhead(ctx),
+    ...await stdioToStdioOverhead(ctx),
+  ];
 }
 
 async function httpOverhead(ctx: BenchContext): Promise<BenchRow[]> {
@@ -69,6 +87,25 @@ async function httpOverhead(ctx: BenchContext): Promise<BenchRow[]> {
     "1a Gateway overhead, HTTP upstream",
     echoCall(through, "echo__echo"),
     echoCall(direct, "echo"),
+    true,
+  );
+}
+
+async function stdioToStdioOverhead(ctx: BenchContext): Promise<BenchRow[]> {
+  await using dir = await scratchDir("overhead-stdio-stdio");
+  const command = stdioServerCommand(["--name", "echo"]);
+  const config = await writeConfig(dir.path, "stdio", { echo: { type: "stdio", ...command } });
+  await using direct = await connectStdio(command);
+  await using through = await connectStdio({
+    ...denoScript(MAIN_TS, ["gateway", "--stdio", "--config", config]),
+    env: childEnv({ TOOLSCRIPT_HOME: dir.path }),
+  });
+  return await gatewayVsDirect(
+    ctx,
+    "1c Gateway overhead, stdio upstream (client → gateway --stdio)",
+    echoCall(through, "echo__echo"),
+    echoCall(direct, "echo"),
+    true,
   );
 }
 

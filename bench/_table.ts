@@ -19,10 +19,28 @@ export interface BenchRow {
   kind?: "ratio" | "count";
   /** The ideal value, e.g. `≈ 1`. */
   ideal: string;
+  /** The release target for {@link BenchRow.ratio}, when the row has one (not a test assertion). */
+  target?: BenchTarget;
   /** Why there is no figure, e.g. `n/a (not built yet)`. */
   unavailable?: string;
   /** Raw measurements for the JSON file (ms, counts, KiB). */
   raw?: Record<string, number | string>;
+}
+
+/** A bound the ratio should meet: at most (`≤`) or at least (`≥`) `value`. */
+export interface BenchTarget {
+  op: "≤" | "≥";
+  value: number;
+}
+
+/** The target cell: the bound and whether this run met it. */
+export function targetCell(row: BenchRow): string {
+  const target = row.target;
+  if (!target) return "";
+  const bound = `${target.op} ${target.value}×`;
+  if (row.unavailable || row.ratio === undefined) return bound;
+  const met = target.op === "≤" ? row.ratio <= target.value : row.ratio >= target.value;
+  return `${bound} ${met ? "(met)" : "(not met)"}`;
 }
 
 /** The machine a run happened on. */
@@ -114,14 +132,22 @@ export function renderHeader(report: BenchReport): string {
 /** The markdown table of every row. */
 export function renderTable(rows: BenchRow[]): string {
   const lines = [
-    "| Group | Measure | toolscript | baseline | ratio / count | ideal |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| Group | Measure | toolscript | baseline | ratio / count | target | ideal |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   let lastGroup = "";
   for (const row of rows) {
     const group = row.group === lastGroup ? "" : row.group;
     lastGroup = row.group;
-    const cells = [group, row.measure, row.subject, row.baseline, ratioCell(row), row.ideal];
+    const cells = [
+      group,
+      row.measure,
+      row.subject,
+      row.baseline,
+      ratioCell(row),
+      targetCell(row),
+      row.ideal,
+    ];
     lines.push(`| ${cells.map(escapeCell).join(" | ")} |`);
   }
   return lines.join("\n");

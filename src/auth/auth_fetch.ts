@@ -17,6 +17,11 @@ export interface AuthFetchOptions {
   maxRetries?: number;
   /** Waits between retries; default exponential from 100 ms. Tests pass a no-op. */
   backoff?: (attempt: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Sees every response before it is returned (e.g. to remember the last status), so a caller
+   * needs no second fetch wrapper.
+   */
+  onResponse?: (response: Response) => void;
 }
 
 /**
@@ -38,6 +43,22 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
   const baseFetch = options.fetch ?? globalThis.fetch;
   const maxRetries = options.maxRetries ?? 2;
   const backoff = options.backoff ?? defaultBackoff;
+  const onResponse = options.onResponse;
+  const staticHeaders = Object.entries(options.headers ?? {});
+  if (!options.credentials) {
+    // No credentials: nothing to recover, nothing to buffer; one call per request.
+    return async function plainFetch(input: RequestInfo | URL, init?: RequestInit) {
+      if (staticHeaders.length > 0) {
+        const headers = new Headers(init?.headers);
+        for (const [k, v] of staticHeaders) if (!headers.has(k)) headers.set(k, v);
+        init = { ...init, headers };
+      }
+      const response = await baseFetch(input, init);
+      onResponse?.(response);
+      return response;
+    };
+  }
+  const credentials = options.credentials;
   return async function authFetch(input: RequestInfo | URL, init?: RequestInit) {
     const signal = init?.signal ?? undefined;
     // A body stream can be sent once; buffer it so a retry can resend it.
@@ -46,21 +67,14 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       : init?.body;
     for (let attempt = 0;; attempt++) {
       const headers = new Headers(init?.headers);
-      for (const [k, v] of Object.entries(options.headers ?? {})) {
-        if (!headers.has(k)) headers.set(k, v);
-      }
-      if (options.credentials) {
-        for (const [k, v] of Object.entries(await options.credentials.headers(signal))) {
-          headers.set(k, v);
-        }
-      }
+      for (const [k, v] of staticHeaders) if (!headers.has(k)) headers.set(k, v);
+      for (const [k, v] of Object.entries(await credentials.headers(signal))) headers.set(k, v);
       const response = await baseFetch(input, { ...init, headers, body });
-      if (!options.credentials || !needsRecovery(response) || attempt >= maxRetries) {
-        return response;
-      }
+      onResponse?.(response);
+      if (!needsRecovery(response) || attempt >= maxRetries) return response;
       // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.
       const copy = response.clone();
-      const retry = await options.credentials.recover(copy, signal);
+      const retry = await credentials.recover(copy, signal);
       if (!retry) {
         copy.body?.cancel().catch(() => {});
         return response;

@@ -21,6 +21,7 @@ import { Upstream, type UpstreamState } from "./upstream.ts";
 import type { ToolCache } from "./tool_cache.ts";
 import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
 import { maskSecrets } from "./mask_secrets.ts";
+import { SessionHub } from "./session_hub.ts";
 
 export { NAME_SEPARATOR } from "./exposed_names.ts";
 
@@ -76,6 +77,12 @@ export class Gateway implements AsyncDisposable {
   readonly upstreams: Map<string, Upstream>;
   /** The logger from the options; error results sent to clients pass its redactor. */
   readonly logger: Logger;
+  /**
+   * The connected client sessions, where upstreams route progress, log messages and
+   * server-to-client requests. Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
+  readonly hub: SessionHub = new SessionHub();
   #listeners = new Set<() => void>();
   #options: GatewayOptions;
   #version = 0;
@@ -102,6 +109,7 @@ export class Gateway implements AsyncDisposable {
           fetch: options.fetch,
           configPath: options.configPath,
           retryDelayMs: options.retryDelayMs,
+          hub: this.hub,
           onChange: (upstream) => this.#changed(upstream),
         }),
       );

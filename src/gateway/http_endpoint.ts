@@ -1,16 +1,14 @@
 /**
  * The gateway's HTTP endpoint as a plain `fetch(Request)` handler: streamable HTTP MCP at
- * `/mcp` (one SDK server per session), `/health`, and extra routes mounted by higher layers
- * (code mode). Every route rejects foreign `Origin` headers and, when a gateway token is set,
- * requests without it.
+ * `/mcp` (one {@link ClientSession} per MCP session), `/health`, and extra routes mounted by
+ * higher layers (code mode). Every route rejects foreign `Origin` headers and, when a gateway
+ * token is set, requests without it. Sessions are capped per caller; see
+ * {@link chooseEviction}.
  */
-// @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-// @ts-types="@modelcontextprotocol/sdk/server/index"
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { timingSafeEqual } from "node:crypto";
 import type { Gateway } from "./gateway.ts";
-import { createGatewayMcpServer } from "./gateway_mcp_server.ts";
+import { ClientSession } from "./client_session.ts";
+import { HttpSessionTransport } from "./http_session_transport.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
 
 /** A route handler mounted beside `/mcp`. */
@@ -22,8 +20,17 @@ export interface GatewayHandlerOptions {
   gatewayToken?: string;
   /** Extra GET routes by path (e.g. `/runtime/tools.ts`). */
   routes?: Record<string, RouteHandler>;
-  /** Most concurrent MCP sessions; the oldest is closed beyond it. Default 256. */
+  /**
+   * Most concurrent MCP sessions of one caller (default 64). Beyond it the caller's idle
+   * session used least recently is closed ({@link chooseEviction}); when every one of them has a
+   * request in flight, the new `initialize` is refused with 503.
+   */
   maxSessions?: number;
+  /**
+   * Who is calling, for the per-caller session cap: the identity the gateway token stands for.
+   * Default: one caller for every request (the single `TOOLSCRIPT_GATEWAY_TOKEN`).
+   */
+  callerOf?: (request: Request) => string;
   /**
    * Host names (without port) requests may be addressed to, besides loopback names; guards
    * against DNS rebinding, where a web page's own host name resolves to 127.0.0.1. Undefined
@@ -39,8 +46,36 @@ export interface GatewayHandler extends AsyncDisposable {
 }
 
 interface Session {
-  transport: WebStandardStreamableHTTPServerTransport;
-  server: Server;
+  transport: HttpSessionTransport;
+  session: ClientSession;
+  caller: string;
+}
+
+/** What {@link chooseEviction} looks at in a session. */
+export interface EvictionCandidate {
+  /** True while a request from or to the client is outstanding. */
+  busy: boolean;
+  /** Requests the client sent besides `initialize`. */
+  requestCount: number;
+  /** Epoch ms of its last message. */
+  lastActiveAt: number;
+}
+
+/**
+ * The session to close so that one caller may open another: never a busy one; among the idle,
+ * first those that never sent a request after `initialize` (what a flood of `initialize`
+ * requests leaves behind), then the one used least recently. Undefined when all are busy.
+ */
+export function chooseEviction<T extends EvictionCandidate>(sessions: Iterable<T>): T | undefined {
+  const before = (a: T, b: T) =>
+    (a.requestCount === 0) !== (b.requestCount === 0)
+      ? a.requestCount === 0
+      : a.lastActiveAt < b.lastActiveAt;
+  let best: T | undefined;
+  for (const s of sessions) {
+    if (!s.busy && (!best || before(s, best))) best = s;
+  }
+  return best;
 }
 
 /** Creates the gateway's HTTP handler. */
@@ -49,7 +84,8 @@ export function createGatewayHandler(
   options: GatewayHandlerOptions = {},
 ): GatewayHandler {
   const sessions = new Map<string, Session>();
-  const maxSessions = options.maxSessions ?? 256;
+  const maxSessions = options.maxSessions ?? 64;
+  const callerOf = options.callerOf ?? (() => "default");
   const expectedToken = options.gatewayToken
     ? new TextEncoder().encode(options.gatewayToken)
     : undefined;
@@ -71,41 +107,48 @@ export function createGatewayHandler(
     return given.length === expectedToken.length && timingSafeEqual(given, expectedToken);
   }
 
-  async function openSession(): Promise<Session> {
-    if (sessions.size >= maxSessions) {
-      const [oldestId, oldest] = sessions.entries().next().value!;
-      sessions.delete(oldestId);
-      await oldest.server.close().catch(() => {});
-    }
-    const server = createGatewayMcpServer(gateway);
-    const transport: WebStandardStreamableHTTPServerTransport =
-      new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => crypto.randomUUID(),
-        // One JSON body per POST instead of an SSE stream: about twice the calls/s under load
-        // (deno task bench, group 1). Notifications still flow on the GET stream.
-        enableJsonResponse: true,
-        onsessioninitialized: (id: string) => {
-          sessions.set(id, { transport, server });
-        },
-        onsessionclosed: (id: string) => {
-          sessions.delete(id);
-        },
-      });
-    await server.connect(transport);
-    return { transport, server };
+  /** Makes room for one more session of `caller`; false when all of its sessions are busy. */
+  async function makeRoom(caller: string): Promise<boolean> {
+    const own = [...sessions.values()].filter((s) => s.caller === caller);
+    if (own.length < maxSessions) return true;
+    const idle = chooseEviction(own.map((s) => s.session));
+    const victim = own.find((s) => s.session === idle);
+    if (!victim) return false;
+    gateway.logger.info("MCP session limit reached; closing the least recently used idle one", {
+      caller,
+      sessions: own.length,
+    });
+    sessions.delete(victim.transport.sessionId!);
+    await victim.session.close();
+    return true;
   }
 
   async function handleMcp(request: Request): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
-      const session = sessions.get(sessionId);
-      if (!session) return refuse(404, "Session not found");
-      return await session.transport.handleRequest(request);
+      const entry = sessions.get(sessionId);
+      if (!entry) return refuse(404, "Session not found");
+      return await entry.transport.handleRequest(request);
     }
     if (request.method !== "POST") return refuse(400, "Missing Mcp-Session-Id header");
-    const session = await openSession();
-    const response = await session.transport.handleRequest(request);
-    if (!session.transport.sessionId) await session.server.close().catch(() => {});
+    const caller = callerOf(request);
+    if (!await makeRoom(caller)) {
+      return refuse(503, "Too many MCP sessions with a request in flight; try again later");
+    }
+    const transport = new HttpSessionTransport();
+    const session = new ClientSession(gateway, transport);
+    await session.start();
+    const response = await transport.handleRequest(request);
+    if (transport.sessionId === undefined || response.status >= 400) {
+      await session.close();
+      if (response.status < 400) return refuse(400, "Missing Mcp-Session-Id header");
+      return response;
+    }
+    const id = transport.sessionId;
+    sessions.set(id, { transport, session, caller });
+    session.onClose(() => {
+      if (sessions.get(id)?.session === session) sessions.delete(id);
+    });
     return response;
   }
 
@@ -155,7 +198,7 @@ export function createGatewayHandler(
     closing.resolve(refuse(503, "Gateway is shutting down"));
     const all = [...sessions.values()];
     sessions.clear();
-    await Promise.all(all.map((s) => s.server.close().catch(() => {})));
+    await Promise.all(all.map((s) => s.session.close()));
   }
 
   return { handle, close, [Symbol.asyncDispose]: close };

@@ -2,22 +2,17 @@
  * Serves a {@link Gateway} as MCP over this process's stdin/stdout (`gateway --stdio`), for
  * clients that spawn their MCP servers. Logs stay on stderr.
  */
-import process from "node:process";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Gateway } from "./gateway.ts";
-import { createGatewayMcpServer } from "./gateway_mcp_server.ts";
+import { ClientSession } from "./client_session.ts";
+import { StdioSessionTransport } from "./stdio_session_transport.ts";
 
 /** Serves until stdin closes or `signal` aborts; resolves when the session has ended. */
 export async function serveGatewayStdio(gateway: Gateway, signal?: AbortSignal): Promise<void> {
-  const server = createGatewayMcpServer(gateway);
-  const transport = new StdioServerTransport();
-  const closed = new Promise<void>((resolve) => {
-    server.onclose = resolve;
-    signal?.addEventListener("abort", () => server.close(), { once: true });
-  });
-  await server.connect(transport);
-  // The SDK's stdio transport does not notice stdin closing; a peer hanging up ends the session.
-  process.stdin.once("end", () => server.close());
+  const session = new ClientSession(gateway, new StdioSessionTransport());
+  const closed = new Promise<void>((resolve) => session.onClose(resolve));
+  const stop = () => void session.close();
+  signal?.addEventListener("abort", stop, { once: true });
+  await session.start();
   await closed;
+  signal?.removeEventListener("abort", stop);
 }

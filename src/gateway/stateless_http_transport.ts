@@ -8,6 +8,12 @@
  * server's 400, a JSON-RPC error, no 2026-07-28 among the supported versions) sends the
  * `initialize` on as before, and the connection is the older, session-based wire unchanged.
  * A 401 or 403 to the discover request fails the connect as the `initialize` would have.
+ *
+ * On either wire, every request after `initialize` is POSTed here rather than by the SDK's
+ * transport, and the messages of its response (a JSON body or an SSE stream, read without a
+ * second schema validation) reach `onmessage` with `relatedRequestId` set to that request's id:
+ * a server sends a call's progress and its sampling or elicitation requests on the stream of
+ * that call's POST, and this is how the gateway tells which client session they belong to.
  */
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import {
@@ -15,9 +21,10 @@ import {
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
-import type {
-  Transport,
-  TransportSendOptions,
+import {
+  fetchWithinOrigin,
+  type Transport,
+  type TransportSendOptions,
 } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import {
@@ -29,6 +36,8 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.ts";
+import type { RelatedExtra } from "./upstream_link.ts";
+import { isRequest, isResponse, type RpcRequest } from "./jsonrpc.ts";
 import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 
@@ -69,10 +78,14 @@ export class StatelessHttpTransport implements Transport {
   #toolLists = new Set<RequestId>();
   #paramHeaders = new Map<string, ParamHeader[]>();
   #closed = false;
+  /** Our own POSTs still being read, by request id (abandon() or close() aborts them). */
+  #posts = new Map<RequestId, AbortController>();
+  #postFetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
 
   constructor(url: URL, options: StatelessHttpTransportOptions) {
     this.#url = url;
     this.#options = options;
+    this.#postFetch = fetchWithinOrigin(options.fetch);
     this.#inner = new StreamableHTTPClientTransport(url, {
       fetch: (input, init) => this.#fetch(input, init, this.#wire === "stateless"),
     });
@@ -92,6 +105,8 @@ export class StatelessHttpTransport implements Transport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const controller of this.#posts.values()) controller.abort();
+    this.#posts.clear();
     await this.#probe?.close();
     await this.#inner.close();
   }
@@ -105,18 +120,160 @@ export class StatelessHttpTransport implements Transport {
     if (this.#wire === undefined && isInitializeRequest(message)) {
       return await this.#initialize(message, options);
     }
-    if (this.#wire !== "stateless") return await this.#inner.send(message, options);
+    if (this.#wire !== "stateless") {
+      if (this.#wire && isRequest(message) && !options?.resumptionToken) {
+        if (message.method === "tools/list") this.#toolLists.add(message.id);
+        return await this.#post(message);
+      }
+      return await this.#inner.send(message, options);
+    }
     // The stateless wire has no handshake, and a client sends no responses on it.
     if (!("method" in message) || message.method === "notifications/initialized") return;
-    if ("id" in message) {
+    if (isRequest(message)) {
       if (message.method === "tools/list") this.#toolLists.add(message.id);
       const params: Json = message.params ?? {};
-      message = {
+      return await this.#post({
         ...message,
         params: { ...params, _meta: { ...params._meta as Json, ...this.#meta } },
-      };
+      });
     }
     await this.#inner.send(message, options);
+  }
+
+  /** Stops reading the response of our request `id` (it was cancelled or timed out). */
+  abandon(id: RequestId): void {
+    this.#posts.get(id)?.abort();
+    this.#posts.delete(id);
+  }
+
+  /** POSTs one request and delivers what its response carries, related to it. */
+  async #post(message: RpcRequest): Promise<void> {
+    const stateless = this.#wire === "stateless";
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    if (stateless) {
+      headers["mcp-protocol-version"] = STATELESS_PROTOCOL_VERSION;
+      Object.assign(headers, mcpRequestHeaders(message, (tool) => this.#paramHeaders.get(tool)));
+    } else {
+      const sessionId = this.#inner.sessionId;
+      if (sessionId) headers["mcp-session-id"] = sessionId;
+      const version = this.#inner.protocolVersion;
+      if (version) headers["mcp-protocol-version"] = version;
+    }
+    const controller = new AbortController();
+    this.#posts.set(message.id, controller);
+    let reading = false;
+    try {
+      const response = await this.#postFetch(this.#url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(message),
+        signal: controller.signal,
+      });
+      if (!response.ok) return await this.#refused(response, message.id, stateless);
+      const type = response.headers.get("content-type") ?? "";
+      if (response.status === 202 || !response.body) {
+        await response.body?.cancel();
+      } else if (/^text\/event-stream/i.test(type)) {
+        reading = true;
+        this.#readStream(response.body, message.id, controller).finally(() => {
+          if (this.#posts.get(message.id) === controller) this.#posts.delete(message.id);
+        });
+      } else if (/^application\/json/i.test(type)) {
+        const data = await response.json();
+        for (const item of Array.isArray(data) ? data : [data]) this.#deliver(item, message.id);
+      } else {
+        await response.body.cancel();
+        throw new StreamableHTTPError(-1, `Unexpected content type: ${type}`);
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      this.onerror?.(error as Error);
+      throw error;
+    } finally {
+      if (!reading && this.#posts.get(message.id) === controller) this.#posts.delete(message.id);
+    }
+  }
+
+  /**
+   * A 4xx/5xx: an HTTP error the SDK's way (`StreamableHTTPError`, so a lost session's 404 is
+   * recognised), except that on the stateless wire a body carrying a JSON-RPC error for the
+   * request is that error (credential failures, 401 and 403, stay HTTP errors).
+   */
+  async #refused(response: Response, id: RequestId, stateless: boolean): Promise<void> {
+    const text = await response.text().catch(() => "");
+    if (stateless && response.status !== 401 && response.status !== 403) {
+      const body = parseJson(text);
+      if (isRecord(body) && isRecord(body.error)) {
+        return this.#deliver({ jsonrpc: "2.0", id, error: body.error }, id);
+      }
+    }
+    throw new StreamableHTTPError(response.status, `Error POSTing to endpoint: ${text}`);
+  }
+
+  /** Reads an SSE response to request `id`, delivering each message related to it. */
+  async #readStream(
+    body: ReadableStream<Uint8Array>,
+    id: RequestId,
+    controller: AbortController,
+  ): Promise<void> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let answered = false;
+    let lastEventId: string | undefined;
+    const onEvent = (event: string) => {
+      let data: string | undefined;
+      let kind: string | undefined;
+      for (const line of event.split("\n")) {
+        const colon = line.indexOf(":");
+        if (colon === 0) continue; // a comment (keep-alive)
+        const field = colon < 0 ? line : line.slice(0, colon);
+        let value = colon < 0 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        if (field === "data") data = data === undefined ? value : `${data}\n${value}`;
+        else if (field === "id") lastEventId = value;
+        else if (field === "event") kind = value;
+      }
+      if (!data || (kind !== undefined && kind !== "message")) return;
+      const message = parseJson(data);
+      if (isResponse(message) && message.id === id) answered = true;
+      this.#deliver(message, id);
+    };
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          onEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted || this.#closed) return;
+      this.onerror?.(new Error(`SSE stream disconnected: ${error}`));
+    }
+    if (answered || controller.signal.aborted || this.#closed) return;
+    if (lastEventId !== undefined) {
+      // A resumable stream the server closed early: the rest comes on a GET with Last-Event-ID.
+      return await this.#inner.resumeStream(lastEventId).catch((error) => this.onerror?.(error));
+    }
+    // Ended unanswered and not resumable: as with the SDK's transport, the request's own timeout
+    // ends the wait (the connection itself is fine).
+    this.onerror?.(new Error(`The response stream of request ${String(id)} ended unanswered`));
+  }
+
+  #deliver(message: unknown, related: RequestId): void {
+    if (!isRecord(message) || message.jsonrpc !== "2.0") {
+      this.onerror?.(new Error("Not a JSON-RPC message in the response"));
+      return;
+    }
+    this.#receive(message as JSONRPCMessage, { relatedRequestId: related });
   }
 
   async #initialize(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
@@ -198,7 +355,7 @@ export class StatelessHttpTransport implements Transport {
   }
 
   /** Leaves out tools the 2026-07-28 rules reject and remembers the rest's `x-mcp-header`s. */
-  #receive(message: JSONRPCMessage): void {
+  #receive(message: JSONRPCMessage, extra?: RelatedExtra): void {
     const id = "method" in message ? undefined : message.id;
     if (id !== undefined && this.#toolLists.delete(id)) {
       if ("result" in message && Array.isArray(message.result.tools)) {
@@ -206,7 +363,7 @@ export class StatelessHttpTransport implements Transport {
         message = { ...message, result: { ...message.result, tools } };
       }
     }
-    this.onmessage?.(message);
+    this.onmessage?.(message, extra);
   }
 
   #acceptTool(tool: Json): boolean {

@@ -8,8 +8,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import {
   type CallToolResult,
+  type ClientCapabilities,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
+  type ServerCapabilities,
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -20,6 +22,9 @@ import { describeCallError, explainConnectFailure, isSessionLost } from "./upstr
 import type { Logger } from "../log.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream_transport.ts";
 import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
+import { UpstreamLink } from "./upstream_link.ts";
+import type { Json } from "./jsonrpc.ts";
+import { SessionHub } from "./session_hub.ts";
 
 /** Connection state of an upstream, as `status` and `/health` report it. */
 export type UpstreamState = "connecting" | "ok" | "needs-auth" | "error" | "closed";
@@ -37,9 +42,21 @@ export interface UpstreamOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Tools to show while not connected (e.g. from the on-disk cache). */
   cachedTools?: Tool[];
+  /** The gateway's client sessions, where server-to-client messages are routed. */
+  hub?: SessionHub;
 }
 
 const CLIENT_INFO = { name: "toolscript", version: "0.1.0" };
+
+/**
+ * What the gateway declares to every upstream: it can pass sampling, elicitation (form and URL
+ * mode) and roots requests on to the client that caused them.
+ */
+export const GATEWAY_CLIENT_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
 
 /** A call to a down server tries to connect again only if the last attempt is older than this. */
 const RECONNECT_ON_CALL_AFTER_MS = 2000;
@@ -55,7 +72,10 @@ export class Upstream implements AsyncDisposable {
   catalog: UpstreamCatalog;
   #options: UpstreamOptions;
   #client?: Client;
+  #link?: UpstreamLink;
   #transport?: UpstreamTransport;
+  #hub: SessionHub;
+  #logLevel?: string;
   #connecting?: Promise<void>;
   #closed = new AbortController();
   #attempt = 0;
@@ -65,6 +85,7 @@ export class Upstream implements AsyncDisposable {
   constructor(config: ServerConfig, options: UpstreamOptions) {
     this.config = config;
     this.#options = options;
+    this.#hub = options.hub ?? new SessionHub();
     this.catalog = { tools: options.cachedTools ?? [], prompts: [], resources: [], templates: [] };
   }
 
@@ -97,16 +118,19 @@ export class Upstream implements AsyncDisposable {
     const log = this.#options.logger;
     const started = performance.now();
     const transport = createUpstreamTransport(this.config, this.#options);
-    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const link = new UpstreamLink(transport.transport, { server: this.name, hub: this.#hub });
+    const client = new Client(CLIENT_INFO, { capabilities: GATEWAY_CLIENT_CAPABILITIES });
     try {
-      await client.connect(transport.transport, {
+      await client.connect(link, {
         signal: this.#closed.signal,
         timeout: this.config.timeoutMs,
       });
       this.#client = client;
+      this.#link = link;
       this.#transport = transport;
-      this.#watch(client);
+      this.#watch(client, link);
       this.catalog = await fetchCatalog(client, this.config.timeoutMs);
+      await this.#restoreSession(link);
       this.state = "ok";
       this.lastError = this.lastFailure = undefined;
       this.#attempt = 0;
@@ -118,6 +142,7 @@ export class Upstream implements AsyncDisposable {
     } catch (error) {
       // Forget the client first, so its onclose does not report a second failure.
       this.#client = undefined;
+      this.#link = undefined;
       await client.close().catch(() => {});
       const credentials = await this.#options.credentials?.status().catch(() => undefined);
       this.#fail(
@@ -131,7 +156,23 @@ export class Upstream implements AsyncDisposable {
     }
   }
 
-  #watch(client: Client): void {
+  /** After a reconnect: the log level and resource subscriptions clients asked for. */
+  async #restoreSession(link: UpstreamLink): Promise<void> {
+    const caps = this.serverCapabilities;
+    const timeoutMs = this.config.timeoutMs;
+    const restores: Promise<unknown>[] = [];
+    if (this.#logLevel && caps?.logging) {
+      restores.push(link.request("logging/setLevel", { level: this.#logLevel }, { timeoutMs }));
+    }
+    if (caps?.resources?.subscribe) {
+      for (const uri of this.#hub.subscribedUris(this.name)) {
+        restores.push(link.request("resources/subscribe", { uri }, { timeoutMs }));
+      }
+    }
+    await Promise.all(restores.map((p) => p.catch(() => {})));
+  }
+
+  #watch(client: Client, link: UpstreamLink): void {
     const refresh = async () => {
       try {
         this.catalog = await fetchCatalog(client, this.config.timeoutMs);
@@ -149,15 +190,15 @@ export class Upstream implements AsyncDisposable {
     // (e.g. "ReadBuffer exceeded maximum size"); later ones are its echoes.
     let transportError = "";
     client.onerror = (error) => transportError ||= error.message;
-    const transport = this.#transport!.transport;
-    const deliver = transport.onmessage;
-    transport.onmessage = (message, extra) => {
+    const deliver = link.onmessage;
+    link.onmessage = (message, extra) => {
       transportError = "";
       deliver?.(message, extra);
     };
     client.onclose = () => {
       if (this.#client !== client || this.#closed.signal.aborted) return;
       this.#client = undefined;
+      this.#link = undefined;
       const tail = this.#transport?.stderrTail();
       const why = `connection closed${transportError ? `: ${transportError}` : ""}`;
       this.#fail(
@@ -194,21 +235,42 @@ export class Upstream implements AsyncDisposable {
     this.#retryTimer = setTimeout(() => this.connect(), delayMs);
   }
 
-  /** Calls `tool` upstream and returns its result unchanged; connection problems throw. */
+  /** The capabilities the server declared; undefined while not connected. */
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.#client?.getServerCapabilities();
+  }
+
+  /**
+   * Calls `tool` upstream and returns its result unchanged; connection problems throw. A
+   * `signal` bound to a client's call in the gateway's hub routes that call's progress and
+   * server-to-client requests back to that client.
+   */
   async callTool(
     tool: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
+    const params: Json = args === undefined ? { name: tool } : { name: tool, arguments: args };
+    return await this.forward("tools/call", params, signal) as unknown as CallToolResult;
+  }
+
+  /**
+   * Sends any request (tools/call, prompts/get, resources/read, completion/complete, …)
+   * upstream as it is and resolves with the upstream's result unchanged. Connection problems
+   * throw a {@link ToolscriptError}; the upstream's JSON-RPC errors an `McpError`.
+   */
+  async forward(method: string, params: Json, signal?: AbortSignal): Promise<Json> {
+    const call = this.#hub.callOf(signal);
     for (let attempt = 0;; attempt++) {
-      const client = await this.#readyClient();
+      const link = await this.#readyLink();
       try {
-        return await client.callTool({ name: tool, arguments: args }, undefined, {
+        return await link.request(method, params, {
+          call,
           signal,
-          timeout: this.config.timeoutMs,
-          resetTimeoutOnProgress: true,
-        }) as CallToolResult;
+          timeoutMs: this.config.timeoutMs,
+        });
       } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
         if (attempt === 0 && isSessionLost(error)) {
           // The server restarted and forgot our session: the spec says start a new one.
           this.#options.logger.info(`server "${this.name}" lost our session; reconnecting`);
@@ -220,26 +282,37 @@ export class Upstream implements AsyncDisposable {
     }
   }
 
-  /** The connected SDK client, connecting first when the server is down. */
-  async #readyClient(): Promise<Client> {
-    // A call right after a failed attempt reports that failure instead of trying again at once.
-    const recent = performance.now() - this.#lastFailureAt < RECONNECT_ON_CALL_AFTER_MS;
-    if (!this.#client && this.state !== "closed" && (!recent || this.#connecting)) {
-      await this.connect();
-    }
-    if (this.#client) return this.#client;
-    if (this.lastFailure instanceof ToolscriptError) throw this.lastFailure;
-    throw new UpstreamError(this.name, this.lastError ?? "not connected");
+  /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */
+  async notify(method: string, params: Json): Promise<void> {
+    await this.#link?.notify(method, params);
   }
 
-  /** Forwards any other request (prompts/get, resources/read, …) to the upstream client. */
-  async request<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    return fn(await this.#readyClient());
+  /**
+   * Asks the server for log messages from `level` on (`logging/setLevel`), when it offers
+   * logging; remembered and sent again after a reconnect.
+   */
+  async setLogLevel(level: string): Promise<void> {
+    this.#logLevel = level;
+    if (!this.serverCapabilities?.logging || !this.#link) return;
+    await this.#link.request("logging/setLevel", { level }, { timeoutMs: this.config.timeoutMs });
+  }
+
+  /** The connected link, connecting first when the server is down. */
+  async #readyLink(): Promise<UpstreamLink> {
+    // A call right after a failed attempt reports that failure instead of trying again at once.
+    const recent = performance.now() - this.#lastFailureAt < RECONNECT_ON_CALL_AFTER_MS;
+    if (!this.#link && this.state !== "closed" && (!recent || this.#connecting)) {
+      await this.connect();
+    }
+    if (this.#link) return this.#link;
+    if (this.lastFailure instanceof ToolscriptError) throw this.lastFailure;
+    throw new UpstreamError(this.name, this.lastError ?? "not connected");
   }
 
   async #dropClient(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
+    this.#link = undefined;
     await client?.close().catch(() => {});
   }
 

@@ -62,17 +62,18 @@ export function createUpstreamTransport(
     });
     return { transport, lastResponse, stderrTail: () => tail.join("\n") };
   }
-  const authFetch = createAuthFetch({
+  // One wrapper per request: credentials, configured headers, and the last status recorded.
+  const recordingFetch = createAuthFetch({
     credentials: options.credentials,
     headers: server.headers,
     fetch: options.fetch,
+    onResponse: (response) => {
+      lastResponse.status = response.status;
+      lastResponse.wwwAuthenticate = response.status === 401 || response.status === 403
+        ? response.headers.get("www-authenticate") ?? undefined
+        : undefined;
+    },
   });
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const response = await authFetch(input, init);
-    lastResponse.status = response.status;
-    lastResponse.wwwAuthenticate = response.headers.get("www-authenticate") ?? undefined;
-    return response;
-  };
   const url = new URL(server.url);
   const transport = server.type === "sse"
     ? new SSEClientTransport(url, { fetch: recordingFetch })
