@@ -71,6 +71,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   #recoveredWith: string | undefined;
   #lastSent: string | undefined;
   #lastError: string | undefined;
+  /** When the store's version was last looked at (monotonic ms). */
+  #checkedAt = -Infinity;
 
   /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
@@ -122,7 +124,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       );
     }
     if (response.status !== 401) return false;
-    const doc = await this.#current(signal);
+    const doc = await this.#current(signal, true);
     if (!doc?.tokens) {
       if (this.#options.implicit) return false;
       throw this.#notAuthenticated("the server requires authentication");
@@ -144,7 +146,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
   async status(): Promise<CredentialStatus> {
     let doc: CredentialDocument | undefined;
     try {
-      doc = await this.#current();
+      doc = await this.#current(undefined, true);
     } catch (error) {
       return { authType: "oauth", state: "error", lastError: (error as Error).message };
     }
@@ -174,8 +176,20 @@ export class OAuthCredentialProvider implements CredentialProvider {
     };
   }
 
-  /** The stored document, re-read when the store's version changed. */
-  async #current(signal?: AbortSignal): Promise<CredentialDocument | undefined> {
+  /** See {@link CredentialProvider.invalidate}. */
+  invalidate(): void {
+    this.#checkedAt = -Infinity;
+  }
+
+  /**
+   * The stored document from memory; the store's version is looked at again only when `fresh`
+   * is asked for (a 401, `status`), after {@link invalidate}, or once per
+   * {@link STORE_RECHECK_MS} — not on every request, which cost a stat, a read and a hash.
+   */
+  async #current(signal?: AbortSignal, fresh = false): Promise<CredentialDocument | undefined> {
+    const checkedAt = performance.now();
+    if (this.#loaded && !fresh && checkedAt - this.#checkedAt < STORE_RECHECK_MS) return this.#doc;
+    this.#checkedAt = checkedAt;
     const name = this.server.name;
     const version = await this.#options.store.version(name);
     if (!this.#loaded || version !== this.#version) {
@@ -306,6 +320,12 @@ export class OAuthCredentialProvider implements CredentialProvider {
 }
 
 const DEFAULT_REFRESH_AT = 0.8;
+/**
+ * How stale the in-memory credentials may be before a request looks at the store again; a
+ * login or refresh by another process reaches a running gateway sooner through its credential
+ * watch, which calls {@link OAuthCredentialProvider.invalidate} (via the upstream's reconnect).
+ */
+const STORE_RECHECK_MS = 1000;
 const DEFAULT_REFRESH_SKEW_MS = 60_000;
 
 /**

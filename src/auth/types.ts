@@ -41,6 +41,11 @@ export interface CredentialProvider {
   recover(response: Response, signal?: AbortSignal): Promise<boolean>;
   /** Current state, for `status` and `/health`. */
   status(): Promise<CredentialStatus>;
+  /**
+   * Forgets what was cached from the credential store, so the next use reads it again (new
+   * credentials written by another process).
+   */
+  invalidate?(): void;
   /** Stops background work (refresh timers, requests under way). */
   close?(): Promise<void>;
 }

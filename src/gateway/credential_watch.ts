@@ -17,6 +17,8 @@ export interface CredentialWatchOptions {
 /**
  * Polls until `signal` aborts. A server whose credentials changed and that is not connected
  * (needs a login, or failed) is reconnected; the gateway then tells clients its tools changed.
+ * A connected one is told to read its credentials again before its next request (providers
+ * keep them in memory between such changes).
  * A store that cannot be read (an insecure or unreadable file) is no change: it is logged as a
  * warning once per server and distinct error, and looked at again on the next round.
  */
@@ -54,7 +56,13 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
       if (failed) return;
       const before = seen.get(upstream.name);
       seen.set(upstream.name, version);
-      if (version === before || upstream.state === "ok") return;
+      if (version === before) return;
+      if (upstream.state === "ok") {
+        // A refresh or login by another process: the next request uses the stored token set.
+        gateway.logger.info(`credentials of server "${upstream.name}" changed`);
+        upstream.credentialsChanged();
+        return;
+      }
       gateway.logger.info(`credentials of server "${upstream.name}" changed; reconnecting`);
       await upstream.reconnect();
     }));

@@ -101,9 +101,15 @@ export class Upstream implements AsyncDisposable {
   }
 
   /** Drops the current connection and connects again now (e.g. after new credentials). */
+  /** The stored credentials changed (another process): the next request reads them again. */
+  credentialsChanged(): void {
+    this.#options.credentials?.invalidate?.();
+  }
+
   async reconnect(): Promise<void> {
     clearTimeout(this.#retryTimer);
     this.#attempt = 0;
+    this.#options.credentials?.invalidate?.();
     await this.#dropClient();
     await this.connect();
   }

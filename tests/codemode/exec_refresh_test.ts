@@ -73,8 +73,10 @@ Deno.test("exec through a running gateway refreshes a token that expired under i
     home: world.home,
   });
   const [, url] = await gateway.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
-  // The gateway connected with the valid token; the program's calls meet the expired one.
+  // The gateway connected with the valid token; the program's calls meet the expired one,
+  // once the gateway's credential watch has seen the stored document change.
   const assertNoStaleToken = await expireStoredToken(world);
+  await gateway.waitForLine(/credentials of server "demo" changed/, { stream: "stderr" });
 
   const result = await runCli(["exec", PROGRAM], {
     home: world.home,
