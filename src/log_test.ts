@@ -73,6 +73,7 @@ Deno.test("Logger lines carry no terminal control characters from the text they 
   const logger = new Logger({ write: (line) => lines.push(line) });
   logger.warn('server "x" stderr: \x1b]0;owned\x07hello', { error: "\x1b[2Jbad" });
   assert.equal(lines.length, 1);
+  // deno-lint-ignore no-control-regex
   assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(lines[0]), JSON.stringify(lines[0]));
   assert.match(lines[0], /hello/);
 });

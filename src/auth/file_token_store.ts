@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
+import { syncDirectory, writeFileAtomically } from "../config/private_file.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
@@ -99,7 +100,11 @@ export class FileTokenStore implements TokenStore {
     const bytes = new TextEncoder().encode(
       JSON.stringify({ ...doc, updatedAt: this.#now() }, null, 2) + "\n",
     );
-    await this.withLock(doc.server, () => this.#writeAtomically(target, bytes, signal), signal);
+    await this.withLock(
+      doc.server,
+      () => writeFileAtomically(target, bytes, { signal, logger: this.#logger }),
+      signal,
+    );
   }
 
   /** See {@link TokenStore.delete}. Takes the server's lock; leaves the lock file in place. */
@@ -113,7 +118,7 @@ export class FileTokenStore implements TokenStore {
         if (error instanceof Deno.errors.NotFound) return false;
         throw error;
       }
-      await this.#syncDir();
+      await syncDirectory(this.dir, this.#logger);
       return true;
     }, signal);
   }
@@ -170,41 +175,6 @@ export class FileTokenStore implements TokenStore {
 
   #path(server: string, extension: ".json" | ".lock"): string {
     return join(this.dir, encodeServerName(server) + extension);
-  }
-
-  async #writeAtomically(target: string, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    const temp = join(this.dir, `.${crypto.randomUUID()}.tmp`);
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      try {
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      signal?.throwIfAborted();
-      await Deno.rename(temp, target);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => undefined);
-      throw error;
-    }
-    await this.#syncDir();
-  }
-
-  /** Makes a rename durable; some platforms refuse to sync a directory, which is fine. */
-  async #syncDir(): Promise<void> {
-    try {
-      const dir = await Deno.open(this.dir, { read: true });
-      try {
-        await dir.sync();
-      } finally {
-        dir.close();
-      }
-    } catch (error) {
-      this.#logger.debug("Cannot sync the credentials directory", { error: String(error) });
-    }
   }
 
   /**

@@ -100,11 +100,14 @@ export async function writeFileAtomically(
     await Deno.remove(temp).catch(() => undefined);
     throw error;
   }
-  await syncDir(dir, options.logger);
+  await syncDirectory(dir, options.logger);
 }
 
-/** Makes a rename durable; some platforms refuse to sync a directory, which is fine. */
-async function syncDir(path: string, logger?: Logger): Promise<void> {
+/**
+ * Makes a rename or removal in directory `path` durable; some platforms refuse to sync a
+ * directory, which is fine (logged at debug level).
+ */
+export async function syncDirectory(path: string, logger?: Logger): Promise<void> {
   try {
     const dir = await Deno.open(path, { read: true });
     try {

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { writeFileAtomically } from "../config/private_file.ts";
 
 /** Where tool lists are remembered between runs. */
 export interface ToolCache {
@@ -44,14 +45,10 @@ export class FileToolCache implements ToolCache {
     }
   }
 
-  /** Replaces the cached list atomically (temp file + rename). */
+  /** Replaces the cached list atomically (temp file, fsync, rename), as a 0600 file. */
   async save(server: string, tools: Tool[]): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    const file = this.#file(server);
-    const temp = `${file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temp, JSON.stringify({ version: 1, server, tools }), {
-      mode: 0o600,
-    });
-    await Deno.rename(temp, file);
+    const bytes = new TextEncoder().encode(JSON.stringify({ version: 1, server, tools }));
+    await writeFileAtomically(this.#file(server), bytes);
   }
 }
