@@ -65,6 +65,8 @@ const RECONNECT_ON_CALL_AFTER_MS = 2000;
 export class Upstream implements AsyncDisposable {
   readonly config: ServerConfig;
   state: UpstreamState = "connecting";
+  /** The state when the gateway was last told of a change. */
+  #reportedState: UpstreamState | undefined;
   /** Why the last connect or call failed, redacted; undefined when healthy. */
   lastError?: string;
   /** The error behind `lastError`, for callers that act on its class. */
@@ -144,7 +146,7 @@ export class Upstream implements AsyncDisposable {
         tools: this.catalog.tools.length,
         ms: Math.round(performance.now() - started),
       });
-      this.#options.onChange?.(this);
+      this.#changed();
     } catch (error) {
       // Forget the client first, so its onclose does not report a second failure.
       this.#client = undefined;
@@ -182,7 +184,7 @@ export class Upstream implements AsyncDisposable {
     const refresh = async () => {
       try {
         this.catalog = await fetchCatalog(client, this.config.timeoutMs);
-        this.#options.onChange?.(this);
+        this.#changed();
       } catch (error) {
         this.#options.logger.warn(`server "${this.name}" list refresh failed`, {
           error: String(error),
@@ -214,6 +216,12 @@ export class Upstream implements AsyncDisposable {
     };
   }
 
+  /** Tells the gateway this upstream's offer may have changed; remembers the state it saw. */
+  #changed(): void {
+    this.#reportedState = this.state;
+    this.#options.onChange?.(this);
+  }
+
   #fail(error: unknown, phase: string): void {
     // Only a failed connect attempt holds off the next call's attempt; a connection that
     // dropped (a crash) is reconnected by the very next call.
@@ -222,12 +230,15 @@ export class Upstream implements AsyncDisposable {
     this.lastError = this.#options.logger.redactor.redactText(
       error instanceof Error ? error.message : String(error),
     );
+    // A failure changes what the gateway offers only when the state does (e.g. the
+    // `<server>__authenticate` placeholder appears); another failed attempt changes nothing.
+    const offerChanged = () => this.state !== this.#reportedState;
     if (error instanceof NotAuthenticatedError) {
       this.state = "needs-auth";
       this.#options.logger.warn(`server "${this.name}" needs authentication`, {
         fix: error.fix,
       });
-      this.#options.onChange?.(this);
+      if (offerChanged()) this.#changed();
       return; // retrying cannot help until new credentials arrive (reconnect()).
     }
     this.state = "error";
@@ -236,7 +247,7 @@ export class Upstream implements AsyncDisposable {
       error: this.lastError,
       retryInMs: Math.round(delayMs),
     });
-    this.#options.onChange?.(this);
+    if (offerChanged()) this.#changed();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.connect(), delayMs);
   }
