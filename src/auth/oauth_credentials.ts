@@ -73,6 +73,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   #lastError: string | undefined;
   /** When the store's version was last looked at (monotonic ms). */
   #checkedAt = -Infinity;
+  /** A look at the store under way, shared by concurrent requests. */
+  #reading: Promise<CredentialDocument | undefined> | undefined;
 
   /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
@@ -187,14 +189,21 @@ export class OAuthCredentialProvider implements CredentialProvider {
    * {@link STORE_RECHECK_MS} — not on every request, which cost a stat, a read and a hash.
    */
   async #current(signal?: AbortSignal, fresh = false): Promise<CredentialDocument | undefined> {
-    const checkedAt = performance.now();
-    if (this.#loaded && !fresh && checkedAt - this.#checkedAt < STORE_RECHECK_MS) return this.#doc;
-    this.#checkedAt = checkedAt;
+    const now = performance.now();
+    if (this.#loaded && !fresh && now - this.#checkedAt < STORE_RECHECK_MS) return this.#doc;
+    // Concurrent requests share one look at the store, and none uses the old document meanwhile.
+    // A local read, shared: no one caller's signal may abort it for the others.
+    this.#reading ??= this.#read(now).finally(() => this.#reading = undefined);
+    return await raceAbort(this.#reading, signal);
+  }
+
+  async #read(checkedAt: number): Promise<CredentialDocument | undefined> {
     const name = this.server.name;
     const version = await this.#options.store.version(name);
     if (!this.#loaded || version !== this.#version) {
-      this.#adopt(await this.#options.store.load(name, this.server.url, signal), version);
+      this.#adopt(await this.#options.store.load(name, this.server.url), version);
     }
+    this.#checkedAt = checkedAt;
     return this.#doc;
   }
 
