@@ -141,9 +141,21 @@ export async function serveWithConnectionGuard(
   const byTag = new Map<string, GuardedConnection>();
   let nextId = 0;
   let closing = false;
-  const acceptTrouble = new BurstLog(log, "gateway cannot accept connections; retrying");
-  const capTrouble = new BurstLog(log, "gateway is at its connection limit", maxConnections);
-  const connectTrouble = new BurstLog(log, "gateway cannot reach its HTTP server; answering 503");
+  const acceptTrouble = new BurstLog(
+    log,
+    "gateway cannot accept connections; retrying",
+    "gateway accepts connections again",
+  );
+  const capTrouble = new BurstLog(
+    log,
+    `gateway is at its connection limit (${maxConnections})`,
+    "gateway is below its connection limit again",
+  );
+  const connectTrouble = new BurstLog(
+    log,
+    "gateway cannot reach its HTTP server; answering 503",
+    "gateway reaches its HTTP server again",
+  );
 
   // --- the inner Deno.serve on a Unix socket, restarted if its accept loop ever dies ---------
   let inner: Deno.HttpServer<Deno.UnixAddr> | undefined;
@@ -231,7 +243,8 @@ export async function serveWithConnectionGuard(
     try {
       c.unix?.close();
     } catch { /* already closed */ }
-    if (connections.size < maxConnections) capTrouble.recovered();
+    // A burst at the cap ends once a quarter of the connections are free again.
+    if (connections.size <= maxConnections * 0.75) capTrouble.recovered();
   }
 
   function answerAndClose(c: GuardedConnection, response: Uint8Array): void {
@@ -469,22 +482,14 @@ class BurstLog {
   constructor(
     readonly logger: Logger,
     readonly message: string,
-    readonly limit?: number,
+    readonly overMessage: string,
   ) {}
   hit(fields: Record<string, unknown>): void {
-    if (this.#count++ === 0) {
-      this.logger.warn(
-        this.message,
-        this.limit === undefined ? fields : {
-          limit: this.limit,
-          ...fields,
-        },
-      );
-    }
+    if (this.#count++ === 0) this.logger.warn(this.message, fields);
   }
   recovered(): void {
     if (this.#count === 0) return;
-    this.logger.info(`${this.message}: over`, { events: this.#count });
+    this.logger.info(this.overMessage, { events: this.#count });
     this.#count = 0;
   }
 }
