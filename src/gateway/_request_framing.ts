@@ -25,8 +25,12 @@ export interface RequestFramerOptions {
 const CR = 13;
 const LF = 10;
 const MAX_CHUNK_LINE_BYTES = 4096;
-const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+ HTTP\/1\.[01]$/;
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):(.*)$/;
+/** The bytes of an RFC 9110 `token` (header names, methods). */
+const TOKEN_BYTE: boolean[] = Array.from(
+  { length: 256 },
+  (_, b) => b < 128 && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(String.fromCharCode(b)),
+);
+const HTTP_1 = new TextEncoder().encode(" HTTP/1.");
 const latin1 = new TextDecoder("latin1");
 
 enum State {
@@ -72,10 +76,15 @@ export class RequestFramer {
   #sawSizeDigit = false;
   readonly #maxHeadBytes: number;
   readonly #reserved: ReadonlySet<string>;
+  /** First letters (lower case) of the header names read: the others are skipped undecoded. */
+  readonly #watched: boolean[] = new Array(256).fill(false);
 
   constructor(options: RequestFramerOptions = {}) {
     this.#maxHeadBytes = options.maxHeadBytes ?? 64 * 1024;
     this.#reserved = new Set(options.reservedHeaders ?? []);
+    for (const name of ["content-length", "transfer-encoding", ...this.#reserved]) {
+      this.#watched[name.charCodeAt(0) | 0x20] = true;
+    }
   }
 
   /**
@@ -88,20 +97,24 @@ export class RequestFramer {
   }
 
   #consumeHead(chunk: Uint8Array, from: number, to: number): number {
-    let i = from;
+    // Jumps from LF to LF (indexOf is native); a line has content unless it is empty or a CR.
     let end = -1;
-    for (; i < to; i++) {
-      const byte = chunk[i];
-      if (byte === LF) {
-        if (!this.#lineHasContent && this.#headHasContent) {
-          end = i + 1;
-          break;
-        }
-        this.#lineHasContent = false;
-      } else if (byte !== CR) {
+    let segment = from;
+    while (segment < to) {
+      let lf = chunk.indexOf(LF, segment);
+      if (lf === -1 || lf >= to) lf = -1;
+      const stop = lf === -1 ? to : lf;
+      if (stop - segment > 1 || (stop - segment === 1 && chunk[segment] !== CR)) {
         this.#lineHasContent = true;
         this.#headHasContent = true;
       }
+      if (lf === -1) break;
+      if (!this.#lineHasContent && this.#headHasContent) {
+        end = lf + 1;
+        break;
+      }
+      this.#lineHasContent = false;
+      segment = lf + 1;
     }
     const stop = end === -1 ? to : end;
     if (!this.#append(chunk, from, stop)) return this.#fail("request head too large", to);
@@ -136,29 +149,34 @@ export class RequestFramer {
 
   /** Reads `Content-Length` / `Transfer-Encoding` and sets the body state; returns a problem. */
   #readFraming(head: Uint8Array): string | undefined {
-    const lines = latin1.decode(head).split("\n");
-    let first = 0;
-    while (lines[first].replace(/\r$/, "") === "") first++;
-    if (!REQUEST_LINE.test(lines[first].replace(/\r$/, ""))) return "not an HTTP/1.x request line";
-    let contentLength: string | undefined;
+    // Byte-level on purpose: this runs once per request on the gateway's hot path.
+    let start = 0;
+    while (head[start] === CR || head[start] === LF) start++;
+    let end = lineEnd(head, start);
+    if (!isRequestLine(head, start, end)) return "not an HTTP/1.x request line";
+    let contentLength: number | undefined;
     let chunked = false;
-    for (let i = first + 1; i < lines.length; i++) {
-      const line = lines[i].replace(/\r$/, "");
-      if (line === "") break;
-      const match = HEADER_LINE.exec(line);
-      if (!match) return "malformed header line";
-      const name = match[1].toLowerCase();
-      const value = match[2].trim();
+    for (start = nextLine(head, end); start < head.length; start = nextLine(head, end)) {
+      end = lineEnd(head, start);
+      if (end === start) break;
+      let colon = start;
+      while (colon < end && TOKEN_BYTE[head[colon]]) colon++;
+      if (colon === start || colon === end || head[colon] !== 0x3a /* : */) {
+        return "malformed header line";
+      }
+      if (!this.#watched[head[start] | 0x20]) continue;
+      const name = latin1.decode(head.subarray(start, colon)).toLowerCase();
       if (this.#reserved.has(name)) return `reserved header "${name}"`;
       if (name === "content-length") {
+        const value = latin1.decode(head.subarray(colon + 1, end)).trim();
         if (!/^\d{1,15}$/.test(value)) return "invalid Content-Length";
-        if (contentLength !== undefined && contentLength !== value) {
+        if (contentLength !== undefined && contentLength !== Number(value)) {
           return "conflicting Content-Length headers";
         }
-        contentLength = value;
+        contentLength = Number(value);
       } else if (name === "transfer-encoding") {
-        const codings = value.toLowerCase().split(",").map((c) => c.trim());
-        chunked = codings.at(-1) === "chunked";
+        const value = latin1.decode(head.subarray(colon + 1, end)).toLowerCase();
+        chunked = value.split(",").at(-1)!.trim() === "chunked";
         if (!chunked) return "unsupported Transfer-Encoding";
       }
     }
@@ -168,9 +186,9 @@ export class RequestFramer {
       this.#chunkLineBytes = 0;
       this.#sawSizeDigit = false;
       this.#remaining = 0;
-    } else if (contentLength !== undefined && Number(contentLength) > 0) {
+    } else if (contentLength !== undefined && contentLength > 0) {
       this.#state = State.FixedBody;
-      this.#remaining = Number(contentLength);
+      this.#remaining = contentLength;
     }
     return undefined;
   }
@@ -258,4 +276,29 @@ function hexValue(byte: number): number {
   if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
   if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
   return -1;
+}
+
+/** Index of the LF ending the line at `start` (CR before it excluded), or the head's end. */
+function lineEnd(head: Uint8Array, start: number): number {
+  let end = head.indexOf(LF, start);
+  if (end === -1) end = head.length;
+  return end > start && head[end - 1] === CR ? end - 1 : end;
+}
+
+function nextLine(head: Uint8Array, end: number): number {
+  if (head[end] === CR) end++;
+  return end + 1;
+}
+
+/** `METHOD SP target SP HTTP/1.0|1.1`, checked on the bytes. */
+function isRequestLine(head: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && TOKEN_BYTE[head[i]]) i++;
+  if (i === start || head[i] !== 0x20) return false;
+  const target = ++i;
+  while (i < end && head[i] !== 0x20) i++;
+  if (i === target || end - i !== HTTP_1.length + 1) return false;
+  for (let k = 0; k < HTTP_1.length; k++) if (head[i + k] !== HTTP_1[k]) return false;
+  const minor = head[end - 1];
+  return minor === 0x30 || minor === 0x31;
 }

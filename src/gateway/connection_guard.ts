@@ -29,7 +29,11 @@ const BAD_REQUEST = bytes(
   "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
 );
 
-/** A request handler, as `Deno.serve` takes one. */
+/**
+ * A request handler, as `Deno.serve` takes one. Requests arrive over the inner Unix socket, so
+ * `request.url` is `http+unix://<Host header><path>` (its `hostname`, `pathname` and
+ * `searchParams` are those of the request), and the headers include `x-toolscript-connection`.
+ */
 export type GuardedHandler = (request: Request) => Response | Promise<Response>;
 
 /** Options of {@link serveWithConnectionGuard}. */
@@ -331,8 +335,10 @@ export async function serveWithConnectionGuard(
       c.lastActivityAt = now;
       let outLength = 0;
       let offset = 0;
+      // A view of just what was read, so the framer's native searches stop at its end.
+      const data = buffer.subarray(0, n);
       while (offset < n) {
-        const end = c.framer.consume(buffer, offset, n);
+        const end = c.framer.consume(data, offset, n);
         switch (c.framer.framing) {
           case "partial":
             c.headStartedAt ??= now;
@@ -364,9 +370,9 @@ export async function serveWithConnectionGuard(
             break;
           }
           case "body":
-            if (outLength === 0) await writeAll(c.unix!, buffer.subarray(offset, end));
+            if (outLength === 0) await writeAll(c.unix!, data.subarray(offset, end));
             else {
-              out.set(buffer.subarray(offset, end), outLength);
+              out.set(data.subarray(offset, end), outLength);
               outLength += end - offset;
             }
             break;
