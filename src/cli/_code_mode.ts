@@ -17,6 +17,7 @@ import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
 import { TOOL_CATALOG_PATH, TOOLS_MODULE_PATH } from "../codemode/runtime_routes.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import type { SandboxCallTool } from "../codemode/exec_sandbox.ts";
+import { gatewayTokenFromEnv } from "./gateway.ts";
 
 /** A running gateway to use instead of starting one. */
 export interface RunningGateway {
@@ -43,8 +44,7 @@ export function runningGateway(io: CliIo, configFlag?: string): RunningGateway |
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UsageError(`TOOLSCRIPT_GATEWAY_URL must be an http(s) URL, got "${value}"`);
   }
-  const token = io.env("TOOLSCRIPT_GATEWAY_TOKEN") || undefined;
-  io.logger.redactor.addSecret(token);
+  const token = gatewayTokenFromEnv(io);
   if (configFlag !== undefined) {
     io.logger.warn(
       `TOOLSCRIPT_GATEWAY_URL is set: using the running gateway at "${url.origin}" and ` +

@@ -12,6 +12,7 @@ import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { watchCredentials } from "../gateway/credential_watch.ts";
+import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -31,6 +32,13 @@ Options:
   --host <host>   Address to bind (default from config, else 127.0.0.1)
   --port <n>      Port (default from config, else 3333; 0 = any free port)
   --stdio         Serve MCP over stdin/stdout instead of HTTP
+
+Environment (HTTP mode):
+  TOOLSCRIPT_GATEWAY_TOKEN               Bearer token every request must carry (not empty)
+  TOOLSCRIPT_GATEWAY_MAX_CONNECTIONS     Most client connections (default 512, fewer when
+                                         the open-file limit is low)
+  TOOLSCRIPT_GATEWAY_HEADERS_TIMEOUT_MS  Time to send a request head (default 10000)
+  TOOLSCRIPT_GATEWAY_IDLE_TIMEOUT_MS     Idle keep-alive connection lifetime (default 60000)
 ${GLOBAL_HELP}`;
 
 /** Parses `gateway` arguments (pure). */
@@ -64,12 +72,21 @@ export type GatewayRoutes = (
 export async function runGateway(
   args: GatewayArgs,
   io: CliIo,
-  options: { routes?: GatewayRoutes } = {},
+  options: {
+    routes?: GatewayRoutes;
+    /** The process's open-file limit, if known; default: read from `/proc/self/limits`. */
+    fileDescriptorLimit?: () => number | undefined;
+  } = {},
 ): Promise<number> {
   if (args.help) {
     io.stdout(GATEWAY_HELP + "\n");
     return 0;
   }
+  // Refused before anything is spawned: an empty token, a malformed limit.
+  const gatewayToken = gatewayTokenFromEnv(io);
+  const limits = args.stdio
+    ? undefined
+    : connectionLimits(io, options.fileDescriptorLimit ?? linuxFileDescriptorLimit);
   const runtime = await openCliRuntime(io, args.config);
   await using gateway = createCliGateway(runtime);
   const log = runtime.logger;
@@ -87,8 +104,6 @@ export async function runGateway(
     return 0;
   }
   let origin = "";
-  const gatewayToken = io.env("TOOLSCRIPT_GATEWAY_TOKEN") || undefined;
-  log.redactor.addSecret(gatewayToken);
   const host = args.host ?? runtime.config.gateway.host;
   if (!gatewayToken && !isLoopbackHost(host.replace(/^\[|\]$/g, "") === "::1" ? "[::1]" : host)) {
     log.warn(
@@ -96,11 +111,16 @@ export async function runGateway(
         "can call every tool with your credentials; set TOOLSCRIPT_GATEWAY_TOKEN",
     );
   }
+  if (limits?.warning) log.warn(limits.warning);
   await using server = await serveGatewayHttp(gateway, {
     host,
     port: args.port ?? runtime.config.gateway.port,
     signal: io.signal,
     gatewayToken,
+    allowedHosts: runtime.config.gateway.allowedHosts,
+    maxConnections: limits?.maxConnections,
+    headersTimeoutMs: limits?.headersTimeoutMs,
+    idleTimeoutMs: limits?.idleTimeoutMs,
     routes: options.routes?.(gateway, () => origin),
   });
   origin = server.origin;
@@ -115,4 +135,79 @@ export async function runGateway(
   stopWatch();
   log.info("gateway stopped");
   return 0;
+}
+
+/**
+ * `TOOLSCRIPT_GATEWAY_TOKEN`, registered with the redactor; undefined when unset. Set but empty
+ * (or only spaces) is refused: it would silently turn the gateway's authentication off.
+ *
+ * @throws {UsageError} when the variable is set but empty.
+ */
+export function gatewayTokenFromEnv(io: CliIo): string | undefined {
+  const token = io.env("TOOLSCRIPT_GATEWAY_TOKEN");
+  if (token === undefined) return undefined;
+  if (token.trim() === "") {
+    throw new UsageError(
+      "TOOLSCRIPT_GATEWAY_TOKEN is set but empty; an empty token would turn gateway " +
+        "authentication off",
+      { fix: "export TOOLSCRIPT_GATEWAY_TOKEN=$(openssl rand -hex 32), or unset it" },
+    );
+  }
+  io.logger.redactor.addSecret(token);
+  return token;
+}
+
+/** What the connection guard gets, from the environment and the open-file limit. */
+interface ConnectionLimits {
+  maxConnections: number;
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  warning?: string;
+}
+
+/** File descriptors kept free for everything but client connections (upstreams, files). */
+const RESERVED_FDS = 128;
+/** A client connection holds up to three: its socket and both ends of the inner one. */
+const FDS_PER_CONNECTION = 3;
+
+function connectionLimits(
+  io: CliIo,
+  fileDescriptorLimit: () => number | undefined,
+): ConnectionLimits {
+  const limit = fileDescriptorLimit();
+  const fitting = limit === undefined
+    ? DEFAULT_MAX_CONNECTIONS
+    : Math.max(16, Math.floor((limit - RESERVED_FDS) / FDS_PER_CONNECTION));
+  const given = positiveEnv(io, "TOOLSCRIPT_GATEWAY_MAX_CONNECTIONS");
+  return {
+    maxConnections: given ?? Math.min(DEFAULT_MAX_CONNECTIONS, fitting),
+    headersTimeoutMs: positiveEnv(io, "TOOLSCRIPT_GATEWAY_HEADERS_TIMEOUT_MS"),
+    idleTimeoutMs: positiveEnv(io, "TOOLSCRIPT_GATEWAY_IDLE_TIMEOUT_MS"),
+    warning: given !== undefined && given > fitting
+      ? `TOOLSCRIPT_GATEWAY_MAX_CONNECTIONS=${given} may exhaust the open-file limit (${limit}); ` +
+        `at most ${fitting} fit, or raise the limit (ulimit -n)`
+      : undefined,
+  };
+}
+
+function positiveEnv(io: CliIo, name: string): number | undefined {
+  const value = io.env(name);
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${name} must be a positive integer, got "${value}"`, {
+      fix: `unset ${name}`,
+    });
+  }
+  return Number(value);
+}
+
+/** The soft `RLIMIT_NOFILE` on Linux; undefined elsewhere or when it cannot be read. */
+function linuxFileDescriptorLimit(): number | undefined {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const soft = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
 }

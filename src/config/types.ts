@@ -223,6 +223,12 @@ export interface GatewayConfig {
   host: string;
   /** TCP port; 0 picks any free port; default 3333. `--port` overrides it. */
   port: number;
+  /**
+   * Host names (lower case, as `URL.hostname` spells them: `[::1]`, punycode) that requests
+   * may name in `Host` besides loopback names and the bound address; the guard against DNS
+   * rebinding, also on a wildcard bind (`0.0.0.0`). Absent when the config gives none.
+   */
+  allowedHosts?: string[];
 }
 
 /** A loaded config. */

@@ -110,11 +110,37 @@ function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
   if (raw === undefined || raw === null) return { ...DEFAULT_GATEWAY };
   const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path: "gateway" });
   const f = new Fields(ctx, expanded, "gateway", '"gateway"');
-  f.allowKeys(["host", "port"], '"gateway"');
-  return {
+  f.allowKeys(["host", "port", "allowedHosts"], '"gateway"');
+  const gateway: GatewayConfig = {
     host: f.string("host") ?? DEFAULT_GATEWAY.host,
     port: f.number("port", { integer: true, min: 0, max: 65535 }) ?? DEFAULT_GATEWAY.port,
   };
+  const allowedHosts = f.stringArray("allowedHosts");
+  if (allowedHosts) {
+    gateway.allowedHosts = allowedHosts.map((host, i) => {
+      const name = hostName(host);
+      if (name === undefined) {
+        throw new ConfigError(
+          `Expected a host name or IP address without scheme, port or path, got "${host}"`,
+          { file: ctx.file, path: joinPath(f.at("allowedHosts"), i) },
+        );
+      }
+      return name;
+    });
+  }
+  return gateway;
+}
+
+/** `host` as `URL.hostname` spells it (`[::1]`, punycode), or undefined when it is not one. */
+function hostName(host: string): string | undefined {
+  if (!/^[^\s/?#@*]+$/.test(host)) return undefined;
+  const bracketed = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  try {
+    const url = new URL(`http://${bracketed}`);
+    return url.host === url.hostname && url.pathname === "/" ? url.hostname : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

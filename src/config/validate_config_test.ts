@@ -74,6 +74,26 @@ const INVALID: { name: string; raw: unknown; env?: Record<string, string>; path?
     raw: { gateway: { host: "" }, mcpServers: {} },
     path: "gateway.host",
   },
+  {
+    name: "gateway.allowedHosts that is not an array",
+    raw: { gateway: { allowedHosts: "gw.example" }, mcpServers: {} },
+    path: "gateway.allowedHosts",
+  },
+  {
+    name: "a gateway allowed host with a port",
+    raw: { gateway: { allowedHosts: ["gw.example", "gw.example:3333"] }, mcpServers: {} },
+    path: "gateway.allowedHosts[1]",
+  },
+  {
+    name: "a gateway allowed host given as a URL",
+    raw: { gateway: { allowedHosts: ["http://gw.example"] }, mcpServers: {} },
+    path: "gateway.allowedHosts[0]",
+  },
+  {
+    name: "a wildcard gateway allowed host",
+    raw: { gateway: { allowedHosts: ["*.example"] }, mcpServers: {} },
+    path: "gateway.allowedHosts[0]",
+  },
   // Every server.
   { name: "a server that is not an object", raw: server("npx"), path: "mcpServers.s" },
   {
@@ -500,4 +520,13 @@ Deno.test("validateConfig() reads enabled before the rest, and still checks enab
   assert.equal(badFlag.path, "mcpServers.s.enabled");
   const config = validate(server({ enabled: "${ON}", command: "${BIN}" }), { ON: "false" });
   assert.equal(config.servers[0].enabled, false);
+});
+
+Deno.test("validateConfig() spells gateway.allowedHosts as URL.hostname does, and leaves it out when absent", () => {
+  const config = validate({
+    gateway: { host: "0.0.0.0", allowedHosts: ["GW.Example", "::1", "[fd00::5]", "10.0.0.7"] },
+    mcpServers: {},
+  });
+  assert.deepEqual(config.gateway.allowedHosts, ["gw.example", "[::1]", "[fd00::5]", "10.0.0.7"]);
+  assert.equal(validate({ gateway: { port: 1 }, mcpServers: {} }).gateway.allowedHosts, undefined);
 });

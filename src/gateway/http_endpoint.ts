@@ -32,9 +32,9 @@ export interface GatewayHandlerOptions {
    */
   callerOf?: (request: Request) => string;
   /**
-   * Host names (without port) requests may be addressed to, besides loopback names; guards
-   * against DNS rebinding, where a web page's own host name resolves to 127.0.0.1. Undefined
-   * (a wildcard bind such as 0.0.0.0) accepts any `Host`.
+   * Host names (without port, as `URL.hostname` spells them) requests may be addressed to,
+   * besides loopback names; guards against DNS rebinding, where a web page's own host name
+   * resolves to the gateway. Undefined: loopback names only, also for a wildcard bind.
    */
   allowedHosts?: string[];
 }
@@ -155,7 +155,7 @@ export function createGatewayHandler(
   const allowedHosts = options.allowedHosts &&
     new Set(options.allowedHosts.map((h) => h.toLowerCase()));
   const isAllowedHost = (hostname: string) =>
-    isLoopbackHost(hostname) || !allowedHosts || allowedHosts.has(hostname.toLowerCase());
+    isLoopbackHost(hostname) || (allowedHosts?.has(hostname.toLowerCase()) ?? false);
 
   /** Browsers send `Origin`; only pages served from loopback or the gateway's hosts may call. */
   function isAllowedOrigin(origin: string | null): boolean {

@@ -1,9 +1,11 @@
 /**
- * Serves a {@link Gateway} over HTTP with `Deno.serve`, bound to loopback by default.
+ * Serves a {@link Gateway} over HTTP behind the connection guard (a cap on connections, head
+ * and idle timeouts, accept errors survived), bound to loopback by default.
  */
 import type { Gateway } from "./gateway.ts";
 import { ToolscriptError } from "../errors.ts";
 import { createGatewayHandler, type GatewayHandlerOptions } from "./http_endpoint.ts";
+import { type GuardedServer, serveWithConnectionGuard } from "./connection_guard.ts";
 
 /** Options of {@link serveGatewayHttp}. */
 export interface ServeGatewayHttpOptions extends GatewayHandlerOptions {
@@ -13,6 +15,12 @@ export interface ServeGatewayHttpOptions extends GatewayHandlerOptions {
   port: number;
   /** Aborting stops the server and closes every MCP session, as `close()` does. */
   signal?: AbortSignal;
+  /** Most concurrent connections (see `ConnectionGuardOptions.maxConnections`); default 512. */
+  maxConnections?: number;
+  /** Time a connection has to send a complete request head; default 10 000 ms. */
+  headersTimeoutMs?: number;
+  /** Time an idle keep-alive connection is kept; default 60 000 ms. */
+  idleTimeoutMs?: number;
 }
 
 /** A running HTTP endpoint. */
@@ -45,62 +53,65 @@ export interface GatewayHttpServer extends AsyncDisposable {
  * server.url; // "http://127.0.0.1:<port>/mcp"
  * ```
  */
-export function serveGatewayHttp(
+export async function serveGatewayHttp(
   gateway: Gateway,
   options: ServeGatewayHttpOptions,
 ): Promise<GatewayHttpServer> {
-  const wildcard = ["0.0.0.0", "::", "[::]", ""].includes(options.host);
   const handler = createGatewayHandler(gateway, {
     ...options,
-    allowedHosts: options.allowedHosts ?? (wildcard ? undefined : [options.host]),
+    allowedHosts: [...boundHostNames(options.host), ...options.allowedHosts ?? []],
   });
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      // No `signal` here: Deno.serve's own abort handling races our shutdown (BadResource).
-      server = Deno.serve({
-        hostname: options.host,
-        port: options.port,
-        onListen: () => {},
-        onError: (error) => {
-          gateway.logger.error("gateway request failed", { error: String(error) });
-          return new Response("Internal error\n", { status: 500 });
-        },
-      }, (request) => handler.handle(request));
-    } catch (error) {
-      reject(
-        error instanceof Deno.errors.AddrInUse
-          ? new ToolscriptError(
-            `Cannot listen on ${options.host}:${options.port}: the address is already in use`,
-            { code: "usage", fix: "toolscript gateway --port 0", cause: error },
-          )
-          : error,
-      );
-      return;
-    }
-    const { hostname, port } = server.addr;
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-    const origin = `http://${host}:${port}`;
-    let closed: Promise<void> | undefined;
-    const close = () =>
-      closed ??= (async () => {
-        options.signal?.removeEventListener("abort", onAbort);
-        await handler.close();
-        await server.shutdown();
-      })();
-    const onAbort = () => {
-      close().catch((error) =>
-        gateway.logger.warn("gateway shutdown failed", { error: String(error) })
-      );
-    };
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
-    resolve({
-      url: `${origin}/mcp`,
-      origin,
-      finished: server.finished,
-      close,
-      [Symbol.asyncDispose]: close,
-    });
-  });
+  let server: GuardedServer;
+  try {
+    server = await serveWithConnectionGuard({
+      hostname: options.host,
+      port: options.port,
+      maxConnections: options.maxConnections,
+      headersTimeoutMs: options.headersTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      logger: gateway.logger,
+      onError: (error) => {
+        gateway.logger.error("gateway request failed", { error: String(error) });
+        return new Response("Internal error\n", { status: 500 });
+      },
+    }, (request) => handler.handle(request));
+  } catch (error) {
+    throw error instanceof Deno.errors.AddrInUse
+      ? new ToolscriptError(
+        `Cannot listen on ${options.host}:${options.port}: the address is already in use`,
+        { code: "usage", fix: "toolscript gateway --port 0", cause: error },
+      )
+      : error;
+  }
+  const { hostname, port } = server.addr;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const origin = `http://${host}:${port}`;
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      await handler.close();
+      await server.shutdown();
+    })();
+  const onAbort = () => {
+    close().catch((error) =>
+      gateway.logger.warn("gateway shutdown failed", { error: String(error) })
+    );
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    url: `${origin}/mcp`,
+    origin,
+    finished: server.finished,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The bound address as `URL.hostname` spells it (`[::]` for `::`), for the Host check. */
+function boundHostNames(host: string): string[] {
+  if (host === "") return [];
+  const bare = host.replace(/^\[|\]$/g, "");
+  return [bare.includes(":") ? `[${bare}]` : bare];
 }
