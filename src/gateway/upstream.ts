@@ -18,6 +18,8 @@ import {
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
+// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describeCallError, explainConnectFailure, isSessionLost } from "./upstream_errors.ts";
 import type { Logger } from "../log.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream_transport.ts";
@@ -294,9 +296,27 @@ export class Upstream implements AsyncDisposable {
           await this.reconnect();
           continue;
         }
+        if (error instanceof StreamableHTTPError && error.code === 401) {
+          throw await this.#unauthorized(error);
+        }
         throw describeCallError(this.name, error, this.#transport?.stderrTail(), this.lastFailure);
       }
     }
+  }
+
+  /**
+   * A 401 on a call means what it means on connect (a login is needed, or the configured
+   * credentials were rejected): the state says so, and the error names the fix.
+   */
+  async #unauthorized(error: unknown): Promise<unknown> {
+    const credentials = await this.#options.credentials?.status().catch(() => undefined);
+    const explained = explainConnectFailure(this.config, error, {
+      transport: this.#transport!,
+      credentials,
+      configPath: this.#options.configPath,
+    });
+    if (explained instanceof NotAuthenticatedError) this.#fail(explained, "call");
+    return explained;
   }
 
   /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */

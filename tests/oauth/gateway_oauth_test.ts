@@ -18,6 +18,7 @@ async function startGateway(world: Awaited<ReturnType<typeof startWorld>>) {
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return Object.assign(process, {
     client,
+    url,
     async [Symbol.asyncDispose]() {
       await client.close();
       process.kill("SIGTERM");
@@ -72,4 +73,21 @@ Deno.test("a grant revoked at the AS makes the gateway's call name the auth comm
   const failed = await gateway.client.callTool({ name: "demo__echo", arguments: { text: "y" } });
   assert.equal(failed.isError, true);
   assert.match(textOf(failed), /toolscript auth demo/);
+});
+
+Deno.test("a server without an auth block that starts answering 401 needs a login, on the call path as on connect", async () => {
+  await using world = await startWorld({ auth: null });
+  await login(world);
+  await using gateway = await startGateway(world);
+  const ok = await gateway.client.callTool({ name: "demo__echo", arguments: { text: "x" } });
+  assert.equal(textOf(ok), "echo: x");
+  // A logout in another process, and the grant gone at the AS.
+  await Deno.remove(world.credentialFile);
+  await world.as.revokeAll();
+  const failed = await gateway.client.callTool({ name: "demo__echo", arguments: { text: "y" } });
+  assert.equal(failed.isError, true);
+  assert.match(textOf(failed), /toolscript auth demo/);
+  assert.doesNotMatch(textOf(failed), /Streamable HTTP error|Error POSTing/);
+  const health = await fetch(new URL("/health", gateway.url)).then((r) => r.json());
+  assert.equal(health.servers[0].state, "needs-auth", JSON.stringify(health));
 });
