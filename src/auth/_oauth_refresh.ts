@@ -26,6 +26,7 @@ import {
 import { toStoredTokens } from "./oauth_provider.ts";
 import { discoveryPolicyFor, guardDiscoveryFetch, UnsafeUrlError } from "./url_policy.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
+import type { TokenRequestHook } from "./types.ts";
 
 /** The refresh token was rejected (`invalid_grant`): only a new login helps. */
 export class RefreshRejectedError extends Error {
@@ -55,6 +56,8 @@ export interface RefreshInputs {
   now: () => number;
   logger: Logger;
   signal?: AbortSignal;
+  /** Told whether the refresh request got a token (not called when none was sent). */
+  onTokenRequest?: TokenRequestHook;
 }
 
 /**
@@ -120,10 +123,12 @@ export async function refreshStoredTokens(
     });
     const stored = toStoredTokens(tokens, inputs.now(), inputs.logger);
     if (!stored.scope && doc.tokens?.scope) stored.scope = doc.tokens.scope;
+    inputs.onTokenRequest?.(name, "refresh_token", "ok");
     return stored;
   } catch (error) {
     if (inputs.signal?.aborted) throw inputs.signal.reason;
     if (error instanceof UnsafeUrlError) throw error;
+    inputs.onTokenRequest?.(name, "refresh_token", "error");
     const kind = classifyTokenFailure(error, record.status);
     if (kind === "invalid_grant") throw new RefreshRejectedError({ cause: safeCause(error) });
     if (oauthErrorCode(error) === "invalid_client" && client.registration === "dynamic") {

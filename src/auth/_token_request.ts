@@ -6,6 +6,7 @@
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { TokenRequestOutcome } from "./types.ts";
 
 /** A token as the endpoint returned it (already registered with the redactor). */
 export interface ObtainedToken {
@@ -47,6 +48,8 @@ export interface TokenRequestOptions {
   /** A `Retry-After` longer than this ends the retries at once. */
   maxRetryAfterMs: number;
   signal: AbortSignal;
+  /** Told how each attempt ended (not called for an attempt cut short by `signal`). */
+  onAttempt?: (outcome: TokenRequestOutcome) => void;
 }
 
 /** A failure, and how long the server asked us to wait before trying again. */
@@ -85,6 +88,7 @@ export async function requestToken(
       scope: request.parameters.get("scope") ?? undefined,
     });
     const failure = await attemptOnce(request, options);
+    options.onAttempt?.(failure instanceof TokenRequestError ? "error" : "ok");
     if (!(failure instanceof TokenRequestError)) return failure;
     if (!failure.temporary || attempt >= options.maxAttempts) throw failure;
     const retryAfterMs = failure.retryAfterMs;

@@ -17,7 +17,12 @@ import { fingerprint, type Logger } from "../log.ts";
 import { abortableDelay, raceAbort } from "./_abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
 import { type ObtainedToken, requestToken, TokenRequestError } from "./_token_request.ts";
-import type { CredentialProvider, CredentialStatus } from "./types.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  TokenRequestHook,
+  TokenRequestOutcome,
+} from "./types.ts";
 
 /** Options of {@link ClientCredentialsProvider}. */
 export interface ClientCredentialsProviderOptions {
@@ -39,6 +44,12 @@ export interface ClientCredentialsProviderOptions {
   requestTimeoutMs?: number;
   /** Refresh on a timer at `refreshAt` of the lifetime; default true. */
   backgroundRefresh?: boolean;
+  /**
+   * Told of every request sent to the token endpoint (each retry counts), for the gateway's
+   * metrics. Internal: not part of the library API yet.
+   * @ignore
+   */
+  onTokenRequest?: TokenRequestHook;
 }
 
 interface CachedToken {
@@ -97,6 +108,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
   readonly #background: boolean;
+  readonly #onAttempt?: (outcome: TokenRequestOutcome) => void;
   readonly #closed = new AbortController();
   #current?: CachedToken;
   #flight?: Flight;
@@ -129,6 +141,8 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#background = options.backgroundRefresh ?? true;
+    const hook = options.onTokenRequest;
+    if (hook) this.#onAttempt = (outcome) => hook(serverName, auth.type, outcome);
     this.#client = new ClientAuthentication(serverName, auth, {
       logger: this.#logger,
       fetch: this.#fetch,
@@ -290,6 +304,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
         timeoutMs: this.#timeoutMs,
         maxRetryAfterMs: MAX_RETRY_AFTER_MS,
         signal,
+        onAttempt: this.#onAttempt,
       },
     );
   }

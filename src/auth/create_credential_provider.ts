@@ -7,7 +7,7 @@ import type { ServerConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import { NotAuthenticatedError } from "../errors.ts";
 import type { TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus } from "./types.ts";
+import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
 import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
 import { OAuthCredentialProvider } from "./oauth_credentials.ts";
@@ -24,6 +24,12 @@ export interface CredentialProviderOptions {
   now?: () => number;
   /** Config path for `--config` in fix commands, when not the default. */
   configPath?: string;
+  /**
+   * Told of every token-endpoint request (refreshes and machine grants), for the gateway's
+   * metrics. Internal: not part of the library API yet.
+   * @ignore
+   */
+  onTokenRequest?: TokenRequestHook;
 }
 
 /**
@@ -59,6 +65,7 @@ export function createCredentialProvider(
     fetch: options.fetch,
     now: options.now,
     configPath: options.configPath,
+    onTokenRequest: options.onTokenRequest,
   };
   // No auth block: a server that answers 401 with OAuth metadata is treated as OAuth, so
   // credentials stored by `toolscript auth` are used when there are any.
@@ -80,6 +87,7 @@ export function createCredentialProvider(
         fetch: options.fetch,
         now: options.now,
         allowInsecureHttp: server.allowInsecureHttp,
+        onTokenRequest: options.onTokenRequest,
       });
       break;
   }

@@ -10,7 +10,7 @@ import { raceAbort } from "./_abort.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
 import { readChallenge } from "./oauth_discovery.ts";
 import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus } from "./types.ts";
+import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
 export interface OAuthCredentialProviderOptions {
@@ -42,6 +42,12 @@ export interface OAuthCredentialProviderOptions {
   lockTimeoutMs?: number;
   /** Longest refresh request; default 30 000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * Told of every refresh request sent to the token endpoint, for the gateway's metrics.
+   * Internal: not part of the library API yet.
+   * @ignore
+   */
+  onTokenRequest?: TokenRequestHook;
 }
 
 /**
@@ -275,6 +281,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         now: this.#now,
         logger: this.#logger,
         signal: requestTimeout.signal,
+        onTokenRequest: this.#options.onTokenRequest,
       });
     } catch (error) {
       if (error instanceof RefreshRejectedError) {

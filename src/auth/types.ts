@@ -49,3 +49,20 @@ export interface CredentialProvider {
   /** Stops background work (refresh timers, requests under way). */
   close?(): Promise<void>;
 }
+
+/** The grant a token request used, as `/metrics` labels it. */
+export type TokenGrant = "refresh_token" | "client_credentials" | "private_key_jwt";
+
+/** How a token request ended: a token obtained (`ok`) or not (`error`). */
+export type TokenRequestOutcome = "ok" | "error";
+
+/**
+ * Called once per request sent to a token endpoint (each retry counts), with the server's
+ * config name; never a token or secret. The gateway supplies it to count requests for
+ * `/metrics`; it must not throw.
+ */
+export type TokenRequestHook = (
+  server: string,
+  grant: TokenGrant,
+  outcome: TokenRequestOutcome,
+) => void;

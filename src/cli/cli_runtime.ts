@@ -14,6 +14,7 @@ import type { CredentialProvider } from "../auth/types.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway } from "../gateway/create_gateway.ts";
+import { GatewayMetrics } from "../gateway/metrics.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 
 /** Platform values `main.ts` supplies; specs supply their own. */
@@ -53,6 +54,8 @@ export interface CliRuntime {
   /** The config path to name in `--config` hints, when it is not found by default lookup. */
   configHint?: string;
   credentialsFor: (server: ServerConfig) => CredentialProvider | undefined;
+  /** The metrics of gateways built from this runtime; its providers count token requests in it. */
+  metrics: GatewayMetrics;
 }
 
 /**
@@ -88,14 +91,16 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const home = toolscriptHome(io.env, io.home);
   const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
   const configHint = config.source === "flag" ? config.file : undefined;
+  const metrics = new GatewayMetrics();
   const credentialsFor = credentialProviderCache({
     logger,
     store,
     fetch: io.fetch,
     now: io.now,
     configPath: configHint,
+    onTokenRequest: metrics.countTokenRequest,
   });
-  return { io, config, logger, store, home, configHint, credentialsFor };
+  return { io, config, logger, store, home, configHint, credentialsFor, metrics };
 }
 
 /**
@@ -139,5 +144,6 @@ export function createCliGateway(runtime: CliRuntime, only?: ServerConfig[]): Ga
     fetch: runtime.io.fetch,
     now: runtime.io.now,
     credentialsFor: runtime.credentialsFor,
+    metrics: runtime.metrics,
   });
 }

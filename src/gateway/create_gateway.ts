@@ -11,6 +11,7 @@ import { FileTokenStore } from "../auth/file_token_store.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
 import { Gateway } from "./gateway.ts";
 import { FileToolCache } from "./tool_cache.ts";
+import { GatewayMetrics } from "./metrics.ts";
 
 /** Options of {@link createGateway}. */
 export interface CreateGatewayOptions {
@@ -26,6 +27,14 @@ export interface CreateGatewayOptions {
   now?: () => number;
   /** Credentials per server, when the caller shares them elsewhere (e.g. with `status`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /**
+   * The gateway's metrics (default a new registry). With `credentialsFor`, pass the registry
+   * whose `countTokenRequest` those providers got as `onTokenRequest`, so token requests are
+   * counted; without it, the providers built here are given it. Internal: not part of the
+   * library API yet.
+   * @ignore
+   */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -45,6 +54,7 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
   const logger = options.logger ?? silentLogger();
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
   const configPath = config.source === "flag" ? config.file : undefined;
+  const metrics = options.metrics ?? new GatewayMetrics();
   const credentialsFor = options.credentialsFor ?? credentialProviderCache({
     logger,
     store: options.store ??
@@ -52,6 +62,7 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     fetch: options.fetch,
     now: options.now,
     configPath,
+    onTokenRequest: metrics.countTokenRequest,
   });
   return new Gateway(config, {
     logger,
@@ -59,5 +70,6 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     configPath,
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
     credentialsFor,
+    metrics,
   });
 }

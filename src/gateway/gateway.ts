@@ -22,6 +22,7 @@ import type { ToolCache } from "./tool_cache.ts";
 import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
 import { maskSecrets } from "./mask_secrets.ts";
 import { SessionHub } from "./session_hub.ts";
+import { GatewayMetrics } from "./metrics.ts";
 
 export { NAME_SEPARATOR } from "./exposed_names.ts";
 
@@ -42,6 +43,13 @@ export interface GatewayOptions {
    * doubling to 60 s, with jitter.
    */
   retryDelayMs?: (attempt: number) => number;
+  /**
+   * Where tool calls are counted (default a new one); pass the one whose `countTokenRequest`
+   * the credential providers were given, so `/metrics` shows their token requests too.
+   * Internal: not part of the library API yet.
+   * @ignore
+   */
+  metrics?: GatewayMetrics;
 }
 
 /** One server's state as `status` and `/health` show it. */
@@ -83,6 +91,12 @@ export class Gateway implements AsyncDisposable {
    * @ignore
    */
   readonly hub: SessionHub = new SessionHub();
+  /**
+   * Counters and histograms behind `GET /metrics` (see {@link Gateway.renderMetrics}).
+   * Internal, like {@link Gateway.upstreams}.
+   * @ignore
+   */
+  readonly metrics: GatewayMetrics;
   #listeners = new Set<() => void>();
   #options: GatewayOptions;
   #version = 0;
@@ -98,6 +112,7 @@ export class Gateway implements AsyncDisposable {
     this.config = config;
     this.logger = options.logger;
     this.#options = options;
+    this.metrics = options.metrics ?? new GatewayMetrics();
     this.upstreams = new Map();
     for (const server of config.servers) {
       if (!server.enabled) continue;
@@ -304,21 +319,30 @@ export class Gateway implements AsyncDisposable {
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
+    const startedAt = performance.now();
     // A server that is down and never listed tools may still own the name: reconnect and try,
     // or say why it is down, rather than "unknown tool".
-    const target = this.resolve(namespaced, "tool") ?? this.#unlistedTarget(namespaced);
+    const listed = this.resolve(namespaced, "tool");
+    const target = listed ?? this.#unlistedTarget(namespaced);
     if (!target) {
+      this.metrics.toolCalls(undefined, undefined).record("failed", startedAt);
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${namespaced}"`);
     }
     const { upstream, name } = target;
+    // Only names the upstream listed become labels, so clients cannot grow the series.
+    const calls = this.metrics.toolCalls(upstream.name, listed && name);
     if (name === "authenticate" && upstream.state === "needs-auth") {
+      calls.record("failed", startedAt);
       return this.errorResult(
         new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath }),
       );
     }
     try {
-      return this.maskSecrets(await upstream.callTool(name, args, signal));
+      const result = this.maskSecrets(await upstream.callTool(name, args, signal));
+      calls.record(result.isError === true ? "error" : "ok", startedAt);
+      return result;
     } catch (error) {
+      calls.record("failed", startedAt);
       if (error instanceof McpError && !isLocalError(error)) {
         error.message = this.logger.redactor.maskSecrets(error.message);
         this.maskSecrets(error.data); // in place: `data` is read-only
@@ -417,6 +441,14 @@ export class Gateway implements AsyncDisposable {
       error: u.lastError,
       fix: u.state === "needs-auth" ? this.#fixFor(u) : undefined,
     }));
+  }
+
+  /**
+   * Every metric in the Prometheus text exposition format 0.0.4 (`GET /metrics`): tool calls
+   * and their latency, token requests, upstream state, open client sessions.
+   */
+  renderMetrics(): string {
+    return this.metrics.render({ upstreams: this.upstreams.values(), sessionsOpen: this.hub.size });
   }
 
   /** Closes every upstream (stopping stdio children). */

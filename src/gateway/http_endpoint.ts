@@ -1,15 +1,16 @@
 /**
  * The gateway's HTTP endpoint as a plain `fetch(Request)` handler: streamable HTTP MCP at
- * `/mcp` (one {@link ClientSession} per MCP session), `/health`, and extra routes mounted by
- * higher layers (code mode). Every route rejects foreign `Origin` headers and, when a gateway
- * token is set, requests without it. Sessions are capped per caller; see
- * {@link chooseEviction}.
+ * `/mcp` (one {@link ClientSession} per MCP session), `/health`, `/metrics` (Prometheus text
+ * format), and extra routes mounted by higher layers (code mode). Every route rejects foreign
+ * `Origin` headers and, when a gateway token is set, requests without it. Sessions are capped
+ * per caller; see {@link chooseEviction}.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Gateway } from "./gateway.ts";
 import { ClientSession } from "./client_session.ts";
 import { HttpSessionTransport } from "./http_session_transport.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
+import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 /** A route handler mounted beside `/mcp`. */
 export type RouteHandler = (request: Request) => Response | Promise<Response>;
@@ -184,6 +185,11 @@ export function createGatewayHandler(
     }
     if (!isAuthorized(request)) return refuse(401, "Missing or wrong gateway token");
     if (url.pathname === "/mcp") return await handleMcp(request);
+    if (url.pathname === "/metrics" && request.method === "GET") {
+      return new Response(gateway.renderMetrics(), {
+        headers: { "content-type": METRICS_CONTENT_TYPE },
+      });
+    }
     if (url.pathname === "/health" && request.method === "GET") {
       const servers = gateway.health();
       const status = servers.every((s) => s.state === "ok") ? "ok" : "degraded";
