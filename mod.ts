@@ -34,6 +34,7 @@ export type {
   ServerConfig,
   ServerConfigBase,
   StdioServerConfig,
+  ToolFilterConfig,
 } from "./src/config/types.ts";
 
 export { FileTokenStore } from "./src/auth/file_token_store.ts";
@@ -65,7 +66,11 @@ export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/oauth_login
 export { loginWithDeviceCode } from "./src/auth/oauth_device_login.ts";
 export type { DeviceCodePrompt, DeviceLoginOptions } from "./src/auth/oauth_device_login.ts";
 export { logoutOAuth } from "./src/auth/oauth_logout.ts";
-export type { OAuthLogoutOptions, OAuthLogoutResult } from "./src/auth/oauth_logout.ts";
+export type {
+  OAuthLogoutOptions,
+  OAuthLogoutResult,
+  TokenRevocation,
+} from "./src/auth/oauth_logout.ts";
 export { ClientCredentialsProvider } from "./src/auth/client_credentials_provider.ts";
 export type { ClientCredentialsProviderOptions } from "./src/auth/client_credentials_provider.ts";
 export { createAuthFetch } from "./src/auth/auth_fetch.ts";
