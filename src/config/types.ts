@@ -223,7 +223,16 @@ export interface GatewayConfig {
   host: string;
   /** TCP port; 0 picks any free port; default 3333. `--port` overrides it. */
   port: number;
+  /**
+   * What `tools/list` offers clients: `tools` (default) every upstream tool, `code` only the
+   * code-mode tools `toolscript__search`, `toolscript__types` and `toolscript__exec`, `both`
+   * all of them. `--expose` overrides it. `loadConfig` always fills it in.
+   */
+  expose?: GatewayExpose;
 }
+
+/** Values of {@link GatewayConfig.expose}. */
+export type GatewayExpose = "tools" | "code" | "both";
 
 /** A loaded config. */
 export interface Config {

@@ -9,7 +9,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
-import { Gateway } from "./gateway.ts";
+import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { FileToolCache } from "./tool_cache.ts";
 
 /** Options of {@link createGateway}. */
@@ -26,6 +26,8 @@ export interface CreateGatewayOptions {
   now?: () => number;
   /** Credentials per server, when the caller shares them elsewhere (e.g. with `status`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /** Tools the gateway serves itself (see `LocalTools`); default none. */
+  localTools?: GatewayOptions["localTools"];
 }
 
 /**
@@ -59,5 +61,6 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     configPath,
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
     credentialsFor,
+    localTools: options.localTools,
   });
 }
