@@ -27,6 +27,7 @@ export type {
   ClientCredentialsAuthConfig,
   Config,
   GatewayConfig,
+  GatewayExpose,
   OAuthAuthConfig,
   PrivateKeyJwtAuthConfig,
   RemoteServerConfig,
@@ -79,7 +80,7 @@ export type { AuthFetchOptions } from "./src/auth/auth_fetch.ts";
 export { createGateway } from "./src/gateway/create_gateway.ts";
 export type { CreateGatewayOptions } from "./src/gateway/create_gateway.ts";
 export { Gateway } from "./src/gateway/gateway.ts";
-export type { GatewayOptions, ServerHealth } from "./src/gateway/gateway.ts";
+export type { GatewayOptions, LocalTools, ServerHealth } from "./src/gateway/gateway.ts";
 export type { UpstreamState } from "./src/gateway/upstream.ts";
 export type { ToolCache } from "./src/gateway/tool_cache.ts";
 export { serveGatewayHttp } from "./src/gateway/serve_http.ts";

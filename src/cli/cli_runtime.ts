@@ -13,7 +13,7 @@ import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
 import type { Gateway } from "../gateway/gateway.ts";
-import { createGateway } from "../gateway/create_gateway.ts";
+import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 
@@ -135,8 +135,15 @@ export function findEnabledServer(runtime: CliRuntime, name: string): ServerConf
   return findServer(runtime, name);
 }
 
-/** Builds a gateway over the given servers (all enabled ones by default). */
-export function createCliGateway(runtime: CliRuntime, only?: ServerConfig[]): Gateway {
+/**
+ * Builds a gateway over the given servers (all enabled ones by default), with the local tools
+ * of `extra` (code mode's, for `gateway --expose`).
+ */
+export function createCliGateway(
+  runtime: CliRuntime,
+  only?: ServerConfig[],
+  extra: Pick<CreateGatewayOptions, "localTools"> = {},
+): Gateway {
   const config = only ? { ...runtime.config, servers: only } : runtime.config;
   return createGateway(config, {
     home: runtime.home,
@@ -145,5 +152,6 @@ export function createCliGateway(runtime: CliRuntime, only?: ServerConfig[]): Ga
     now: runtime.io.now,
     credentialsFor: runtime.credentialsFor,
     metrics: runtime.metrics,
+    localTools: extra.localTools,
   });
 }

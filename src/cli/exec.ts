@@ -3,7 +3,7 @@
  * through `import { tools } from "toolscript"`, in a locked-down Deno process, against the
  * running gateway or one started in-process for the run.
  */
-import { basename, delimiter, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { GLOBAL_HELP, parseCommandArgs, parseSeconds } from "./cli_args.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import {
@@ -16,6 +16,8 @@ import { ToolscriptError, UsageError } from "../errors.ts";
 import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
 import { generateToolsModule } from "../codemode/tools_module.ts";
 import { runSandboxed, type SandboxOutcome } from "../codemode/exec_sandbox.ts";
+import { findDeno } from "../codemode/find_deno.ts";
+import { UNUSED_GATEWAY_URL } from "../codemode/code_mode_tools.ts";
 
 /** Parsed `exec` arguments. */
 export interface ExecArgs {
@@ -116,7 +118,7 @@ async function runAgainst(
   });
   return await runSandboxed(code, {
     ...sandboxIo(io, args),
-    denoPath: await findDeno(io),
+    denoPath: await findDeno(io.env),
     toolsModule: gateway.toolsModule,
     callTool: gateway.callTool,
   });
@@ -127,7 +129,7 @@ async function runAgainst(
  * and the program's calls go straight to `gateway.callTool`; no port is opened.
  */
 async function runWithOwnGateway(code: string, args: ExecArgs, io: CliIo): Promise<SandboxOutcome> {
-  const denoPath = await findDeno(io);
+  const denoPath = await findDeno(io.env);
   const runtime = await openCliRuntime(io, args.config);
   await using gateway = createCliGateway(runtime);
   await gateway.start(io.signal);
@@ -144,9 +146,6 @@ async function runWithOwnGateway(code: string, args: ExecArgs, io: CliIo): Promi
   });
 }
 
-/** A URL that resolves nowhere (RFC 2606), for the module's unused HTTP client. */
-const UNUSED_GATEWAY_URL = "http://toolscript.invalid";
-
 function sandboxIo(io: CliIo, args: ExecArgs) {
   return {
     timeoutMs: args.timeoutMs,
@@ -155,27 +154,6 @@ function sandboxIo(io: CliIo, args: ExecArgs) {
     stderr: io.stderr,
     signal: io.signal,
   };
-}
-
-/**
- * The Deno that runs programs: this process's own executable when it is Deno, else (in a
- * `deno compile`d toolscript) the first `deno` on `PATH`.
- */
-async function findDeno(io: CliIo): Promise<string> {
-  const self = Deno.execPath();
-  if (/^deno(\.exe)?$/i.test(basename(self))) return self;
-  const names = Deno.build.os === "windows" ? ["deno.exe"] : ["deno"];
-  for (const dir of (io.env("PATH") ?? "").split(delimiter).filter(Boolean)) {
-    for (const name of names) {
-      const candidate = join(dir, name);
-      const info = await Deno.stat(candidate).catch(() => undefined);
-      if (info?.isFile) return candidate;
-    }
-  }
-  throw new ToolscriptError("Cannot run programs: toolscript exec needs Deno 2 on PATH", {
-    code: "internal",
-    fix: "npm install -g deno",
-  });
 }
 
 async function readProgram(file: string, io: CliIo): Promise<string> {

@@ -13,6 +13,9 @@ import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { watchCredentials } from "../gateway/credential_watch.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
+import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
+import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
+import type { GatewayExpose } from "../config/types.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -21,17 +24,25 @@ export interface GatewayArgs {
   host?: string;
   port?: number;
   stdio: boolean;
+  /** `--expose`; undefined: the config's `gateway.expose`. */
+  expose?: GatewayExpose;
 }
 
 /** Help text of `gateway`. */
-export const GATEWAY_HELP = `Usage: toolscript gateway [--host H] [--port N] [--stdio]
+export const GATEWAY_HELP =
+  `Usage: toolscript gateway [--host H] [--port N] [--stdio] [--expose tools|code|both]
 
 Connects to every enabled server and serves all their tools as one MCP endpoint.
 
 Options:
-  --host <host>   Address to bind (default from config, else 127.0.0.1)
-  --port <n>      Port (default from config, else 3333; 0 = any free port)
-  --stdio         Serve MCP over stdin/stdout instead of HTTP
+  --host <host>     Address to bind (default from config, else 127.0.0.1)
+  --port <n>        Port (default from config, else 3333; 0 = any free port)
+  --stdio           Serve MCP over stdin/stdout instead of HTTP
+  --expose <what>   What tools/list offers (default from config, else tools):
+                      tools  every server's tools
+                      code   only toolscript__search, toolscript__types and toolscript__exec
+                             (code mode for any MCP client)
+                      both   the code-mode tools and every server's tools
 
 Environment (HTTP mode):
   TOOLSCRIPT_GATEWAY_TOKEN               Bearer token every request must carry (not empty)
@@ -47,7 +58,15 @@ export function parseGatewayArgs(argv: string[]): GatewayArgs {
     host: { type: "string" },
     port: { type: "string" },
     stdio: { type: "boolean" },
+    expose: { type: "string" },
   }, { min: 0, max: 0 });
+  const expose = values.expose as string | undefined;
+  if (expose !== undefined && !GATEWAY_EXPOSE_VALUES.includes(expose as GatewayExpose)) {
+    throw new UsageError(
+      `--expose must be one of ${GATEWAY_EXPOSE_VALUES.join(", ")}, got "${expose}"`,
+      { fix: "toolscript gateway --help" },
+    );
+  }
   const stdio = values.stdio === true;
   if (stdio && (values.host !== undefined || values.port !== undefined)) {
     throw new UsageError("--stdio serves on stdin/stdout; --host and --port do not apply", {
@@ -59,6 +78,7 @@ export function parseGatewayArgs(argv: string[]): GatewayArgs {
     host: values.host as string | undefined,
     port: parsePort(values.port, "--port"),
     stdio,
+    expose: expose as GatewayExpose | undefined,
   };
 }
 
@@ -88,7 +108,12 @@ export async function runGateway(
     ? undefined
     : connectionLimits(io, options.fileDescriptorLimit ?? linuxFileDescriptorLimit);
   const runtime = await openCliRuntime(io, args.config);
-  await using gateway = createCliGateway(runtime);
+  const expose = args.expose ?? runtime.config.gateway.expose ?? "tools";
+  await using gateway = createCliGateway(runtime, undefined, {
+    localTools: expose === "tools"
+      ? undefined
+      : (g) => createCodeModeTools(g, { expose, env: io.env }),
+  });
   const log = runtime.logger;
   const watch = () =>
     watchCredentials(gateway, {

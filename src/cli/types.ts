@@ -5,9 +5,7 @@
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
 import { loadCatalog, quietIo } from "./_code_mode.ts";
-import { UsageError } from "../errors.ts";
-import { filterCatalog, parseToolId, type ToolFilter } from "../codemode/gateway_catalog.ts";
-import type { CatalogTool } from "../codemode/tool_catalog.ts";
+import { filterCatalog, resolveFilters } from "../codemode/gateway_catalog.ts";
 import { generateToolsDeclarations } from "../codemode/tools_module.ts";
 import { stripControlChars } from "../log.ts";
 
@@ -53,20 +51,4 @@ export async function runTypes(args: TypesArgs, io: CliIo): Promise<number> {
   // should one ever slip through.
   io.stdout(stripControlChars(generateToolsDeclarations(selected)));
   return 0;
-}
-
-/** Turns `--filter` entries into {@link ToolFilter}s, checking each names something. */
-export function resolveFilters(
-  entries: readonly string[],
-  tools: readonly CatalogTool[],
-  servers: readonly string[],
-): ToolFilter[] {
-  return entries.map((entry) => {
-    if (servers.includes(entry)) return { server: entry };
-    const parts = parseToolId(entry);
-    if (parts && tools.some((t) => t.server === parts.server && t.name === parts.tool)) {
-      return { server: parts.server, tool: parts.tool };
-    }
-    throw new UsageError(`No server or tool named "${entry}"`, { fix: "toolscript tools" });
-  });
 }

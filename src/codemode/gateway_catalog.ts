@@ -6,6 +6,7 @@
 import type { Gateway } from "../gateway/gateway.ts";
 import { NAME_SEPARATOR } from "../gateway/exposed_names.ts";
 import type { CatalogTool } from "./tool_catalog.ts";
+import { UsageError } from "../errors.ts";
 
 /** Selects every tool of `server`, or only its tool `tool`. */
 export interface ToolFilter {
@@ -48,4 +49,25 @@ export function filterCatalog(
   return tools.filter((tool) =>
     filters.some((f) => f.server === tool.server && (f.tool === undefined || f.tool === tool.name))
   );
+}
+
+/**
+ * Turns `--filter` entries (`<server>` or `<server>__<tool>`) into {@link ToolFilter}s,
+ * checking each names a server of `servers` or a tool of `tools`.
+ *
+ * @throws {UsageError} for an entry that names nothing.
+ */
+export function resolveFilters(
+  entries: readonly string[],
+  tools: readonly CatalogTool[],
+  servers: readonly string[],
+): ToolFilter[] {
+  return entries.map((entry) => {
+    if (servers.includes(entry)) return { server: entry };
+    const parts = parseToolId(entry);
+    if (parts && tools.some((t) => t.server === parts.server && t.name === parts.tool)) {
+      return { server: parts.server, tool: parts.tool };
+    }
+    throw new UsageError(`No server or tool named "${entry}"`, { fix: "toolscript tools" });
+  });
 }

@@ -10,6 +10,9 @@ import type { ToolFilterConfig } from "./types.ts";
 /** The separator of exposed names; a server name or prefix holding it would be ambiguous. */
 const SEPARATOR = "__";
 
+/** The prefix of toolscript's own tools (`toolscript__exec`, …), refused in the config. */
+const RESERVED_PREFIX = "toolscript";
+
 /** Characters a non-empty prefix may use (those of server names). */
 const PREFIX = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -61,6 +64,9 @@ function readPrefix(f: Fields, name: string): string {
       `Invalid prefix: it must not contain "${SEPARATOR}", which separates the prefix from ` +
         `the tool name`,
     );
+  }
+  if (prefix === RESERVED_PREFIX) {
+    f.fail("prefix", `Prefix "${RESERVED_PREFIX}" is reserved for toolscript's own tools`);
   }
   if (prefix !== "" && !PREFIX.test(prefix)) {
     f.fail("prefix", `Invalid prefix; use "" or 1 to 64 letters, digits, '_' or '-'`);

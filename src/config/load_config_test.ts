@@ -103,7 +103,7 @@ Deno.test("loadConfig() without a config file builds server default from MCP_SER
   });
   assert.equal(config.source, "adhoc");
   assert.equal(config.file, undefined);
-  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 3333 });
+  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 3333, expose: "tools" });
   assert.deepEqual(config.servers, [{
     name: "default",
     type: "http",

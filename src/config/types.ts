@@ -229,7 +229,16 @@ export interface GatewayConfig {
    * rebinding, also on a wildcard bind (`0.0.0.0`). Absent when the config gives none.
    */
   allowedHosts?: string[];
+  /**
+   * What `tools/list` offers clients: `tools` (default) every upstream tool, `code` only the
+   * code-mode tools `toolscript__search`, `toolscript__types` and `toolscript__exec`, `both`
+   * all of them. `--expose` overrides it. `loadConfig` always fills it in.
+   */
+  expose?: GatewayExpose;
 }
+
+/** Values of {@link GatewayConfig.expose}. */
+export type GatewayExpose = "tools" | "code" | "both";
 
 /** A loaded config. */
 export interface Config {

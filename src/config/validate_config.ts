@@ -6,7 +6,7 @@ import { ConfigError } from "../errors.ts";
 import { type EnvLookup, expandStrings, expandVars } from "./expand_vars.ts";
 import { Fields, isSecretName, joinPath, type ValidationContext } from "./_fields.ts";
 import { validateAuth } from "./_validate_auth.ts";
-import type { Config, GatewayConfig, ServerConfig } from "./types.ts";
+import type { Config, GatewayConfig, GatewayExpose, ServerConfig } from "./types.ts";
 import { displayUrl } from "./display_url.ts";
 import { EXPOSURE_KEYS, separatorInServerName, validateExposure } from "./_validate_exposure.ts";
 
@@ -24,7 +24,20 @@ export interface ValidateConfigOptions {
 export const SERVER_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 /** Gateway settings when the config has no `gateway` block. */
-export const DEFAULT_GATEWAY: Readonly<GatewayConfig> = { host: "127.0.0.1", port: 3333 };
+export const DEFAULT_GATEWAY: Readonly<GatewayConfig> = {
+  host: "127.0.0.1",
+  port: 3333,
+  expose: "tools",
+};
+
+/** Values of `gateway.expose` (and `--expose`). */
+export const GATEWAY_EXPOSE_VALUES: readonly GatewayExpose[] = ["tools", "code", "both"];
+
+/**
+ * The server name (and prefix) toolscript keeps for its own tools (`toolscript__search`, …);
+ * no configured server may use it.
+ */
+export const RESERVED_SERVER_NAME = "toolscript";
 
 /** Default connect timeout of a server, in ms. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -70,6 +83,13 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
     }
     const separator = separatorInServerName(name);
     if (separator) servers.fail(name, separator);
+    if (name === RESERVED_SERVER_NAME) {
+      servers.fail(
+        name,
+        `Server name "${RESERVED_SERVER_NAME}" is reserved for toolscript's own tools; ` +
+          "rename the server",
+      );
+    }
     list.push(validateServer(ctx, name, entry));
   }
   return {
@@ -110,10 +130,11 @@ function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
   if (raw === undefined || raw === null) return { ...DEFAULT_GATEWAY };
   const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path: "gateway" });
   const f = new Fields(ctx, expanded, "gateway", '"gateway"');
-  f.allowKeys(["host", "port", "allowedHosts"], '"gateway"');
+  f.allowKeys(["host", "port", "allowedHosts", "expose"], '"gateway"');
   const gateway: GatewayConfig = {
     host: f.string("host") ?? DEFAULT_GATEWAY.host,
     port: f.number("port", { integer: true, min: 0, max: 65535 }) ?? DEFAULT_GATEWAY.port,
+    expose: f.oneOf("expose", GATEWAY_EXPOSE_VALUES) ?? DEFAULT_GATEWAY.expose,
   };
   const allowedHosts = f.stringArray("allowedHosts");
   if (allowedHosts) {

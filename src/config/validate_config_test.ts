@@ -94,6 +94,21 @@ const INVALID: { name: string; raw: unknown; env?: Record<string, string>; path?
     raw: { gateway: { allowedHosts: ["*.example"] }, mcpServers: {} },
     path: "gateway.allowedHosts[0]",
   },
+  {
+    name: "a gateway expose other than tools, code or both",
+    raw: { gateway: { expose: "all" }, mcpServers: {} },
+    path: "gateway.expose",
+  },
+  {
+    name: "the reserved server name toolscript",
+    raw: { mcpServers: { toolscript: { url: "https://mcp.example/mcp" } } },
+    path: "mcpServers.toolscript",
+  },
+  {
+    name: "the reserved prefix toolscript",
+    raw: server({ url: "https://mcp.example/mcp", prefix: "toolscript" }),
+    path: "mcpServers.s.prefix",
+  },
   // Every server.
   { name: "a server that is not an object", raw: server("npx"), path: "mcpServers.s" },
   {
@@ -247,7 +262,7 @@ Deno.test("validateConfig() fills in defaults and infers the type from command o
   });
   assert.equal(config.file, FILE);
   assert.equal(config.source, "flag");
-  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 3333 });
+  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 3333, expose: "tools" });
   assert.deepEqual(config.servers, [
     {
       name: "local",
@@ -299,7 +314,7 @@ Deno.test("validateConfig() accepts an empty mcpServers and keys starting with _
     mcpServers: {},
   });
   assert.deepEqual(config.servers, []);
-  assert.deepEqual(config.gateway, { host: "0.0.0.0", port: 0 });
+  assert.deepEqual(config.gateway, { host: "0.0.0.0", port: 0, expose: "tools" });
   const withComments = validate(server({
     _comment: "${NOT_SET}",
     url: "https://a.example",
@@ -329,7 +344,7 @@ Deno.test("validateConfig() expands variables in every string, numbers and boole
       },
     },
   }, { BIN: "/usr/bin/server", ENABLED: "false", TIMEOUT: "5" });
-  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 4444 });
+  assert.deepEqual(config.gateway, { host: "127.0.0.1", port: 4444, expose: "tools" });
   const s = config.servers[0] as StdioServerConfig;
   assert.equal(s.command, "/usr/bin/server");
   assert.deepEqual(s.args, ["--root", "/srv"]);
@@ -529,4 +544,11 @@ Deno.test("validateConfig() spells gateway.allowedHosts as URL.hostname does, an
   });
   assert.deepEqual(config.gateway.allowedHosts, ["gw.example", "[::1]", "[fd00::5]", "10.0.0.7"]);
   assert.equal(validate({ gateway: { port: 1 }, mcpServers: {} }).gateway.allowedHosts, undefined);
+});
+
+Deno.test("validateConfig() reads gateway.expose, default tools", () => {
+  for (const expose of ["tools", "code", "both"]) {
+    assert.equal(validate({ gateway: { expose }, mcpServers: {} }).gateway.expose, expose);
+  }
+  assert.equal(validate({ gateway: {}, mcpServers: {} }).gateway.expose, "tools");
 });

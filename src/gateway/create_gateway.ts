@@ -9,7 +9,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
-import { Gateway } from "./gateway.ts";
+import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { FileToolCache } from "./tool_cache.ts";
 import { GatewayMetrics } from "./metrics.ts";
 
@@ -35,6 +35,8 @@ export interface CreateGatewayOptions {
    * @ignore
    */
   metrics?: GatewayMetrics;
+  /** Tools the gateway serves itself (see `LocalTools`); default none. */
+  localTools?: GatewayOptions["localTools"];
 }
 
 /**
@@ -71,5 +73,6 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
     credentialsFor,
     metrics,
+    localTools: options.localTools,
   });
 }

@@ -50,6 +50,30 @@ export interface GatewayOptions {
    * @ignore
    */
   metrics?: GatewayMetrics;
+  /**
+   * Tools the gateway serves itself (code mode's `toolscript__*`), built once from the new
+   * gateway; see {@link LocalTools}. The gateway knows nothing of what they do.
+   */
+  localTools?: (gateway: Gateway) => LocalTools;
+}
+
+/**
+ * Tools served by the gateway itself rather than an upstream: listed before the upstreams'
+ * tools, and a call to one of their names is handled here before any upstream is looked up.
+ */
+export interface LocalTools {
+  /** The tools, in listing order; an upstream tool of the same name is neither listed nor called. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
+  readonly tools: readonly Tool[];
+  /** False: `listTools()` lists only {@link LocalTools.tools} (upstream tools stay callable). */
+  readonly listUpstreamTools: boolean;
+  /** Calls one of {@link LocalTools.tools}; `signal` is the client's cancellation of the call. */
+  // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
+  call(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    signal?: AbortSignal,
+  ): Promise<CallToolResult>;
 }
 
 /** One server's state as `status` and `/health` show it. */
@@ -106,6 +130,7 @@ export class Gateway implements AsyncDisposable {
   #exposed?: { names: ExposedNames; built: unknown[] };
   /** Collisions already logged, so each is warned about once while it lasts. */
   #warned = new Set<string>();
+  #local?: { tools: LocalTools; names: Set<string> };
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
@@ -129,6 +154,8 @@ export class Gateway implements AsyncDisposable {
         }),
       );
     }
+    const local = options.localTools?.(this);
+    if (local) this.#local = { tools: local, names: new Set(local.tools.map((t) => t.name)) };
   }
 
   /**
@@ -265,7 +292,12 @@ export class Gateway implements AsyncDisposable {
    */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   listTools(): Tool[] {
-    return [...this.exposedNames.tools];
+    const local = this.#local;
+    if (!local) return [...this.exposedNames.tools];
+    const upstream = local.tools.listUpstreamTools
+      ? this.exposedNames.tools.filter((tool) => !local.names.has(tool.name))
+      : [];
+    return [...local.tools.tools, ...upstream];
   }
 
   #authenticateTool(upstream: Upstream): Tool {
@@ -319,6 +351,9 @@ export class Gateway implements AsyncDisposable {
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
+    if (this.#local?.names.has(namespaced)) {
+      return await this.#local.tools.call(namespaced, args, signal);
+    }
     const startedAt = performance.now();
     // A server that is down and never listed tools may still own the name: reconnect and try,
     // or say why it is down, rather than "unknown tool".
