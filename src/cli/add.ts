@@ -108,7 +108,7 @@ export function parseAddArgs(argv: string[]): AddArgs {
   for (const pair of envFlags) {
     const equals = pair.indexOf("=");
     const key = pair.slice(0, equals);
-    if (equals < 0 || !key) throw usage('--env must be NAME=value (no name before a "=")');
+    if (equals < 0 || !key) throw usage("--env must be NAME=value");
     args.env[key] = pair.slice(equals + 1);
   }
   return args;
