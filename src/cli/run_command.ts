@@ -15,6 +15,9 @@ import { parseExecArgs, runExec } from "./exec.ts";
 import { parseTypesArgs, runTypes } from "./types.ts";
 import { parseSearchArgs, runSearch } from "./search.ts";
 import { parseTrustArgs, runTrust } from "./trust.ts";
+import { parseAddArgs, runAdd } from "./add.ts";
+import { parseRemoveArgs, runRemove } from "./remove.ts";
+import { parseImportArgs, runImport } from "./import.ts";
 import { createRuntimeRoutes } from "../codemode/runtime_routes.ts";
 
 interface Command {
@@ -50,6 +53,18 @@ const COMMANDS: Record<string, Command> = {
   logout: {
     summary: "Revoke and delete a server's stored credentials",
     run: (argv, io) => runLogout(parseLogoutArgs(argv), io),
+  },
+  add: {
+    summary: "Add a server to the config file (a URL, or a command after --)",
+    run: (argv, io) => runAdd(parseAddArgs(argv), io),
+  },
+  remove: {
+    summary: "Remove a server from the config file",
+    run: (argv, io) => runRemove(parseRemoveArgs(argv), io),
+  },
+  import: {
+    summary: "Copy the MCP servers of Claude Code, Claude Desktop, Cursor or VS Code",
+    run: (argv, io) => runImport(parseImportArgs(argv), io),
   },
   trust: {
     summary: "Show what a project's ./.toolscript.json runs and reaches, then trust it",

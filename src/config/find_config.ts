@@ -59,6 +59,44 @@ export async function findConfigFile(options: FindConfigOptions): Promise<FoundC
   return undefined;
 }
 
+/** The config file an editing command (`add`, `remove`, `import`) changes, and whether it exists. */
+export interface ConfigToEdit extends FoundConfig {
+  /** False when the file is still to be created. */
+  exists: boolean;
+}
+
+/**
+ * The file an editing command changes: the one the lookup order finds; else the file named by
+ * `--config` or `$TOOLSCRIPT_CONFIG` (to be created); else, with nothing anywhere,
+ * `$XDG_CONFIG_HOME/toolscript/config.json` (default `~/.config/toolscript/config.json`), to be
+ * created. Reads nothing but file metadata.
+ *
+ * @throws {ConfigError} when a candidate exists but is not a readable regular file.
+ * @example
+ * ```ts
+ * import { findConfigToEdit } from "./find_config.ts";
+ * const target = await findConfigToEdit({ env: () => undefined, cwd: "/tmp", home: "/nonexistent" });
+ * // { file: "/nonexistent/.config/toolscript/config.json", source: "xdg", exists: false }
+ * // unless /tmp/.toolscript.json exists
+ * ```
+ */
+export async function findConfigToEdit(options: FindConfigOptions): Promise<ConfigToEdit> {
+  const named: [string | undefined, FoundConfig["source"]][] = [
+    [options.flag, "flag"],
+    [options.env("TOOLSCRIPT_CONFIG"), "env"],
+  ];
+  for (const [path, source] of named) {
+    if (!path) continue;
+    const file = absolute(path, options);
+    return { file, source, exists: await isConfigFile(file) };
+  }
+  const candidates = defaultConfigPaths(options);
+  for (const candidate of candidates) {
+    if (await isConfigFile(candidate.file)) return { ...candidate, exists: true };
+  }
+  return { ...candidates[candidates.length - 1], exists: false };
+}
+
 /** The places searched when neither `--config` nor `$TOOLSCRIPT_CONFIG` is given, in order. */
 export function defaultConfigPaths(
   options: Omit<FindConfigOptions, "flag">,
