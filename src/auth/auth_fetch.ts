@@ -49,9 +49,7 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
     // No credentials: nothing to recover, nothing to buffer; one call per request.
     return async function plainFetch(input: RequestInfo | URL, init?: RequestInit) {
       if (staticHeaders.length > 0) {
-        const headers = new Headers(init?.headers);
-        for (const [k, v] of staticHeaders) if (!headers.has(k)) headers.set(k, v);
-        init = { ...init, headers };
+        init = { ...init, headers: mergeHeaders(init?.headers, staticHeaders) };
       }
       const response = await baseFetch(input, init);
       onResponse?.(response);
@@ -66,9 +64,7 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       ? await new Response(init.body).arrayBuffer()
       : init?.body;
     for (let attempt = 0;; attempt++) {
-      const headers = new Headers(init?.headers);
-      for (const [k, v] of staticHeaders) if (!headers.has(k)) headers.set(k, v);
-      for (const [k, v] of Object.entries(await credentials.headers(signal))) headers.set(k, v);
+      const headers = mergeHeaders(init?.headers, staticHeaders, await credentials.headers(signal));
       const response = await baseFetch(input, { ...init, headers, body });
       onResponse?.(response);
       if (!needsRecovery(response) || attempt >= maxRetries) return response;
@@ -85,6 +81,34 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       await backoff(attempt, signal);
     }
   };
+}
+
+/**
+ * `base` with `fallback` added where `base` has no such header and `override` set over both, as
+ * one plain record with lower-case names: `fetch` copies a record once, where a `Headers`
+ * object built here would be built, iterated and copied again on every request.
+ */
+function mergeHeaders(
+  base: HeadersInit | undefined,
+  fallback: [string, string][],
+  override?: Record<string, string>,
+): Record<string, string> {
+  // No prototype: a header named `__proto__` is a header like any other.
+  const merged: Record<string, string> = Object.create(null);
+  if (base instanceof Headers || Array.isArray(base)) {
+    new Headers(base).forEach((value, name) => merged[name] = value);
+  } else if (base) {
+    const record = base as Record<string, string>;
+    for (const name of Object.keys(record)) merged[name.toLowerCase()] = record[name];
+  }
+  for (const [name, value] of fallback) {
+    const key = name.toLowerCase();
+    if (!(key in merged)) merged[key] = value;
+  }
+  if (override) {
+    for (const name of Object.keys(override)) merged[name.toLowerCase()] = override[name];
+  }
+  return merged;
 }
 
 function needsRecovery(response: Response): boolean {

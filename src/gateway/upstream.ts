@@ -281,7 +281,8 @@ export class Upstream implements AsyncDisposable {
   async forward(method: string, params: Json, signal?: AbortSignal): Promise<Json> {
     const call = this.#hub.callOf(signal);
     for (let attempt = 0;; attempt++) {
-      const link = await this.#readyLink();
+      // Connected: no extra async step on the hot path.
+      const link = this.#link ?? await this.#readyLink();
       try {
         return await link.request(method, params, {
           call,

@@ -56,7 +56,8 @@ interface Pending {
   call?: InboundCall;
   token?: string;
   timeoutMs: number;
-  timer?: ReturnType<typeof setTimeout>;
+  /** Monotonic ms by which the request times out; Infinity: no timeout, or paused. */
+  deadline: number;
   /** Server-to-client requests of this call still waiting for the client (pause the timer). */
   asking: number;
 }
@@ -81,6 +82,14 @@ export class UpstreamLink implements Transport {
   /** Server-to-client requests forwarded to a client: upstream id → abort of the client's wait. */
   #asked = new Map<RequestId, AbortController>();
   #closed = false;
+  /**
+   * One timer for every pending request's timeout, due at the earliest deadline (or earlier: a
+   * deadline that moved later is found when it fires, which re-arms it). A call that ends does
+   * not touch it, so a stream of calls costs no timer each; unref'd, it never keeps the process
+   * alive on its own (a pending request's I/O does).
+   */
+  #timer?: ReturnType<typeof setTimeout>;
+  #timerAt = Infinity;
 
   constructor(inner: Transport, options: UpstreamLinkOptions) {
     this.#inner = inner;
@@ -143,6 +152,7 @@ export class UpstreamLink implements Transport {
       reject,
       call,
       timeoutMs: options.timeoutMs ?? 0,
+      deadline: Infinity,
       asking: 0,
     };
     let meta = call?.meta;
@@ -176,22 +186,52 @@ export class UpstreamLink implements Transport {
     return this.#inner.send({ jsonrpc: "2.0", method, params });
   }
 
+  /** (Re)starts the timeout of `pending`: it runs while no server-to-client request waits. */
   #arm(pending: Pending): void {
-    clearTimeout(pending.timer);
-    if (!pending.timeoutMs || pending.asking > 0) return;
-    pending.timer = setTimeout(() => {
-      if (!this.#settle(pending)) return;
+    if (!pending.timeoutMs || pending.asking > 0) {
+      pending.deadline = Infinity;
+      return;
+    }
+    pending.deadline = performance.now() + pending.timeoutMs;
+    this.#schedule(pending.deadline);
+  }
+
+  /** Pauses the timeout of `pending` (a server-to-client request of its call is out). */
+  #pause(pending: Pending): void {
+    pending.deadline = Infinity;
+  }
+
+  #schedule(deadline: number): void {
+    if (this.#closed || deadline >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  /** Times out every request past its deadline and re-arms for the next one. */
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.deadline > now) {
+        next = Math.min(next, pending.deadline);
+        continue;
+      }
+      if (!this.#settle(pending)) continue;
       this.#cancelUpstream(pending.id, "timed out");
       pending.reject(
         new McpError(RpcCode.RequestTimeout, "Request timed out", { timeout: pending.timeoutMs }),
       );
-    }, pending.timeoutMs);
+    }
+    this.#schedule(next);
   }
 
   /** Forgets a pending request; false when it was settled already. */
   #settle(pending: Pending): boolean {
     if (!this.#pending.delete(pending.id)) return false;
-    clearTimeout(pending.timer);
     if (pending.token) this.#byToken.delete(pending.token);
     return true;
   }
@@ -203,6 +243,9 @@ export class UpstreamLink implements Transport {
 
   #fail(error: McpError): void {
     this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
     for (const pending of [...this.#pending.values()]) {
       if (this.#settle(pending)) pending.reject(error);
     }
@@ -279,7 +322,7 @@ export class UpstreamLink implements Transport {
       this.#asked.set(request.id, abort);
       if (pending) {
         pending.asking++;
-        clearTimeout(pending.timer);
+        this.#pause(pending);
       }
       const call = related ?? [...this.inFlight()].find((c) => c.peer === peer);
       try {
