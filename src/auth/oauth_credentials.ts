@@ -326,6 +326,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   }
 
   #notAuthenticated(reason: string, scopes?: string[], cause?: unknown): NotAuthenticatedError {
+    // Whoever acts on this logs in next; the next request must look at the store again.
+    this.#checkedAt = -Infinity;
     return new NotAuthenticatedError(this.server.name, {
       reason,
       scopes,

@@ -224,6 +224,8 @@ export class StatelessHttpTransport implements Transport {
     let buffer = "";
     let answered = false;
     let lastEventId: string | undefined;
+    /** The server's `retry` field: how long to wait before resuming (SSE), default 1 s. */
+    let retryMs = DEFAULT_SSE_RETRY_MS;
     const onEvent = (event: string) => {
       let data: string | undefined;
       let kind: string | undefined;
@@ -236,6 +238,7 @@ export class StatelessHttpTransport implements Transport {
         if (field === "data") data = data === undefined ? value : `${data}\n${value}`;
         else if (field === "id") lastEventId = value;
         else if (field === "event") kind = value;
+        else if (field === "retry" && /^\d+$/.test(value)) retryMs = Number(value);
       }
       if (!data || (kind !== undefined && kind !== "message")) return;
       const message = parseJson(data);
@@ -260,7 +263,9 @@ export class StatelessHttpTransport implements Transport {
     }
     if (answered || controller.signal.aborted || this.#closed) return;
     if (lastEventId !== undefined) {
-      // A resumable stream the server closed early: the rest comes on a GET with Last-Event-ID.
+      // A resumable stream the server closed early: the rest comes on a GET with Last-Event-ID,
+      // after the wait the server asked for.
+      if (!await waitUnlessAborted(retryMs, controller.signal) || this.#closed) return;
       return await this.#inner.resumeStream(lastEventId).catch((error) => this.onerror?.(error));
     }
     // Ended unanswered and not resumable: as with the SDK's transport, the request's own timeout
@@ -416,4 +421,22 @@ function parseJson(text: string): unknown {
 
 function isImplementation(value: unknown): value is { name: string; version: string } {
   return isRecord(value) && typeof value.name === "string" && typeof value.version === "string";
+}
+
+/** The SSE reconnection time when the server sets none (as the SDK's client waits). */
+const DEFAULT_SSE_RETRY_MS = 1000;
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (waited: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(waited);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
