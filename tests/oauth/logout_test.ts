@@ -86,16 +86,7 @@ Deno.test("logout authenticates revocation the way servers that only base64-deco
       tokenEndpointAuthMethod: "client_secret_basic",
     },
     tokens: { accessToken: "access-1", refreshToken: "refresh-1" },
-    discovery: {
-      authorizationServerUrl: origin,
-      authorizationServerMetadata: {
-        issuer: origin,
-        authorization_endpoint: `${origin}/authorize`,
-        token_endpoint: `${origin}/token`,
-        revocation_endpoint: `${origin}/revoke`,
-        response_types_supported: ["code"],
-      },
-    },
+    discovery: revocableDiscovery(origin),
     updatedAt: 0,
   });
   const result = await logoutOAuth("demo", { store, server });
@@ -138,16 +129,7 @@ Deno.test("logout reports each token: a refused access token does not hide the r
     issuer: origin,
     client: { clientId: "public-client", registration: "dynamic" },
     tokens: { accessToken: "access-canary-1", refreshToken: "refresh-canary-1" },
-    discovery: {
-      authorizationServerUrl: origin,
-      authorizationServerMetadata: {
-        issuer: origin,
-        authorization_endpoint: `${origin}/authorize`,
-        token_endpoint: `${origin}/token`,
-        revocation_endpoint: `${origin}/revoke`,
-        response_types_supported: ["code"],
-      },
-    },
+    discovery: revocableDiscovery(origin),
     updatedAt: 0,
   });
   const result = await runCli(["logout", "demo", "--config", configPath], { home });
@@ -161,3 +143,17 @@ Deno.test("logout reports each token: a refused access token does not hide the r
   assert.ok(!(result.stdout + result.stderr).includes("canary"));
   assert.equal(await store.load("demo", url), undefined);
 });
+
+/** Stored discovery of an authorization server at `origin` that offers revocation. */
+function revocableDiscovery(origin: string): Record<string, unknown> {
+  return {
+    authorizationServerUrl: origin,
+    authorizationServerMetadata: {
+      issuer: origin,
+      authorization_endpoint: `${origin}/authorize`,
+      token_endpoint: `${origin}/token`,
+      revocation_endpoint: `${origin}/revoke`,
+      response_types_supported: ["code"],
+    },
+  };
+}
