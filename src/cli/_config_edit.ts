@@ -149,15 +149,3 @@ export function unsetVariables(value: unknown, env: EnvLookup): string[] {
   walk(value);
   return [...names];
 }
-
-/**
- * A name or key as written, safe to print: plain words as is, anything else JSON-quoted with
- * every character outside printable ASCII escaped.
- */
-export function showName(text: string): string {
-  if (/^[A-Za-z0-9_\-.,/:@%+=~]+$/.test(text)) return text;
-  return JSON.stringify(text).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}

@@ -83,3 +83,16 @@ export function terminalJson(value: unknown): string {
   }
   return out.join("");
 }
+
+/**
+ * A value as it is written, safe to read on a terminal: plain words as is, anything else
+ * JSON-quoted with every character outside printable ASCII escaped, so control sequences,
+ * bidi overrides and look-alike letters show as `\uXXXX` instead of hiding what the file says.
+ */
+export function quoteForTerminal(text: string): string {
+  if (/^[A-Za-z0-9_\-.,/:@%+=~]+$/.test(text)) return text;
+  return JSON.stringify(text).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -5,7 +5,8 @@
 import { ConfigError, UsageError } from "../errors.ts";
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
-import { openConfigEdit, saveConfigEdit, showName, unsetVariables } from "./_config_edit.ts";
+import { openConfigEdit, saveConfigEdit, unsetVariables } from "./_config_edit.ts";
+import { quoteForTerminal } from "./_terminal.ts";
 
 /** Transports `add` writes. */
 export type AddTransport = "http" | "sse" | "stdio";
@@ -77,7 +78,7 @@ export function parseAddArgs(argv: string[]): AddArgs {
   const transport = values.transport as string | undefined;
   if (transport !== undefined) {
     if (transport !== "http" && transport !== "sse" && transport !== "stdio") {
-      throw usage(`--transport must be http, sse or stdio, got ${showName(transport)}`);
+      throw usage(`--transport must be http, sse or stdio, got ${quoteForTerminal(transport)}`);
     }
     args.transport = transport;
   }
@@ -147,7 +148,7 @@ export async function runAdd(args: AddArgs, io: CliIo): Promise<number> {
   const edit = await openConfigEdit(io, args.config, { create: true, command: "add" });
   if (Object.hasOwn(edit.servers, args.name)) {
     throw new ConfigError(
-      `Server ${showName(args.name)} already exists; remove it first to replace it`,
+      `Server ${quoteForTerminal(args.name)} already exists; remove it first to replace it`,
       {
         file: edit.target.file,
         path: `mcpServers.${args.name}`,

@@ -6,7 +6,8 @@ import { ConfigError, UsageError } from "../errors.ts";
 import { stripControlChars } from "../log.ts";
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
-import { openConfigEdit, saveConfigEdit, showName, validateEdited } from "./_config_edit.ts";
+import { openConfigEdit, saveConfigEdit, validateEdited } from "./_config_edit.ts";
+import { quoteForTerminal } from "./_terminal.ts";
 import { type Client, CLIENTS, readClientServers } from "./_client_configs.ts";
 
 /** Parsed `import` arguments. */
@@ -47,7 +48,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
   const client = positionals[0] as Client;
   if (!global.help && !CLIENTS.includes(client)) {
     throw new UsageError(
-      `Unknown client ${showName(positionals[0])}; use one of ${CLIENTS.join(", ")}`,
+      `Unknown client ${quoteForTerminal(positionals[0])}; use one of ${CLIENTS.join(", ")}`,
       { fix: "toolscript import --help" },
     );
   }
@@ -74,7 +75,7 @@ export async function runImport(args: ImportArgs, io: CliIo): Promise<number> {
   const inputs = new Map<string, string>();
   const lines: string[] = [];
   for (const server of found.servers) {
-    const name = showName(server.name);
+    const name = quoteForTerminal(server.name);
     const from = stripControlChars(server.from);
     if (importedFrom.has(server.name)) {
       lines.push(`Skipped ${name}: already imported from ${importedFrom.get(server.name)}`);
@@ -109,12 +110,14 @@ export async function runImport(args: ImportArgs, io: CliIo): Promise<number> {
     importedFrom.set(server.name, from);
     for (const [id, variable] of server.inputs) inputs.set(variable, id);
     const ignored = server.ignored.length
-      ? ` (left out: ${server.ignored.map(showName).join(", ")})`
+      ? ` (left out: ${server.ignored.map(quoteForTerminal).join(", ")})`
       : "";
     lines.push(`Imported ${name} (${server.entry.type}) from ${from}${ignored}`);
   }
   for (const [variable, id] of inputs) {
-    lines.push(`Note: set ${variable} where the gateway runs (VS Code input ${showName(id)})`);
+    lines.push(
+      `Note: set ${variable} where the gateway runs (VS Code input ${quoteForTerminal(id)})`,
+    );
   }
   const count = importedFrom.size;
   const servers = `${count} server${count === 1 ? "" : "s"}`;

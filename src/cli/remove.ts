@@ -5,7 +5,8 @@
 import { ConfigError } from "../errors.ts";
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
-import { openConfigEdit, saveConfigEdit, showName } from "./_config_edit.ts";
+import { openConfigEdit, saveConfigEdit } from "./_config_edit.ts";
+import { quoteForTerminal } from "./_terminal.ts";
 
 /** Parsed `remove` arguments. */
 export interface RemoveArgs {
@@ -45,7 +46,7 @@ export async function runRemove(args: RemoveArgs, io: CliIo): Promise<number> {
   }
   const edit = await openConfigEdit(io, args.config, { create: false, command: "remove" });
   if (!Object.hasOwn(edit.servers, args.name)) {
-    throw new ConfigError(`No server ${showName(args.name)} in the config`, {
+    throw new ConfigError(`No server ${quoteForTerminal(args.name)} in the config`, {
       file: edit.target.file,
       fix: "toolscript servers" + (args.config ? ` --config ${args.config}` : ""),
     });

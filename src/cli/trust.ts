@@ -13,6 +13,7 @@ import { tokenOverrideVariable, validateConfig } from "../config/validate_config
 import { isRecord } from "../config/is_record.ts";
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import type { CliIo } from "./cli_runtime.ts";
+import { quoteForTerminal } from "./_terminal.ts";
 
 /** Parsed `trust` arguments. */
 export interface TrustArgs {
@@ -70,7 +71,7 @@ export async function runTrust(args: TrustArgs, io: CliIo): Promise<number> {
     logger: io.logger,
     now: io.now,
   });
-  io.stdout(`Trusted ${show(record.file)} (sha256 ${record.sha256})\n`);
+  io.stdout(`Trusted ${quoteForTerminal(record.file)} (sha256 ${record.sha256})\n`);
   return 0;
 }
 
@@ -81,7 +82,7 @@ export async function runTrust(args: TrustArgs, io: CliIo): Promise<number> {
  * file (`${VAR}` unexpanded), so no secret from the environment is printed.
  */
 export function describeConfig(file: string, raw: unknown, config: Config): string[] {
-  const lines = [`Project config ${show(file)} would:`];
+  const lines = [`Project config ${quoteForTerminal(file)} would:`];
   const doc = isRecord(raw) ? raw : {};
   const entries = isRecord(doc.mcpServers) ? doc.mcpServers : {};
   for (const server of config.servers) {
@@ -89,18 +90,20 @@ export function describeConfig(file: string, raw: unknown, config: Config): stri
       ? entries[server.name] as Record<string, unknown>
       : {};
     const state = server.enabled ? "" : ", disabled";
-    lines.push(`  server ${show(server.name)} (${server.type}${state}):`);
+    lines.push(`  server ${quoteForTerminal(server.name)} (${server.type}${state}):`);
     const found = new Findings();
     if (server.type === "stdio") {
       const words = [entry.command, ...(Array.isArray(entry.args) ? entry.args : [])];
-      found.lines.push(`run ${words.map((word) => show(String(word))).join(" ")}`);
+      found.lines.push(`run ${words.map((word) => quoteForTerminal(String(word))).join(" ")}`);
       found.lines.push(
         typeof entry.cwd === "string"
-          ? `in ${show(entry.cwd)}`
+          ? `in ${quoteForTerminal(entry.cwd)}`
           : "in the directory toolscript runs in",
       );
       const names = isRecord(entry.env) ? Object.keys(entry.env) : [];
-      if (names.length) found.lines.push(`with environment ${names.map(show).join(", ")}`);
+      if (names.length) {
+        found.lines.push(`with environment ${names.map(quoteForTerminal).join(", ")}`);
+      }
     }
     found.collect(entry, "");
     if (server.type !== "stdio" && server.tokenOverride !== undefined) {
@@ -137,9 +140,11 @@ class Findings {
       if (key.startsWith("_") || key.startsWith("$")) continue; // comments, never used
       const at = path ? `${path}.${key}` : key;
       if (typeof item === "string") {
-        if (/(url|uri)$/i.test(key)) this.lines.push(`reach ${show(item)} (${show(at)})`);
-        else if (key.endsWith("File")) this.lines.push(`read file ${show(item)} (${show(at)})`);
-        else if (key.endsWith("Env")) this.#variables.add(item);
+        if (/(url|uri)$/i.test(key)) {
+          this.lines.push(`reach ${quoteForTerminal(item)} (${quoteForTerminal(at)})`);
+        } else if (key.endsWith("File")) {
+          this.lines.push(`read file ${quoteForTerminal(item)} (${quoteForTerminal(at)})`);
+        } else if (key.endsWith("Env")) this.#variables.add(item);
       }
       this.collect(item, at);
     }
@@ -149,21 +154,10 @@ class Findings {
   render(indent: string): string[] {
     const lines = [...this.lines];
     if (this.#variables.size) {
-      lines.push(`read environment variables ${[...this.#variables].map(show).join(", ")}`);
+      lines.push(
+        `read environment variables ${[...this.#variables].map(quoteForTerminal).join(", ")}`,
+      );
     }
     return lines.map((line) => indent + line);
   }
-}
-
-/**
- * A value as it is written, safe to read on a terminal: plain words as is, anything else
- * JSON-quoted with every character outside printable ASCII escaped, so control sequences,
- * bidi overrides and look-alike letters show as `\uXXXX` instead of hiding what the file says.
- */
-function show(text: string): string {
-  if (/^[A-Za-z0-9_\-.,/:@%+=~]+$/.test(text)) return text;
-  return JSON.stringify(text).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }
