@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";
-import { raceAbort } from "./_abort.ts";
+import { raceAbort } from "../abort.ts";
 import type { CallbackOutcome } from "./loopback_callback.ts";
 import type { ResponseSource } from "./_authorization_response.ts";
 

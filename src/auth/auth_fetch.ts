@@ -3,7 +3,7 @@
  * 403 `insufficient_scope` triggers one recovery (refresh, new token, wider scope) and a retry.
  */
 import type { CredentialProvider } from "./types.ts";
-import { abortableDelay } from "./_abort.ts";
+import { abortableDelay } from "../abort.ts";
 
 /** Options of {@link createAuthFetch}. */
 export interface AuthFetchOptions {

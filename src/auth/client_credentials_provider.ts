@@ -14,7 +14,7 @@ import { isLoopbackHost } from "../config/loopback.ts";
 import type { ClientCredentialsAuthConfig, PrivateKeyJwtAuthConfig } from "../config/types.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
-import { abortableDelay, raceAbort } from "./_abort.ts";
+import { abortableDelay, raceAbort } from "../abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
 import { type ObtainedToken, requestToken, TokenRequestError } from "./_token_request.ts";
 import type {

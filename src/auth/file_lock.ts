@@ -5,6 +5,7 @@
  */
 import { InsecureTokenFileError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { abortableDelay } from "../abort.ts";
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -74,7 +75,7 @@ export class FileLock implements AsyncDisposable {
           logger.debug("Waiting for lock", { file: path, holderPid: await readHolder(path) });
         }
         told = true;
-        await pause(pauseMs, signal);
+        await abortableDelay(pauseMs, signal);
         pauseMs = Math.min(pauseMs * 2, pollMs);
       }
       // Checked again under the lock, just before the first write: a link made while waiting.
@@ -217,19 +218,4 @@ async function readHolder(path: string): Promise<number | undefined> {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

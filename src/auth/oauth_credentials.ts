@@ -6,7 +6,7 @@
 import type { RemoteServerConfig } from "../config/types.ts";
 import { AuthError, NotAuthenticatedError } from "../errors.ts";
 import { fingerprint, type Logger, silentLogger } from "../log.ts";
-import { raceAbort } from "./_abort.ts";
+import { raceAbort } from "../abort.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
 import { readChallenge } from "./oauth_discovery.ts";
 import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";

@@ -22,7 +22,7 @@ import {
   runLoginLocked,
   settleClient,
 } from "./_oauth_login_setup.ts";
-import { abortableDelay } from "./_abort.ts";
+import { abortableDelay } from "../abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";

@@ -40,6 +40,7 @@ import type { RelatedExtra } from "./upstream_link.ts";
 import { isRequest, isResponse, type RpcRequest } from "./jsonrpc.ts";
 import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
+import { abortableDelay } from "../abort.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
@@ -265,7 +266,8 @@ export class StatelessHttpTransport implements Transport {
     if (lastEventId !== undefined) {
       // A resumable stream the server closed early: the rest comes on a GET with Last-Event-ID,
       // after the wait the server asked for.
-      if (!await waitUnlessAborted(retryMs, controller.signal) || this.#closed) return;
+      const waited = await abortableDelay(retryMs, controller.signal).then(() => true, () => false);
+      if (!waited || this.#closed) return;
       return await this.#inner.resumeStream(lastEventId).catch((error) => this.onerror?.(error));
     }
     // Ended unanswered and not resumable: as with the SDK's transport, the request's own timeout
@@ -425,18 +427,3 @@ function isImplementation(value: unknown): value is { name: string; version: str
 
 /** The SSE reconnection time when the server sets none (as the SDK's client waits). */
 const DEFAULT_SSE_RETRY_MS = 1000;
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (waited: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(waited);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}

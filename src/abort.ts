@@ -1,6 +1,6 @@
 /**
- * The two waits every I/O path in src/auth needs, honouring an `AbortSignal`: an abort
- * rejects with `signal.reason`, unchanged.
+ * The two abortable waits every layer uses (src/auth, src/gateway): an abort rejects with
+ * `signal.reason`, unchanged.
  */
 
 /** Resolves as `promise`, or rejects with `signal.reason` when the signal aborts first. */
