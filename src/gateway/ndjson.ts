@@ -3,8 +3,10 @@
  * transports (a client's session, an upstream child). {@link LineReader} cuts a byte stream
  * into lines: bytes are scanned once, as they arrive, and a line that spans chunks is copied
  * into one growable buffer (doubling), never re-copied per chunk. {@link LineWriter} sends
- * messages in order, those sent while a write is under way together in the next write.
+ * messages in order, those sent while a write is under way together in the next write, to a
+ * {@link ByteSink} (a web stream, a socket).
  */
+import type { ByteSink } from "./byte_pipes.ts";
 
 /** The longest line either side accepts, the SDK's limit too: 10 MiB. */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
@@ -130,21 +132,21 @@ export class LineReader {
 }
 
 /**
- * Writes newline-delimited JSON to a stream: one write per message when they come one at a
- * time, one write for all that were sent while the previous write was under way.
+ * Writes newline-delimited JSON to a {@link ByteSink}: one write per message when they come
+ * one at a time, one write for all that were sent while the previous write was under way.
  */
 export class LineWriter {
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #sink: ByteSink;
   /** Serialized messages waiting for the write under way to finish. */
   #queue: string[] = [];
   /** The write loop while it runs; every queued message's `write` resolves with it. */
   #writing?: Promise<void>;
 
-  constructor(output: WritableStream<Uint8Array>) {
-    this.#writer = output.getWriter();
+  constructor(sink: ByteSink) {
+    this.#sink = sink;
   }
 
-  /** Queues `message`; resolves once it was handed to the stream, rejects if writing failed. */
+  /** Queues `message`; resolves once it was handed to the sink, rejects if writing failed. */
   write(message: unknown): Promise<void> {
     this.#queue.push(JSON.stringify(message));
     return this.#writing ??= this.#drain();
@@ -156,7 +158,7 @@ export class LineWriter {
         const lines = this.#queue;
         this.#queue = [];
         const text = lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n";
-        await this.#writer.write(ENCODER.encode(text));
+        await this.#sink.write(ENCODER.encode(text));
       }
     } finally {
       this.#writing = undefined;
@@ -164,15 +166,10 @@ export class LineWriter {
     }
   }
 
-  /** Waits for queued writes, then closes the stream (EOF for the reader); never throws. */
+  /** Waits for queued writes, then closes the sink (EOF for the reader); never throws. */
   async close(): Promise<void> {
     await this.#writing?.catch(() => {});
-    await this.#writer.close().catch(() => {});
-  }
-
-  /** Lets go of the stream without closing it. */
-  release(): void {
-    this.#writer.releaseLock();
+    await this.#sink.close().catch(() => {});
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LineReader, LineTooLongError, LineWriter } from "./ndjson.ts";
+import { streamSink } from "./byte_pipes.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -82,7 +83,7 @@ Deno.test("the line writer keeps the order and batches messages sent during a wr
       }
     },
   });
-  const writer = new LineWriter(output);
+  const writer = new LineWriter(streamSink(output));
   const sent = [writer.write({ n: 1 }), writer.write({ n: 2 }), writer.write({ n: 3 })];
   release.resolve();
   await Promise.all(sent);

@@ -17,6 +17,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "./jsonrpc.ts";
 import { LineReader, LineWriter, MAX_LINE_BYTES } from "./ndjson.ts";
+import { streamSink } from "./byte_pipes.ts";
 
 /** The variables of our environment a child inherits (the SDK's list, after sudo's). */
 export const INHERITED_ENV_VARIABLES = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
@@ -99,7 +100,7 @@ export class StdioChildTransport implements Transport {
       );
     }
     const child = this.#child;
-    this.#writer = new LineWriter(child.stdin);
+    this.#writer = new LineWriter(streamSink(child.stdin));
     const reading = this.#readStdout(child.stdout).catch((error) => this.#report(error));
     const stderr = this.#readStderr(child.stderr).catch(() => {});
     void this.#watchExit(child, Promise.all([reading, stderr]));

@@ -5,17 +5,24 @@
  * notices the input ending, which ends the session. Lines are cut by {@link LineReader} (a
  * line over 10 MiB is reported and skipped), messages written by {@link LineWriter} (one
  * write for those sent while the previous write was under way, always in the order sent).
+ * By default it speaks on this process's stdin and stdout ({@link processStdio}: sockets on
+ * the event loop when they are pipes).
  */
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "./jsonrpc.ts";
 import { LineReader, LineWriter } from "./ndjson.ts";
+import {
+  type ByteSink,
+  type ByteSource,
+  processStdio,
+  streamSink,
+  streamSource,
+} from "./byte_pipes.ts";
 
-/** Options of {@link StdioSessionTransport}. */
+/** Options of {@link StdioSessionTransport}; without both, this process's stdin and stdout. */
 export interface StdioSessionTransportOptions {
-  /** Default `Deno.stdin.readable`. */
   input?: ReadableStream<Uint8Array>;
-  /** Default `Deno.stdout.writable`. */
   output?: WritableStream<Uint8Array>;
 }
 
@@ -24,32 +31,30 @@ export class StdioSessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T) => void;
-  #input: ReadableStream<Uint8Array>;
+  #input: ByteSource;
+  #output: ByteSink;
   #writer: LineWriter;
-  #reader?: ReadableStreamDefaultReader<Uint8Array>;
   #closed = false;
 
   constructor(options: StdioSessionTransportOptions = {}) {
-    this.#input = options.input ?? Deno.stdin.readable;
-    this.#writer = new LineWriter(options.output ?? Deno.stdout.writable);
+    const own = !options.input || !options.output ? processStdio() : undefined;
+    this.#input = options.input ? streamSource(options.input) : own!.input;
+    this.#output = options.output ? streamSink(options.output) : own!.output;
+    this.#writer = new LineWriter(this.#output);
   }
 
   start(): Promise<void> {
-    this.#reader = this.#input.getReader();
-    this.#read().catch((error) => this.onerror?.(error)).finally(() => this.close());
-    return Promise.resolve();
-  }
-
-  async #read(): Promise<void> {
     const lines = new LineReader({
-      onMessage: (message) => this.onmessage?.(message as JSONRPCMessage),
+      onMessage: (message) => {
+        if (!this.#closed) this.onmessage?.(message as JSONRPCMessage);
+      },
       onError: (error) => this.onerror?.(error),
     });
-    for (;;) {
-      const { value, done } = await this.#reader!.read();
-      if (done || this.#closed) return;
-      lines.push(value);
-    }
+    this.#input.start((chunk) => lines.push(chunk), (error) => {
+      if (error && !this.#closed) this.onerror?.(error);
+      void this.close();
+    });
+    return Promise.resolve();
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -57,11 +62,12 @@ export class StdioSessionTransport implements Transport {
     return this.#writer.write(message);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    await this.#reader?.cancel().catch(() => {});
-    this.#writer.release();
+    this.#input.stop();
+    this.#output.release();
     this.onclose?.();
+    return Promise.resolve();
   }
 }
