@@ -220,7 +220,7 @@ export class StatelessHttpTransport implements Transport {
     id: RequestId,
     controller: AbortController,
   ): Promise<void> {
-    const reader = body.getReader();
+    const chunks = byteChunks(body);
     const decoder = new TextDecoder();
     let buffer = "";
     let answered = false;
@@ -247,9 +247,7 @@ export class StatelessHttpTransport implements Transport {
       this.#deliver(message, id);
     };
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
+      for await (const value of chunks) {
         buffer += decoder.decode(value, { stream: true });
         if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
         let end;
@@ -410,6 +408,36 @@ export class StatelessHttpTransport implements Transport {
       return new Response(text, { status: response.status, headers: response.headers });
     }
     return Response.json({ jsonrpc: "2.0", id, error: body.error });
+  }
+}
+
+/** Bytes one read of a response body may take; the buffer is reused from read to read. */
+const BODY_READ_BYTES = 16 * 1024;
+
+/**
+ * The chunks of a response body, read into one reused buffer when the body is a byte stream
+ * (a fetch body is): a default reader allocates (and zeroes) a fresh 64 KiB chunk per read,
+ * which cost about a fifth of the CPU of a small SSE answer. Each chunk is valid until the next.
+ */
+async function* byteChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (a Response built around another stream): read it as it comes.
+    yield* body;
+    return;
+  }
+  try {
+    let buffer = new ArrayBuffer(BODY_READ_BYTES);
+    for (;;) {
+      const { value, done } = await reader.read(new Uint8Array(buffer));
+      if (done || !value) return;
+      yield value;
+      buffer = value.buffer as ArrayBuffer;
+    }
+  } finally {
+    reader.releaseLock();
   }
 }
 
