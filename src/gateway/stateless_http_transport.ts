@@ -41,6 +41,7 @@ import { isRequest, isResponse, type RpcRequest } from "./jsonrpc.ts";
 import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 import { abortableDelay } from "../abort.ts";
+import { byteChunks } from "./byte_pipes.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
@@ -408,36 +409,6 @@ export class StatelessHttpTransport implements Transport {
       return new Response(text, { status: response.status, headers: response.headers });
     }
     return Response.json({ jsonrpc: "2.0", id, error: body.error });
-  }
-}
-
-/** Bytes one read of a response body may take; the buffer is reused from read to read. */
-const BODY_READ_BYTES = 16 * 1024;
-
-/**
- * The chunks of a response body, read into one reused buffer when the body is a byte stream
- * (a fetch body is): a default reader allocates (and zeroes) a fresh 64 KiB chunk per read,
- * which cost about a fifth of the CPU of a small SSE answer. Each chunk is valid until the next.
- */
-async function* byteChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let reader: ReadableStreamBYOBReader;
-  try {
-    reader = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream (a Response built around another stream): read it as it comes.
-    yield* body;
-    return;
-  }
-  try {
-    let buffer = new ArrayBuffer(BODY_READ_BYTES);
-    for (;;) {
-      const { value, done } = await reader.read(new Uint8Array(buffer));
-      if (done || !value) return;
-      yield value;
-      buffer = value.buffer as ArrayBuffer;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }
 

@@ -17,7 +17,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "./jsonrpc.ts";
 import { LineReader, LineWriter, MAX_LINE_BYTES } from "./ndjson.ts";
-import { streamSink } from "./byte_pipes.ts";
+import { byteChunks, streamSink } from "./byte_pipes.ts";
 
 /** The variables of our environment a child inherits (the SDK's list, after sudo's). */
 export const INHERITED_ENV_VARIABLES = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
@@ -140,7 +140,7 @@ export class StdioChildTransport implements Transport {
         if (error.name === "LineTooLongError") void this.close();
       },
     }, this.#options.maxLineBytes ?? MAX_LINE_BYTES);
-    for await (const chunk of stdout) lines.push(chunk);
+    for await (const chunk of byteChunks(stdout)) lines.push(chunk);
   }
 
   async #readStderr(stderr: ReadableStream<Uint8Array>): Promise<void> {
