@@ -49,19 +49,26 @@ export async function* byteChunks(
   // Aborting cancels the stream, which ends the read under way.
   const cancel = () => void reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", cancel, { once: true });
+  let ended = false;
   try {
     let buffer = new ArrayBuffer(READ_BYTES);
     while (!signal?.aborted) {
       const { value, done } = byob
         ? await byob.read(new Uint8Array(buffer))
         : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
-      if (done || !value || signal?.aborted) return;
+      if (done || !value) {
+        ended = true;
+        return;
+      }
+      if (signal?.aborted) return;
       yield value;
       if (byob) buffer = value.buffer as ArrayBuffer;
     }
   } finally {
     signal?.removeEventListener("abort", cancel);
-    reader.releaseLock();
+    // An ended stream keeps its reader: releasing one builds an error for its `closed` promise,
+    // a tenth of the CPU of a small SSE answer. A stream left early is released for others.
+    if (!ended) reader.releaseLock();
   }
 }
 
