@@ -6,7 +6,8 @@
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
 import { UsageError } from "../errors.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
-import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
+import { join } from "node:path";
+import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
@@ -15,7 +16,10 @@ import { watchCredentials } from "../gateway/credential_watch.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
 import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
-import type { GatewayExpose } from "../config/types.ts";
+import type { GatewayConfig, GatewayExpose } from "../config/types.ts";
+import { loadConfigText } from "../config/load_config.ts";
+import { TRUSTED_CONFIGS_FILE } from "../config/trusted_configs.ts";
+import { watchConfigReload } from "../gateway/config_reload.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -113,13 +117,21 @@ export async function runGateway(
     localTools: expose === "tools"
       ? undefined
       : (g) => createCodeModeTools(g, { expose, env: io.env }),
+    // A reload builds upstreams again: each needs a provider of its own.
+    credentialsFor: runtime.newCredentials,
   });
   const log = runtime.logger;
-  const watch = () =>
-    watchCredentials(gateway, {
+  const watch = () => {
+    const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
       signal: io.signal,
     });
+    const stopConfig = watchGatewayConfig(gateway, runtime, args);
+    return () => {
+      stopCredentials();
+      stopConfig();
+    };
+  };
   if (args.stdio) {
     await gateway.start(io.signal);
     const stopWatch = watch();
@@ -160,6 +172,30 @@ export async function runGateway(
   stopWatch();
   log.info("gateway stopped");
   return 0;
+}
+
+/**
+ * Starts the config watch (hot reload) of a gateway run from a config file; nothing for the
+ * ad-hoc `MCP_SERVER_URL` config. Each saved text is loaded as at start: a project config
+ * must be trusted again (the trust file is watched too, so `toolscript trust` applies it),
+ * and `${VAR}` expands from the gateway's environment.
+ */
+function watchGatewayConfig(gateway: Gateway, runtime: CliRuntime, args: GatewayArgs): () => void {
+  const { file, source } = runtime.config;
+  if (!file || source === "adhoc") return () => {};
+  const { io, logger } = runtime;
+  const ignored: (keyof GatewayConfig)[] = [];
+  if (args.stdio) ignored.push("host", "port", "allowedHosts");
+  if (args.host !== undefined) ignored.push("host");
+  if (args.port !== undefined) ignored.push("port");
+  if (args.expose !== undefined) ignored.push("expose");
+  return watchConfigReload(gateway, {
+    file,
+    alsoWatch: source === "cwd" ? [join(runtime.home, TRUSTED_CONFIGS_FILE)] : [],
+    load: (text) => loadConfigText(text, { file, source, env: io.env, home: io.home, logger }),
+    ignoreGatewaySettings: ignored,
+    signal: io.signal,
+  });
 }
 
 /**

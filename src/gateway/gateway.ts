@@ -99,8 +99,6 @@ export interface ServerHealth {
  * `await using`) stops stdio children and open connections.
  */
 export class Gateway implements AsyncDisposable {
-  /** The config it was built from; servers with `enabled: false` get no upstream. */
-  readonly config: Config;
   /**
    * The upstream of each enabled server, by name. Internal: for toolscript's own endpoints
    * and commands, not part of the library API.
@@ -131,31 +129,128 @@ export class Gateway implements AsyncDisposable {
   /** Collisions already logged, so each is warned about once while it lasts. */
   #warned = new Set<string>();
   #local?: { tools: LocalTools; names: Set<string> };
+  #config: Config;
+  /** Reloads run one at a time, in order (see {@link Gateway.reload}). */
+  #reloading: Promise<unknown> = Promise.resolve();
+  #closing = false;
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
-    this.config = config;
+    this.#config = config;
     this.logger = options.logger;
     this.#options = options;
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.upstreams = new Map();
     for (const server of config.servers) {
-      if (!server.enabled) continue;
-      this.upstreams.set(
-        server.name,
-        new Upstream(server, {
-          logger: options.logger,
-          credentials: options.credentialsFor?.(server),
-          fetch: options.fetch,
-          configPath: options.configPath,
-          retryDelayMs: options.retryDelayMs,
-          hub: this.hub,
-          onChange: (upstream) => this.#changed(upstream),
-        }),
-      );
+      if (server.enabled) this.upstreams.set(server.name, this.#newUpstream(server));
     }
     const local = options.localTools?.(this);
     if (local) this.#local = { tools: local, names: new Set(local.tools.map((t) => t.name)) };
+  }
+
+  /**
+   * The config it runs: the one it was built from, or the last one {@link Gateway.reload}
+   * applied. Servers with `enabled: false` get no upstream.
+   */
+  get config(): Config {
+    return this.#config;
+  }
+
+  #newUpstream(server: ServerConfig): Upstream {
+    const options = this.#options;
+    return new Upstream(server, {
+      logger: options.logger,
+      credentials: options.credentialsFor?.(server),
+      fetch: options.fetch,
+      configPath: options.configPath,
+      retryDelayMs: options.retryDelayMs,
+      hub: this.hub,
+      onChange: (upstream) => this.#changed(upstream),
+    });
+  }
+
+  /** Shows an upstream's cached tools until it connects; then makes its first attempt. */
+  async #connectFirst(upstream: Upstream): Promise<void> {
+    const cached = await this.#options.toolCache?.load(upstream.name).catch((error) => {
+      this.logger.debug(`no cached tools for server "${upstream.name}"`, {
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
+    await upstream.connect();
+  }
+
+  /**
+   * Applies a new config without a restart: servers that are new (or newly enabled) get an
+   * upstream and connect, servers gone (or disabled) are closed, servers whose entry changed
+   * are closed and connected again with the new entry, and the others are left alone (their
+   * connections, stdio children and sessions untouched). The upstreams take the new config's
+   * order, which decides who wins a shared exposed name. Clients hear `list_changed` when the
+   * merged lists change. Requests in flight to a closed upstream reject with an `McpError`
+   * (`ConnectionClosed`) that names the server and says why. Its `secrets` join the logger's
+   * redactor first. Resolves, like {@link Gateway.start}, once every new upstream has
+   * connected or failed its first attempt; reloads run one at a time in call order.
+   *
+   * The `gateway` block (host, port, …) is not applied: the caller decides what a change there
+   * means (the CLI logs that a restart is needed). Internal: not part of the library API yet.
+   * @ignore
+   */
+  reload(config: Config): Promise<GatewayReload> {
+    const run = this.#reloading.then(() => this.#apply(config));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(config: Config): Promise<GatewayReload> {
+    const summary: GatewayReload = { added: [], removed: [], changed: [] };
+    if (this.#closing) return summary;
+    for (const secret of config.secrets) this.logger.redactor.addSecret(secret);
+    const before = [...this.upstreams.keys()];
+    const next = new Map<string, Upstream>();
+    const retired: { upstream: Upstream; why: string }[] = [];
+    const fresh: Upstream[] = [];
+    for (const server of config.servers) {
+      if (!server.enabled || next.has(server.name)) continue;
+      const current = this.upstreams.get(server.name);
+      if (current && sameServerConfig(current.config, server)) {
+        next.set(server.name, current);
+        continue;
+      }
+      if (current) {
+        summary.changed.push(server.name);
+        retired.push({ upstream: current, why: "its config entry changed; it is reconnecting" });
+      } else {
+        summary.added.push(server.name);
+      }
+      const upstream = this.#newUpstream(server);
+      next.set(server.name, upstream);
+      fresh.push(upstream);
+    }
+    for (const [name, upstream] of this.upstreams) {
+      if (next.has(name)) continue;
+      summary.removed.push(name);
+      retired.push({ upstream, why: "it was removed from the config" });
+    }
+    this.#config = config;
+    const reordered = before.join("\n") !== [...next.keys()].join("\n");
+    if (!reordered && fresh.length === 0) return summary;
+    // Swap in place: sessions and routes hold this very map.
+    this.upstreams.clear();
+    for (const [name, upstream] of next) this.upstreams.set(name, upstream);
+    this.#version++;
+    for (const listener of this.#listeners) listener();
+    // Old connections go first: a changed stdio server's old child is stopped before the new
+    // one starts, so the two never hold the same files or ports.
+    await Promise.all(retired.map(({ upstream, why }) =>
+      upstream.close(
+        new RetiredUpstreamError(
+          `Server "${upstream.name}" is no longer available: ${why}; the request did not finish`,
+        ),
+      )
+    ));
+    await Promise.all(fresh.map((upstream) => this.#connectFirst(upstream)));
+    return summary;
   }
 
   /**
@@ -166,16 +261,7 @@ export class Gateway implements AsyncDisposable {
   async start(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const started = Promise.all(
-      [...this.upstreams.values()].map(async (upstream) => {
-        const cached = await this.#options.toolCache?.load(upstream.name).catch((error) => {
-          this.logger.debug(`no cached tools for server "${upstream.name}"`, {
-            error: String(error),
-          });
-          return undefined;
-        });
-        if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
-        await upstream.connect();
-      }),
+      [...this.upstreams.values()].map((upstream) => this.#connectFirst(upstream)),
     );
     if (!signal) return void await started;
     const aborted = Promise.withResolvers<never>();
@@ -200,6 +286,8 @@ export class Gateway implements AsyncDisposable {
   }
 
   #changed(upstream: Upstream): void {
+    // A retired upstream's last words (its close) change nothing clients see.
+    if (this.upstreams.get(upstream.name) !== upstream) return;
     this.#version++;
     if (upstream.state === "ok" && this.#options.toolCache) {
       const saving = this.#options.toolCache.save(upstream.name, upstream.catalog.tools)
@@ -378,6 +466,7 @@ export class Gateway implements AsyncDisposable {
       return result;
     } catch (error) {
       calls.record("failed", startedAt);
+      if (error instanceof RetiredUpstreamError) throw error;
       if (error instanceof McpError && !isLocalError(error)) {
         error.message = this.logger.redactor.maskSecrets(error.message);
         this.maskSecrets(error.data); // in place: `data` is read-only
@@ -488,7 +577,9 @@ export class Gateway implements AsyncDisposable {
 
   /** Closes every upstream (stopping stdio children). */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#listeners.clear();
+    await this.#reloading;
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await Promise.all(this.#saving);
   }
@@ -497,6 +588,45 @@ export class Gateway implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** What {@link Gateway.reload} did, by server name, in config order. */
+export interface GatewayReload {
+  /** Servers that are new (or newly enabled): connected. */
+  added: string[];
+  /** Servers gone (or disabled): closed. */
+  removed: string[];
+  /** Servers whose entry changed: closed and connected again. */
+  changed: string[];
+}
+
+/**
+ * How a request in flight to an upstream ends when a reload closes that upstream: a JSON-RPC
+ * error (`ConnectionClosed`) that names the server and says why, passed to the client as is.
+ */
+class RetiredUpstreamError extends McpError {
+  constructor(message: string) {
+    super(ErrorCode.ConnectionClosed, message);
+    this.name = "RetiredUpstreamError";
+  }
+}
+
+/**
+ * True when two entries of a server would connect the same way and expose the same things
+ * (compared as JSON with sorted keys, so key order in the file does not matter).
+ */
+function sameServerConfig(a: ServerConfig, b: ServerConfig): boolean {
+  return stableJson(a) === stableJson(b);
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x < y ? -1 : x > y ? 1 : 0))
+        : v,
+  );
 }
 
 /** SDK errors raised on our side of the connection (closed, timed out), not by the upstream. */
