@@ -119,7 +119,9 @@ export class Gateway implements AsyncDisposable {
    * @ignore
    */
   readonly metrics: GatewayMetrics;
-  #listeners = new Set<() => void>();
+  #listeners = new Set<(changed: ReadonlySet<ListKind>) => void>();
+  /** What clients were last told each merged list holds (JSON), to tell which ones changed. */
+  #lists: Record<ListKind, string> = { tools: "", prompts: "", resources: "" };
   #options: GatewayOptions;
   #version = 0;
   /** Tool-cache writes under way; `close()` waits for them. */
@@ -146,6 +148,26 @@ export class Gateway implements AsyncDisposable {
     }
     const local = options.localTools?.(this);
     if (local) this.#local = { tools: local, names: new Set(local.tools.map((t) => t.name)) };
+    this.#lists = this.#currentLists();
+  }
+
+  /** The merged lists as JSON, one text per kind of `list_changed`. */
+  #currentLists(): Record<ListKind, string> {
+    return {
+      tools: JSON.stringify(this.listTools()),
+      prompts: JSON.stringify(this.listPrompts()),
+      resources: JSON.stringify([this.listResources(), this.listResourceTemplates()]),
+    };
+  }
+
+  /** Something changed: bumps the version and tells listeners which merged lists differ. */
+  #notify(): void {
+    this.#version++;
+    const lists = this.#currentLists();
+    const changed = new Set<ListKind>();
+    for (const kind of LIST_KINDS) if (lists[kind] !== this.#lists[kind]) changed.add(kind);
+    this.#lists = lists;
+    for (const listener of this.#listeners) listener(changed);
   }
 
   /**
@@ -238,8 +260,7 @@ export class Gateway implements AsyncDisposable {
     // Swap in place: sessions and routes hold this very map.
     this.upstreams.clear();
     for (const [name, upstream] of next) this.upstreams.set(name, upstream);
-    this.#version++;
-    for (const listener of this.#listeners) listener();
+    this.#notify();
     // Old connections go first: a changed stdio server's old child is stopped before the new
     // one starts, so the two never hold the same files or ports.
     await Promise.all(retired.map(({ upstream, why }) =>
@@ -279,8 +300,12 @@ export class Gateway implements AsyncDisposable {
     return this.#version;
   }
 
-  /** Subscribes to changes of the merged lists; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
+  /**
+   * Subscribes to changes of the upstreams' offers; `listener` gets the kinds of merged list
+   * whose content changed (empty when none did, e.g. only a state changed). Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: (changed: ReadonlySet<ListKind>) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -288,7 +313,6 @@ export class Gateway implements AsyncDisposable {
   #changed(upstream: Upstream): void {
     // A retired upstream's last words (its close) change nothing clients see.
     if (this.upstreams.get(upstream.name) !== upstream) return;
-    this.#version++;
     if (upstream.state === "ok" && this.#options.toolCache) {
       const saving = this.#options.toolCache.save(upstream.name, upstream.catalog.tools)
         .catch((error) =>
@@ -299,7 +323,7 @@ export class Gateway implements AsyncDisposable {
         .finally(() => this.#saving.delete(saving));
       this.#saving.add(saving);
     }
-    for (const listener of this.#listeners) listener();
+    this.#notify();
   }
 
   /**
@@ -589,6 +613,11 @@ export class Gateway implements AsyncDisposable {
     await this.close();
   }
 }
+
+/** A merged list clients can be told changed: `notifications/<kind>/list_changed`. */
+export type ListKind = "tools" | "prompts" | "resources";
+
+const LIST_KINDS: readonly ListKind[] = ["tools", "prompts", "resources"];
 
 /** What {@link Gateway.reload} did, by server name, in config order. */
 export interface GatewayReload {

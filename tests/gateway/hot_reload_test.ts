@@ -14,7 +14,12 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import { McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  McpError,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import {
   cliEnv,
   type CliProcess,
@@ -46,6 +51,8 @@ interface WatchingClient extends AsyncDisposable {
   client: Client;
   /** How many `tools/list_changed` notifications arrived so far. */
   changes(): number;
+  /** How many `prompts/list_changed` and `resources/list_changed` arrived so far. */
+  otherChanges(): number;
   /**
    * Resolves with the tool names once they satisfy `ready`, looking again after each
    * `tools/list_changed`; rejects after `timeoutMs` (default 60 s) or 100 looks.
@@ -55,7 +62,10 @@ interface WatchingClient extends AsyncDisposable {
 
 function watchTools(client: Client): Omit<WatchingClient, typeof Symbol.asyncDispose> {
   let changes = 0;
+  let otherChanges = 0;
   let wake: (() => void) | undefined;
+  client.setNotificationHandler(PromptListChangedNotificationSchema, () => void otherChanges++);
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void otherChanges++);
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
     changes++;
     wake?.();
@@ -82,7 +92,7 @@ function watchTools(client: Client): Omit<WatchingClient, typeof Symbol.asyncDis
     }
     throw new Error(`tool list never got ready after 100 looks: ${names}`);
   }
-  return { client, changes: () => changes, toolsWhen };
+  return { client, changes: () => changes, otherChanges: () => otherChanges, toolsWhen };
 }
 
 async function connectHttp(url: string): Promise<WatchingClient> {
@@ -190,6 +200,8 @@ Deno.test("written config edits apply live: added servers connect, changed ones 
   const metrics = await (await fetch(`${origin}/metrics`)).text();
   assert.match(metrics, /toolscript_upstream_up\{server="alpha"\} 1/);
   assert.doesNotMatch(metrics, /toolscript_upstream_up\{server="beta"\}/);
+  // No server here offers prompts or resources: those lists never changed, so no word of them.
+  assert.equal(watching.otherChanges(), 0);
 });
 
 Deno.test("editors that save by rename are followed, and a save without a change does nothing", async () => {
