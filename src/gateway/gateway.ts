@@ -603,8 +603,9 @@ export class Gateway implements AsyncDisposable {
   async close(): Promise<void> {
     this.#closing = true;
     this.#listeners.clear();
-    await this.#reloading;
+    // A reload under way has already swapped its upstreams in; closing them ends its connects.
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    await this.#reloading;
     await Promise.all(this.#saving);
   }
 
