@@ -121,12 +121,12 @@ export async function runGateway(
     credentialsFor: runtime.newCredentials,
   });
   const log = runtime.logger;
-  const watch = () => {
+  const watch = async () => {
     const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
       signal: io.signal,
     });
-    const stopConfig = watchGatewayConfig(gateway, runtime, args);
+    const stopConfig = await watchGatewayConfig(gateway, runtime, args);
     return () => {
       stopCredentials();
       stopConfig();
@@ -134,7 +134,7 @@ export async function runGateway(
   };
   if (args.stdio) {
     await gateway.start(io.signal);
-    const stopWatch = watch();
+    const stopWatch = await watch();
     log.info("gateway serving MCP on stdio", { servers: gateway.upstreams.size });
     await serveGatewayStdio(gateway, io.signal);
     stopWatch();
@@ -162,7 +162,7 @@ export async function runGateway(
   });
   origin = server.origin;
   await gateway.start(io.signal);
-  const stopWatch = watch();
+  const stopWatch = await watch();
   io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
   log.info("gateway ready", {
     url: server.url,
@@ -180,9 +180,15 @@ export async function runGateway(
  * must be trusted again (the trust file is watched too, so `toolscript trust` applies it),
  * and `${VAR}` expands from the gateway's environment.
  */
-function watchGatewayConfig(gateway: Gateway, runtime: CliRuntime, args: GatewayArgs): () => void {
+async function watchGatewayConfig(
+  gateway: Gateway,
+  runtime: CliRuntime,
+  args: GatewayArgs,
+): Promise<() => void> {
   const { file, source } = runtime.config;
   if (!file || source === "adhoc") return () => {};
+  // A config that is a symlink (dotfiles) changes where it points: watch there too.
+  const target = await Deno.realPath(file).catch(() => file);
   const { io, logger } = runtime;
   const ignored: (keyof GatewayConfig)[] = [];
   if (args.stdio) ignored.push("host", "port", "allowedHosts");
@@ -191,7 +197,10 @@ function watchGatewayConfig(gateway: Gateway, runtime: CliRuntime, args: Gateway
   if (args.expose !== undefined) ignored.push("expose");
   return watchConfigReload(gateway, {
     file,
-    alsoWatch: source === "cwd" ? [join(runtime.home, TRUSTED_CONFIGS_FILE)] : [],
+    alsoWatch: [
+      ...target === file ? [] : [target],
+      ...source === "cwd" ? [join(runtime.home, TRUSTED_CONFIGS_FILE)] : [],
+    ],
     load: (text) => loadConfigText(text, { file, source, env: io.env, home: io.home, logger }),
     ignoreGatewaySettings: ignored,
     signal: io.signal,

@@ -104,13 +104,13 @@ async function connectHttp(url: string): Promise<WatchingClient> {
 
 async function startGateway(
   args: string[],
-  options: { home: string; cwd?: string },
+  options: { home: string; cwd?: string; env?: Record<string, string> },
 ): Promise<{ process: CliProcess; url: string }> {
   const process = spawnCli(["gateway", "--port", "0", ...args], {
     home: options.home,
     cwd: options.cwd,
     // Debug: the children's stderr lines (the pid fixture's `hold started`) are logged.
-    env: { TOOLSCRIPT_LOG: "debug" },
+    env: { TOOLSCRIPT_LOG: "debug", ...options.env },
   });
   const match = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/, { timeoutMs: 90_000 });
   return { process, url: match[1] };
@@ -157,13 +157,17 @@ Deno.test("written config edits apply live: added servers connect, changed ones 
   await using dir = await makeScratchDir();
   const alpha = pidServer("alpha");
   const file = await writeConfig(dir, { mcpServers: { alpha } });
-  const { process, url } = await startGateway(["--config", file], { home: dir.path });
+  const { process, url } = await startGateway(["--config", file], {
+    home: dir.path,
+    env: { SPEC_BETA_NAME: "beta" },
+  });
   await using _process = process;
   await using watching = await connectHttp(url);
   const { client } = watching;
   const alphaPid = await pidOf(client, "alpha");
 
-  await writeConfig(dir, { mcpServers: { alpha, beta: pidServer("beta") } });
+  // `${VAR}` in the new text expands from the gateway's environment.
+  await writeConfig(dir, { mcpServers: { alpha, beta: pidServer("${SPEC_BETA_NAME}") } });
   await watching.toolsWhen((names) => names.includes("beta__pid"));
   assert.ok(watching.changes() >= 1, "the client was told");
   const betaPid = await pidOf(client, "beta");
