@@ -31,6 +31,7 @@ import {
   writeConfig,
 } from "../_helpers.ts";
 import { HOLD_STARTED, pidServerCommand } from "../fixtures/pid_server.ts";
+import { startHttpMcpServer } from "../fixtures/http_server.ts";
 
 interface ToolResult {
   isError?: boolean;
@@ -152,6 +153,8 @@ async function saveByRename(file: string, config: object): Promise<void> {
 }
 
 const RELOADED = /config reloaded/;
+/** A secret the new config carries; it must never reach the gateway's (debug) log. */
+const CANARY = "canary-reload-5d2e9b7a41";
 
 Deno.test("written config edits apply live: added servers connect, changed ones reconnect, removed ones stop, unchanged ones stay", async () => {
   await using dir = await makeScratchDir();
@@ -159,7 +162,7 @@ Deno.test("written config edits apply live: added servers connect, changed ones 
   const file = await writeConfig(dir, { mcpServers: { alpha } });
   const { process, url } = await startGateway(["--config", file], {
     home: dir.path,
-    env: { SPEC_BETA_NAME: "beta" },
+    env: { SPEC_BETA_NAME: "beta", SPEC_CANARY: CANARY },
   });
   await using _process = process;
   await using watching = await connectHttp(url);
@@ -167,7 +170,12 @@ Deno.test("written config edits apply live: added servers connect, changed ones 
   const alphaPid = await pidOf(client, "alpha");
 
   // `${VAR}` in the new text expands from the gateway's environment.
-  await writeConfig(dir, { mcpServers: { alpha, beta: pidServer("${SPEC_BETA_NAME}") } });
+  await writeConfig(dir, {
+    mcpServers: {
+      alpha,
+      beta: { ...pidServer("${SPEC_BETA_NAME}"), env: { API_TOKEN: "${SPEC_CANARY}" } },
+    },
+  });
   await watching.toolsWhen((names) => names.includes("beta__pid"));
   assert.ok(watching.changes() >= 1, "the client was told");
   const betaPid = await pidOf(client, "beta");
@@ -206,6 +214,7 @@ Deno.test("written config edits apply live: added servers connect, changed ones 
   assert.doesNotMatch(metrics, /toolscript_upstream_up\{server="beta"\}/);
   // No server here offers prompts or resources: those lists never changed, so no word of them.
   assert.equal(watching.otherChanges(), 0);
+  assert.ok(!process.stderr().includes(CANARY), "no secret of the new config in the log");
 });
 
 Deno.test("editors that save by rename are followed, and a save without a change does nothing", async () => {
@@ -218,9 +227,12 @@ Deno.test("editors that save by rename are followed, and a save without a change
   const { client } = watching;
   const alphaPid = await pidOf(client, "alpha");
 
-  const both = { mcpServers: { alpha, beta: pidServer("beta") } };
+  await using web = await startHttpMcpServer({ name: "web" });
+  const webEntry = (team: string) => ({ type: "http", url: web.url, headers: { "X-Team": team } });
+  const both = { mcpServers: { alpha, beta: pidServer("beta"), web: webEntry("one") } };
   await saveByRename(file, both);
-  await watching.toolsWhen((names) => names.includes("beta__pid"));
+  await watching.toolsWhen((names) => names.includes("beta__pid") && names.includes("web__echo"));
+  assert.match(textOf(await client.callTool({ name: "web__whoami", arguments: {} })), /"one"/);
   await process.waitForLine(nth(RELOADED, 1), { stream: "stderr" });
   const betaPid = await pidOf(client, "beta");
 
@@ -228,7 +240,7 @@ Deno.test("editors that save by rename are followed, and a save without a change
   await saveByRename(file, both);
   await Deno.writeTextFile(file, JSON.stringify(both, null, 2));
   // Then a real change; its reload is the second one, so the saves above made none.
-  await saveByRename(file, { mcpServers: { beta: pidServer("beta") } });
+  await saveByRename(file, { mcpServers: { beta: pidServer("beta"), web: webEntry("two") } });
   await watching.toolsWhen((names) => !names.includes("alpha__pid"));
   await process.waitForLine(nth(RELOADED, 2), { stream: "stderr" });
   assert.match(
@@ -236,6 +248,8 @@ Deno.test("editors that save by rename are followed, and a save without a change
     /"removed":\["alpha"\]/,
   );
   assert.equal(await pidOf(client, "beta"), betaPid, "beta was never reconnected");
+  const whoami = textOf(await client.callTool({ name: "web__whoami", arguments: {} }));
+  assert.match(whoami, /"two"/, "web reconnected with its new headers");
   assert.equal(await isRunning(alphaPid), false, "alpha's child is gone");
   assert.equal(process.stderr().split("\n").filter((l) => RELOADED.test(l)).length, 2);
 });
