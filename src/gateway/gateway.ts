@@ -272,7 +272,7 @@ export class Gateway implements AsyncDisposable {
     ));
     // New upstreams send log messages from the level the connected clients asked for.
     const level = this.hub.mostVerboseLevel();
-    if (level) for (const upstream of fresh) await upstream.setLogLevel(level);
+    for (const upstream of level ? fresh : []) await upstream.setLogLevel(level!);
     await Promise.all(fresh.map((upstream) => this.#connectFirst(upstream)));
     return summary;
   }
