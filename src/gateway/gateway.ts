@@ -23,6 +23,7 @@ import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./
 import { maskSecrets } from "./mask_secrets.ts";
 import { SessionHub } from "./session_hub.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { planReload } from "./reload_plan.ts";
 
 export { NAME_SEPARATOR } from "./exposed_names.ts";
 
@@ -225,41 +226,28 @@ export class Gateway implements AsyncDisposable {
   }
 
   async #apply(config: Config): Promise<GatewayReload> {
-    const summary: GatewayReload = { added: [], removed: [], changed: [] };
-    if (this.#closing) return summary;
+    if (this.#closing) return { added: [], removed: [], changed: [] };
     for (const secret of config.secrets) this.logger.redactor.addSecret(secret);
-    const before = [...this.upstreams.keys()];
-    const next = new Map<string, Upstream>();
-    const retired: { upstream: Upstream; why: string }[] = [];
-    const fresh: Upstream[] = [];
-    for (const server of config.servers) {
-      if (!server.enabled || next.has(server.name)) continue;
-      const current = this.upstreams.get(server.name);
-      if (current && sameServerConfig(current.config, server)) {
-        next.set(server.name, current);
-        continue;
-      }
-      if (current) {
-        summary.changed.push(server.name);
-        retired.push({ upstream: current, why: "its config entry changed; it is reconnecting" });
-      } else {
-        summary.added.push(server.name);
-      }
-      const upstream = this.#newUpstream(server);
-      next.set(server.name, upstream);
-      fresh.push(upstream);
-    }
-    for (const [name, upstream] of this.upstreams) {
-      if (next.has(name)) continue;
-      summary.removed.push(name);
-      retired.push({ upstream, why: "it was removed from the config" });
-    }
+    const plan = planReload([...this.upstreams.values()].map((u) => u.config), config.servers);
     this.#config = config;
-    const reordered = before.join("\n") !== [...next.keys()].join("\n");
-    if (!reordered && fresh.length === 0) return summary;
+    const summary: GatewayReload = {
+      added: plan.added.map((s) => s.name),
+      removed: plan.removed,
+      changed: plan.changed.map((s) => s.name),
+    };
+    if (!plan.reshaped) return summary;
+    const retired = [
+      ...plan.removed.map((name) => ({ name, why: "it was removed from the config" })),
+      ...summary.changed.map((name) => ({
+        name,
+        why: "its config entry changed; it is reconnecting",
+      })),
+    ].map(({ name, why }) => ({ upstream: this.upstreams.get(name)!, why }));
+    const fresh = [...plan.added, ...plan.changed].map((server) => this.#newUpstream(server));
+    const byName = new Map([...this.upstreams, ...fresh.map((u) => [u.name, u] as const)]);
     // Swap in place: sessions and routes hold this very map.
     this.upstreams.clear();
-    for (const [name, upstream] of next) this.upstreams.set(name, upstream);
+    for (const name of plan.order) this.upstreams.set(name, byName.get(name)!);
     this.#notify();
     // Old connections go first: a changed stdio server's old child is stopped before the new
     // one starts, so the two never hold the same files or ports.
@@ -642,24 +630,6 @@ class RetiredUpstreamError extends McpError {
     super(ErrorCode.ConnectionClosed, message);
     this.name = "RetiredUpstreamError";
   }
-}
-
-/**
- * True when two entries of a server would connect the same way and expose the same things
- * (compared as JSON with sorted keys, so key order in the file does not matter).
- */
-function sameServerConfig(a: ServerConfig, b: ServerConfig): boolean {
-  return stableJson(a) === stableJson(b);
-}
-
-function stableJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) =>
-      v && typeof v === "object" && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x < y ? -1 : x > y ? 1 : 0))
-        : v,
-  );
 }
 
 /** SDK errors raised on our side of the connection (closed, timed out), not by the upstream. */
