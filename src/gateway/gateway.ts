@@ -296,7 +296,9 @@ export class Gateway implements AsyncDisposable {
    * whose content changed (empty when none did, e.g. only a state changed). Returns the
    * unsubscribe function.
    */
-  onChange(listener: (changed: ReadonlySet<ListKind>) => void): () => void {
+  onChange(
+    listener: (changed: ReadonlySet<"tools" | "prompts" | "resources">) => void,
+  ): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
