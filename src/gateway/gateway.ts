@@ -173,7 +173,8 @@ export class Gateway implements AsyncDisposable {
 
   /**
    * The config it runs: the one it was built from, or the last one {@link Gateway.reload}
-   * applied. Servers with `enabled: false` get no upstream.
+   * applied (with the `gateway` block it started with). Servers with `enabled: false` get no
+   * upstream.
    */
   get config(): Config {
     return this.#config;
@@ -215,8 +216,9 @@ export class Gateway implements AsyncDisposable {
    * redactor first. Resolves, like {@link Gateway.start}, once every new upstream has
    * connected or failed its first attempt; reloads run one at a time in call order.
    *
-   * The `gateway` block (host, port, …) is not applied: the caller decides what a change there
-   * means (the CLI logs that a restart is needed). Internal: not part of the library API yet.
+   * The `gateway` block (host, port, …) is not applied, and {@link Gateway.config} keeps the
+   * one it started with: the caller decides what a change there means (the CLI logs that a
+   * restart is needed). Internal: not part of the library API yet.
    * @ignore
    */
   reload(config: Config): Promise<GatewayReload> {
@@ -229,7 +231,8 @@ export class Gateway implements AsyncDisposable {
     if (this.#closing) return { added: [], removed: [], changed: [] };
     for (const secret of config.secrets) this.logger.redactor.addSecret(secret);
     const plan = planReload([...this.upstreams.values()].map((u) => u.config), config.servers);
-    this.#config = config;
+    // The endpoint keeps running as it started: its block stays the one it runs with.
+    this.#config = { ...config, gateway: this.#config.gateway };
     const summary: GatewayReload = {
       added: plan.added.map((s) => s.name),
       removed: plan.removed,
