@@ -313,7 +313,8 @@ function codeModeToolList(maxSeconds: number): Tool[] {
             type: "number",
             exclusiveMinimum: 0,
             maximum: maxSeconds,
-            description: `Stop the program after this long (default and most ${maxSeconds})`,
+            description: `Stop the program when it has run this long, type-checking not ` +
+              `included (default and most ${maxSeconds})`,
           },
         },
         required: ["code"],
