@@ -448,7 +448,14 @@ for (const path of paths) {
   assert.equal(computed.code, 0, computed.stderr);
   assert.doesNotMatch(computed.stdout, /LEAK/);
   assert.equal(computed.stdout, "refused\n".repeat(siblings.length));
-  for (const result of [statically, computed]) {
+  // Named in a type reference: the checker does not read (nor quote) it either.
+  const referenced = await world.exec(`/// <reference path=${JSON.stringify(path)} />
+console.log("RAN");
+`);
+  assert.equal(referenced.code, 1);
+  assert.doesNotMatch(referenced.stdout, /RAN/);
+  assert.match(referenced.stderr, /may import only "toolscript"/);
+  for (const result of [statically, computed, referenced]) {
     assert.ok(!(result.stdout + result.stderr).includes(marker), "the other run's text leaked");
     assertNoToken(world, result);
   }
