@@ -60,10 +60,11 @@ export interface LoginOptionsBase
 }
 
 /**
- * Fills in the defaults of `options` and runs `flow` under `store.withLock(server)`, so a
- * concurrent login or refresh of the same server waits.
+ * Fills in the defaults of `options` and runs `flow`. The flow takes the server's lock only
+ * for its short steps (reading the stored document, the token exchange and the save), never
+ * while it waits for the user: a gateway refreshing the same server meanwhile is not held up.
  */
-export async function runLoginLocked<T>(
+export async function runLogin<T>(
   options: LoginOptionsBase,
   flow: (inputs: LoginInputs) => Promise<T>,
 ): Promise<T> {
@@ -82,7 +83,7 @@ export async function runLoginLocked<T>(
     scopes: options.scopes,
     configPath: options.configPath,
   };
-  return await options.store.withLock(options.server.name, () => flow(inputs), options.signal);
+  return await flow(inputs);
 }
 
 /** What a flow starts from. */
@@ -104,7 +105,7 @@ export interface LoginSetup {
 }
 
 /**
- * Probes, discovers and loads; call it while holding the server's lock. `needs.pkce`: the
+ * Probes, discovers and loads (the flows hold the server's lock meanwhile). `needs.pkce`: the
  * flow uses PKCE, so an authorization server that does not advertise S256 is refused.
  */
 export async function prepareLogin(

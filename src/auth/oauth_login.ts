@@ -15,7 +15,7 @@ import {
   type LoginInputs,
   noOAuthLoginError,
   prepareLogin,
-  runLoginLocked,
+  runLogin,
   settleClient,
 } from "./_oauth_login_setup.ts";
 import { readPastedUrls, ResponseInbox } from "./_response_inbox.ts";
@@ -82,8 +82,10 @@ export interface OAuthLoginResult {
 }
 
 /**
- * Runs the whole flow under `store.withLock(server)`, so a concurrent login or refresh of
- * the same server waits, and saves the credentials (client, tokens, discovery) on success.
+ * Runs the flow and saves the credentials (client, tokens, discovery) on success. The
+ * server's lock (`store.withLock(server)`) is held while the stored document is read and
+ * again for the code exchange and the save, not while the user is in the browser: a gateway
+ * refreshing the same server meanwhile goes ahead.
  *
  * Authorization responses without this login's `state`, malformed ones, and pasted URLs not
  * sent to its redirect URI are answered with an error and ignored: the flow keeps waiting.
@@ -94,16 +96,18 @@ export interface OAuthLoginResult {
  * @throws the signal's reason when `signal` aborts first (e.g. the timeout).
  */
 export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthLoginResult> {
-  return await runLoginLocked(options, (inputs) => runFlow(options, inputs));
+  return await runLogin(options, (inputs) => runFlow(options, inputs));
 }
 
 async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
   const logger = inputs.logger;
-  const setup = await prepareLogin(inputs, { pkce: true });
+  const { store } = inputs;
+  const locked = <T>(fn: () => Promise<T>) => store.withLock(server.name, fn, signal);
+  const setup = await locked(() => prepareLogin(inputs, { pkce: true }));
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
-  // Responses are handled here, in the flow's own async context, which holds the lock.
+  // Responses are handled here, in the flow's own async context, one at a time.
   const inbox = new ResponseInbox();
   await using listener = openListener(
     options,
@@ -194,7 +198,8 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
         continue;
       }
       try {
-        await exchange(item.url);
+        // The lock again, only for the exchange and the save.
+        await locked(() => exchange(item.url));
         item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
       } catch (error) {
         item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
