@@ -23,7 +23,7 @@ import {
   type DiscoveryUrlPolicy,
   guardDiscoveryFetch,
 } from "./url_policy.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Inputs shared by both login flows. */
 export interface LoginInputs {
@@ -105,11 +105,12 @@ export interface LoginSetup {
 }
 
 /**
- * Probes, discovers and loads (the flows hold the server's lock meanwhile). `needs.pkce`: the
+ * Probes, discovers and loads through `tx` (a transaction of the server's credentials). `needs.pkce`: the
  * flow uses PKCE, so an authorization server that does not advertise S256 is refused.
  */
 export async function prepareLogin(
   inputs: LoginInputs,
+  tx: TokenTransaction,
   needs: { pkce: boolean },
 ): Promise<LoginSetup> {
   const { server, logger, signal } = inputs;
@@ -141,7 +142,7 @@ export async function prepareLogin(
     : discovery.resourceMetadata?.scopes_supported ?? [];
   const preRegistered = await resolvePreRegistered(inputs, config);
   const clientMetadataUrl = usableMetadataUrl(config, discovery, inputs.urlPolicy, logger);
-  const document = (await inputs.store.load(server.name, server.url, signal)) ?? {
+  const document = (await tx.load(server.url)) ?? {
     version: 1,
     server: server.name,
     serverUrl: server.url,

@@ -10,7 +10,12 @@ import { raceAbort } from "../abort.ts";
 import { type TokenDemand, TokenLifecycle, type TokenSet } from "./token_lifecycle.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
 import { readChallenge } from "./oauth_discovery.ts";
-import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";
+import type {
+  CredentialDocument,
+  StoredTokens,
+  TokenStore,
+  TokenTransaction,
+} from "./token_store.ts";
 import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
@@ -57,7 +62,7 @@ export interface OAuthCredentialProviderOptions {
  * Re-reads the stored document whenever `store.version()` changes, so a login in another
  * process is picked up. When to refresh, single flight in-process and keeping a valid token
  * while a refresh fails are the shared {@link TokenLifecycle}'s; this class is the grant: it
- * refreshes under `store.withLock(server)`, re-reading after taking the lock and skipping the
+ * refreshes in a `store.transaction(server)`, re-reading after taking the lock and skipping the
  * refresh when another process already did it. Only `invalid_grant` clears the stored tokens.
  *
  * @throws {NotAuthenticatedError} (from `headers`/`recover`) with the `toolscript auth` command
@@ -245,8 +250,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
     const name = this.server.name;
     using lockWait = timeoutSignal(this.#options.lockTimeoutMs ?? 30_000);
     try {
-      return await store.withLock(name, async () => {
-        const doc = await store.load(name, this.server.url);
+      return await store.transaction(name, async (tx) => {
+        const doc = await tx.load(this.server.url);
         this.#adopt(doc, await store.version(name));
         if (!doc?.tokens) throw this.#notAuthenticated("no stored credentials");
         const stored = tokenSetOf(doc)!;
@@ -261,7 +266,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
               : "the access token expired and there is no refresh token",
           );
         }
-        return tokenSetOf(await this.#refreshNow(doc))!;
+        return tokenSetOf(await this.#refreshNow(doc, tx))!;
       }, AbortSignal.any([lockWait.signal, demand.signal]));
     } catch (error) {
       if (lockWait.signal.aborted && error === lockWait.signal.reason) {
@@ -274,7 +279,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
     }
   }
 
-  async #refreshNow(doc: CredentialDocument): Promise<CredentialDocument> {
+  async #refreshNow(doc: CredentialDocument, tx: TokenTransaction): Promise<CredentialDocument> {
     const name = this.server.name;
     let tokens: StoredTokens;
     using requestTimeout = timeoutSignal(this.#options.requestTimeoutMs ?? 30_000);
@@ -292,7 +297,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         const { tokens: _dropped, ...rest } = doc;
         if (error.clientForgotten) delete rest.client;
         rest.tokensDropped = { reason: error.message, at: this.#now() };
-        await this.#options.store.save(rest);
+        await tx.save(rest);
         this.#adopt(rest, await this.#options.store.version(name));
         this.#logger.warn(`Server "${name}" needs a new login: ${error.message}`);
         throw this.#notAuthenticated(error.message, undefined, error);
@@ -300,7 +305,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       throw error;
     }
     const next = { ...doc, tokens };
-    await this.#options.store.save(next);
+    await tx.save(next);
     this.#adopt(next, await this.#options.store.version(name));
     this.#logger.info(`Refreshed the access token of "${name}"`, {
       expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt).toISOString() : undefined,

@@ -58,8 +58,9 @@ export interface DeviceLoginOptions extends
 }
 
 /**
- * Runs the device flow and saves the credentials. The server's lock is held while the stored
- * document is read and for the final save, not while the user approves the code.
+ * Runs the device flow and saves the credentials. A transaction of the server's credentials
+ * (holding its lock) reads the stored document, another one saves the tokens; none is open
+ * while the user approves the code.
  * @throws {AuthError} when the server offers no device flow, the user denies, or the code expires.
  * @throws {UnsafeUrlError} when `verification_uri` or `verification_uri_complete` is not an
  *   https (or loopback http) URL; `onUserCode` is then never called.
@@ -76,8 +77,11 @@ async function runDeviceFlow(
   const { server, signal } = options;
   const logger = inputs.logger;
   const name = server.name;
-  const locked = <T>(fn: () => Promise<T>) => inputs.store.withLock(name, fn, signal);
-  const setup = await locked(() => prepareLogin(inputs, { pkce: false }));
+  const setup = await inputs.store.transaction(
+    name,
+    (tx) => prepareLogin(inputs, tx, { pkce: false }),
+    signal,
+  );
   const metadata = setup.discovery.authorizationServerMetadata;
   if (!metadataString(metadata, "device_authorization_endpoint")) {
     throw new AuthError(

@@ -33,7 +33,7 @@ import {
 } from "./loopback_callback.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Options of {@link loginWithOAuth}. */
 export interface OAuthLoginOptions {
@@ -85,9 +85,9 @@ export interface OAuthLoginResult {
 }
 
 /**
- * Runs the flow and saves the credentials (client, tokens, discovery) on success. The
- * server's lock (`store.withLock(server)`) is held while the stored document is read and
- * again for the code exchange and the save, not while the user is in the browser: a gateway
+ * Runs the flow and saves the credentials (client, tokens, discovery) on success. A
+ * transaction of the server's credentials (`store.transaction`, holding its lock) reads the
+ * stored document, and another one runs the code exchange and the save, not while the user is in the browser: a gateway
  * refreshing the same server meanwhile goes ahead.
  *
  * Authorization responses without this login's `state`, malformed ones, and pasted URLs not
@@ -105,8 +105,9 @@ export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthL
 async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
   const logger = inputs.logger;
-  const locked = <T>(fn: () => Promise<T>) => inputs.store.withLock(server.name, fn, signal);
-  const setup = await locked(() => prepareLogin(inputs, { pkce: true }));
+  const locked = <T>(fn: (tx: TokenTransaction) => Promise<T>) =>
+    inputs.store.transaction(server.name, fn, signal);
+  const setup = await locked((tx) => prepareLogin(inputs, tx, { pkce: true }));
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
   // Responses are handled here, in the flow's own async context, one at a time.
@@ -162,8 +163,8 @@ interface Flow {
   setup: LoginSetup;
   inbox: ResponseInbox;
   redirectUri: string;
-  /** Runs `fn` holding the server's lock. */
-  locked: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Runs `fn` in a transaction of the server's credentials (holding its lock). */
+  locked: <T>(fn: (tx: TokenTransaction) => Promise<T>) => Promise<T>;
 }
 
 /** An attempt found that the authorization server forgot our dynamically registered client. */
@@ -196,7 +197,7 @@ async function authorizeOnce(flow: Flow): Promise<OAuthLoginResult | typeof CLIE
   const reused = setup.document.client?.registration === "dynamic" && !setup.preRegistered &&
     !setup.clientMetadataUrl;
   const forgotten = async (): Promise<typeof CLIENT_FORGOTTEN> => {
-    await locked(() => provider.invalidateCredentials("client"));
+    await locked((tx) => provider.within(tx, () => provider.invalidateCredentials("client")));
     return CLIENT_FORGOTTEN;
   };
   const record: { status?: number } = {};
@@ -267,7 +268,7 @@ async function authorizeOnce(flow: Flow): Promise<OAuthLoginResult | typeof CLIE
     }
     try {
       // The lock again, only for the exchange and the save.
-      const outcome = await locked(() => exchange(item.url));
+      const outcome = await locked((tx) => provider.within(tx, () => exchange(item.url)));
       if (outcome === CLIENT_FORGOTTEN) {
         item.reply({ ok: false, message: RETRYING });
         return outcome;
