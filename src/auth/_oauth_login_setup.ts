@@ -7,7 +7,7 @@
 import type { OAuthAuthConfig, RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { tokenOverrideVariable } from "../config/validate_config.ts";
-import { authCommand, AuthError, UsageError } from "../errors.ts";
+import { authCommand, AuthError, UnreadableTokenFileError, UsageError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";
 import {
@@ -142,7 +142,7 @@ export async function prepareLogin(
     : discovery.resourceMetadata?.scopes_supported ?? [];
   const preRegistered = await resolvePreRegistered(inputs, config);
   const clientMetadataUrl = usableMetadataUrl(config, discovery, inputs.urlPolicy, logger);
-  const document = (await tx.load(server.url)) ?? {
+  const document = (await loadReplaceable(tx, server.url, logger)) ?? {
     version: 1,
     server: server.name,
     serverUrl: server.url,
@@ -200,6 +200,24 @@ export function settleClient(
       fix: `${authCommand(inputs.server.name, { configPath: inputs.configPath })} --client-id <id>`,
     },
   );
+}
+
+/** The stored document; an unreadable one is what this login replaces (so: none). */
+async function loadReplaceable(
+  tx: TokenTransaction,
+  serverUrl: string,
+  logger: Logger,
+): Promise<CredentialDocument | undefined> {
+  try {
+    return await tx.load(serverUrl);
+  } catch (error) {
+    if (!(error instanceof UnreadableTokenFileError)) throw error;
+    logger.warn(`Replacing the unreadable credential file of "${tx.server}"`, {
+      file: error.file,
+      reason: error.message,
+    });
+    return undefined;
+  }
 }
 
 /** A stored pre-registered client (from an earlier `--client-id`) is reused when present. */

@@ -62,7 +62,7 @@ export class TokenRequestError extends AuthError {
     options: ErrorOptions & { server: string; temporary: boolean; retryAfterMs?: number },
   ) {
     super(message, options);
-    this.name = "AuthError";
+    this.name = "TokenRequestError";
     this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -129,10 +129,12 @@ Deno.test("FileTokenStore.load() reports an unparseable file by name, never its 
     await Deno.writeTextFile(file, text);
     const error = await store.load("github", URL_A).catch((e) => e);
     assert.ok(error instanceof UnreadableTokenFileError, String(error));
-    assert.equal(error.code, "insecure_file");
+    assert.ok(!(error instanceof InsecureTokenFileError), "corrupt is not insecure");
+    assert.equal(error.code, "not_authenticated", "a new login replaces it: exit 3");
     assert.equal(error.file, file);
+    assert.equal(error.server, "github");
     assert.ok(error.message.includes(file));
-    assert.ok(error.fix?.startsWith("rm "));
+    assert.equal(error.fix, "toolscript auth github");
     const everything = `${error.stack} ${String(error.cause)} ${JSON.stringify(error)}`;
     assert.ok(!everything.includes(canary), everything);
   }

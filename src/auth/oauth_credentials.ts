@@ -4,7 +4,7 @@
  * tells the user the exact command to run when only a new login helps.
  */
 import type { RemoteServerConfig } from "../config/types.ts";
-import { AuthError, NotAuthenticatedError } from "../errors.ts";
+import { AuthError, NotAuthenticatedError, UnreadableTokenFileError } from "../errors.ts";
 import { fingerprint, type Logger, silentLogger } from "../log.ts";
 import { raceAbort } from "../abort.ts";
 import { type TokenDemand, TokenLifecycle, type TokenSet } from "./token_lifecycle.ts";
@@ -216,7 +216,14 @@ export class OAuthCredentialProvider implements CredentialProvider {
     const name = this.server.name;
     const version = await this.#options.store.version(name);
     if (!this.#loaded || version !== this.#version) {
-      this.#adopt(await this.#options.store.load(name, this.server.url), version);
+      const doc = await this.#options.store.load(name, this.server.url).catch((error) => {
+        // A corrupt file is a missing login: `toolscript auth` replaces it.
+        if (error instanceof UnreadableTokenFileError) {
+          throw this.#notAuthenticated(error.message, undefined, error);
+        }
+        throw error;
+      });
+      this.#adopt(doc, version);
     }
     this.#checkedAt = checkedAt;
     return this.#doc;

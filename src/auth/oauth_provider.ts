@@ -249,7 +249,6 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     if (this.#discovery) this.#doc.discovery = { ...this.#discovery };
     const resource = this.#discovery?.resourceMetadata?.resource;
     if (resource) this.#doc.resource = resource;
-    delete this.#doc.pending;
     delete this.#doc.tokensDropped;
     const doc = this.#doc;
     this.#doc = await this.#write(async (tx) => {
@@ -281,7 +280,6 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     if (scope === "all" || scope === "verifier") {
       this.#codeVerifier = undefined;
       this.#state = undefined;
-      delete this.#doc.pending;
     }
     // A new login never offered the stored tokens, so a failed exchange says nothing of them.
     if ((scope === "all" || scope === "tokens") && !this.#options.freshLogin) {

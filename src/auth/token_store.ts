@@ -40,18 +40,6 @@ export interface StoredClient {
   raw?: Record<string, unknown>;
 }
 
-/** An authorization in flight, kept only while `toolscript auth` runs. */
-export interface PendingAuthorization {
-  /** PKCE code verifier; secret. */
-  codeVerifier: string;
-  /** OAuth `state`; secret. */
-  state: string;
-  /** The redirect URI sent with the authorization request. */
-  redirectUri: string;
-  /** When the authorization started, epoch ms. */
-  createdAt: number;
-}
-
 /** Everything stored for one server: one document, one file. */
 export interface CredentialDocument {
   /** Format version; a store refuses documents of a version it does not know. */
@@ -73,8 +61,6 @@ export interface CredentialDocument {
    * next login so every process can say why a login is needed, not just that one is.
    */
   tokensDropped?: { reason: string; at: number };
-  /** In-flight authorization (PKCE verifier, state), kept only during `auth`. */
-  pending?: PendingAuthorization;
   /** Cached authorization server and protected resource metadata. */
   discovery?: Record<string, unknown>;
   /** When the document was last saved, epoch ms; set by the store on save. */
@@ -112,7 +98,8 @@ export interface TokenStore {
   /**
    * The stored document of `server`, or undefined when there is none or when it belongs
    * to a different `serverUrl` (a changed URL never reuses credentials).
-   * @throws {InsecureTokenFileError} when the stored document is unsafe, unreadable or of an unknown version.
+   * @throws {InsecureTokenFileError} when the stored document is unsafe (a link, another owner).
+   * @throws {UnreadableTokenFileError} when it is unreadable or of an unknown version.
    */
   load(
     server: string,
