@@ -16,6 +16,7 @@ import { AuthError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
 import { abortableDelay } from "../abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
+import { readChallenge } from "./_mcp_probe.ts";
 import { type ObtainedToken, requestToken } from "./_token_request.ts";
 import { type TokenDemand, TokenLifecycle, type TokenSet } from "./token_lifecycle.ts";
 import type {
@@ -159,7 +160,10 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
       return true;
     }
     if (response.status !== 403) return false;
-    const challenged = insufficientScopes(response.headers.get("www-authenticate"));
+    const challenge = readChallenge(response);
+    const challenged = challenge.error === "insufficient_scope"
+      ? challenge.scope?.split(" ").filter(Boolean) ?? []
+      : [];
     const requested = this.#requestedScopes();
     const missing = challenged.filter((s) => !requested.includes(s));
     if (missing.length === 0) return false;
@@ -263,11 +267,4 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
   #requestedScopes(): string[] {
     return [...new Set([...(this.#auth.scopes ?? []), ...this.#extraScopes])];
   }
-}
-
-/** The scopes of a `Bearer error="insufficient_scope", scope="…"` challenge, or none. */
-function insufficientScopes(header: string | null): string[] {
-  if (!header || !/error\s*=\s*"?insufficient_scope"?/i.test(header)) return [];
-  const match = /(?:^|[\s,])scope\s*=\s*(?:"([^"]*)"|([^\s,]+))/i.exec(header);
-  return (match?.[1] ?? match?.[2] ?? "").split(" ").filter(Boolean);
 }
