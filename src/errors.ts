@@ -90,6 +90,10 @@ export function authCommand(
 export class NotAuthenticatedError extends ToolscriptError {
   /** The server's name in config. */
   readonly server: string;
+  /** Why a login is needed, e.g. `the refresh token was rejected (invalid_grant)`. */
+  readonly reason: string;
+  /** Scopes the new login should ask for, when a scope step-up is needed. */
+  readonly scopes?: string[];
   /**
    * Builds the message from `reason` (default "no stored credentials") and sets `fix` to the
    * `toolscript auth` command, with `--scope` and `--config` when `scopes` and `configPath`
@@ -108,6 +112,8 @@ export class NotAuthenticatedError extends ToolscriptError {
     });
     this.name = "NotAuthenticatedError";
     this.server = server;
+    this.reason = reason;
+    if (options?.scopes?.length) this.scopes = options.scopes;
   }
 }
 

@@ -168,7 +168,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
     if (!doc?.tokens && this.#options.implicit && !doc?.client) {
       return { authType: "none", state: "ok" };
     }
-    const lastError = this.#lifecycle.lastError?.message;
+    const failure = this.#lifecycle.lastError;
+    const lastError = failure instanceof NotAuthenticatedError ? failure.reason : failure?.message;
     const base = {
       authType: "oauth",
       ...(doc?.client ? { registration: doc.client.registration } : {}),
