@@ -231,6 +231,8 @@ export class Gateway implements AsyncDisposable {
     if (this.#closing) return { added: [], removed: [], changed: [] };
     for (const secret of config.secrets) this.logger.redactor.addSecret(secret);
     const plan = planReload([...this.upstreams.values()].map((u) => u.config), config.servers);
+    const kept = new Set(config.servers.map((s) => s.name));
+    const dropped = this.#config.servers.map((s) => s.name).filter((name) => !kept.has(name));
     // The endpoint keeps running as it started: its block stays the one it runs with.
     this.#config = { ...config, gateway: this.#config.gateway };
     const summary: GatewayReload = {
@@ -238,7 +240,10 @@ export class Gateway implements AsyncDisposable {
       removed: plan.removed,
       changed: plan.changed.map((s) => s.name),
     };
-    if (!plan.reshaped) return summary;
+    if (!plan.reshaped) {
+      await this.#forgetTools(dropped);
+      return summary;
+    }
     const retired = [
       ...plan.removed.map((name) => ({ name, why: "it was removed from the config" })),
       ...summary.changed.map((name) => ({
@@ -264,8 +269,28 @@ export class Gateway implements AsyncDisposable {
     // New upstreams send log messages from the level the connected clients asked for.
     const level = this.hub.mostVerboseLevel();
     for (const upstream of level ? fresh : []) await upstream.setLogLevel(level!);
+    await this.#forgetTools(dropped);
     await Promise.all(fresh.map((upstream) => this.#connectFirst(upstream)));
     return summary;
+  }
+
+  /**
+   * Deletes the cached tool lists of servers whose entry left the config, once the saves under
+   * way (a retired upstream's last one among them) have landed, so none writes the file back.
+   */
+  async #forgetTools(servers: readonly string[]): Promise<void> {
+    const cache = this.#options.toolCache;
+    if (!cache?.remove || servers.length === 0) return;
+    await Promise.all(this.#saving);
+    await Promise.all(
+      servers.map((server) =>
+        cache.remove!(server).catch((error) =>
+          this.logger.warn(`cannot delete the cached tools of server "${server}"`, {
+            error: String(error),
+          })
+        )
+      ),
+    );
   }
 
   /**
