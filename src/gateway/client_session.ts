@@ -5,7 +5,9 @@
  * URI or reference belongs to, and carries back everything the upstream sends for that
  * request (progress, log messages, sampling, elicitation and roots requests). The SDK's
  * transports move the bytes; no SDK `Server` sits in between, so a message is neither
- * re-validated nor rebuilt on its way through.
+ * re-validated nor rebuilt on its way through. It declares every capability it can route,
+ * whatever upstreams are connected now, so a server that a reload adds works for sessions
+ * already open; a request no upstream can serve gets its empty answer.
  */
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -13,6 +15,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   LATEST_PROTOCOL_VERSION,
   McpError,
+  type ServerCapabilities,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "./gateway.ts";
@@ -29,7 +32,7 @@ import {
   RpcCode,
   type RpcRequest,
 } from "./jsonrpc.ts";
-import type { ClientPeer, InboundCall, PeerAnswer } from "./session_hub.ts";
+import { type ClientPeer, type InboundCall, isLogLevel, type PeerAnswer } from "./session_hub.ts";
 
 /** Our name and version as MCP clients see them. */
 export const GATEWAY_INFO = { name: "toolscript", version: "0.1.0" };
@@ -271,22 +274,19 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     return { protocolVersion, capabilities: this.#serverCapabilities(), serverInfo: GATEWAY_INFO };
   }
 
-  /** What the gateway offers: the list kinds always, the rest as some upstream offers it. */
+  /**
+   * What the gateway offers: everything it can route, whichever upstreams are connected now.
+   * MCP has no renegotiation, so a session must be able to use the logging, completions and
+   * subscriptions of a server that a reload adds (or that connects) after its `initialize`;
+   * requests no upstream can serve get their empty answer (see {@link ClientSession}).
+   */
   #serverCapabilities(): Json {
-    let logging = false, completions = false, subscribe = false;
-    for (const upstream of this.#gateway.upstreams.values()) {
-      const caps = upstream.serverCapabilities;
-      if (!caps) continue;
-      logging ||= isObject(caps.logging);
-      completions ||= isObject(caps.completions);
-      subscribe ||= isObject(caps.resources) && caps.resources.subscribe === true;
-    }
     return {
       tools: { listChanged: true },
       prompts: { listChanged: true },
-      resources: { listChanged: true, ...(subscribe ? { subscribe: true } : {}) },
-      ...(logging ? { logging: {} } : {}),
-      ...(completions ? { completions: {} } : {}),
+      resources: { listChanged: true, subscribe: true },
+      logging: {},
+      completions: {},
     };
   }
 
@@ -316,6 +316,11 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     return this.#gateway.maskSecrets(answer);
   }
 
+  /**
+   * A subscription is the gateway's own: the hub remembers it, and the upstream hears of it
+   * when it offers subscriptions (now, or after a reconnect: it resubscribes then). A server
+   * without them is not asked, and the client's request still succeeds.
+   */
   async #subscription(request: RpcRequest, params: Json, signal: AbortSignal): Promise<Json> {
     const exposed = String(params.uri);
     const target = this.#gateway.resolveResource(exposed);
@@ -325,14 +330,36 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     if (request.method === "resources/subscribe") {
       if (!hub.subscribe(upstream.name, uri, this, exposed)) return {};
       try {
-        return await this.#forwardByUri(request, params, signal);
+        return await this.#forwardIfOffered(upstream, offersSubscribe, request, params, signal);
       } catch (error) {
         hub.unsubscribe(upstream.name, uri, this);
         throw error;
       }
     }
     if (!hub.unsubscribe(upstream.name, uri, this)) return {};
-    return await this.#forwardByUri(request, params, signal);
+    return await this.#forwardIfOffered(upstream, offersSubscribe, request, params, signal);
+  }
+
+  /**
+   * Forwards a request by its URI unless `upstream` is known not to offer what it needs, or
+   * refuses it as an unknown method for that reason: then the answer is `{}`.
+   */
+  async #forwardIfOffered(
+    upstream: Upstream,
+    offers: (caps: ServerCapabilities) => boolean,
+    request: RpcRequest,
+    params: Json,
+    signal: AbortSignal,
+  ): Promise<Json> {
+    const known = () => upstream.serverCapabilities;
+    if (known() && !offers(known()!)) return {};
+    try {
+      return await this.#forwardByUri(request, params, signal);
+    } catch (error) {
+      const refused = error instanceof McpError && error.code === RpcCode.MethodNotFound;
+      if (refused && known() && !offers(known()!)) return {};
+      throw error;
+    }
   }
 
   async #complete(request: RpcRequest, params: Json, signal: AbortSignal): Promise<Json> {
@@ -352,15 +379,34 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     } else {
       throw invalidParams(`Unknown completion reference type "${ref.type}"`);
     }
+    // A server without completions has none to give: an empty completion, as MCP spells it.
+    const caps = upstream.serverCapabilities;
+    if (caps && !caps.completions) return NO_COMPLETION;
     this.#bind(request, params, signal);
-    return await upstream.forward("completion/complete", {
-      ...withoutMeta(params),
-      ref: forwardedRef,
-    }, signal);
+    try {
+      return await upstream.forward("completion/complete", {
+        ...withoutMeta(params),
+        ref: forwardedRef,
+      }, signal);
+    } catch (error) {
+      const refused = error instanceof McpError && error.code === RpcCode.MethodNotFound;
+      if (refused && upstream.serverCapabilities && !upstream.serverCapabilities.completions) {
+        return NO_COMPLETION;
+      }
+      throw error;
+    }
   }
 
+  /**
+   * Remembers the session's level and sends the most verbose level any session asked for to
+   * every upstream; one that offers no logging now remembers it for when it connects (and a
+   * server a reload adds gets it too), so the request succeeds with no logging server at all.
+   */
   async #setLevel(params: Json): Promise<Json> {
-    this.logLevel = String(params.level);
+    if (!isLogLevel(params.level)) {
+      throw invalidParams(`Unknown log level ${JSON.stringify(params.level)}`);
+    }
+    this.logLevel = params.level;
     const level = this.#gateway.hub.mostVerboseLevel() ?? this.logLevel;
     await Promise.all(
       [...this.#gateway.upstreams.values()].map((upstream) =>
@@ -373,6 +419,14 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     );
     return {};
   }
+}
+
+/** The answer to `completion/complete` when the server behind the reference offers none. */
+const NO_COMPLETION: Json = { completion: { values: [], total: 0, hasMore: false } };
+
+/** True when the server takes `resources/subscribe`. */
+function offersSubscribe(caps: ServerCapabilities): boolean {
+  return caps.resources?.subscribe === true;
 }
 
 function withoutMeta(params: Json): Json {
