@@ -52,7 +52,7 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   logLevel?: string;
   closed = false;
   /** Epoch ms of the last message from the client. */
-  lastActiveAt = Date.now();
+  lastActiveAt: number = Date.now();
   /** Requests the client sent besides `initialize` (a never-used session has 0). */
   requestCount = 0;
   readonly #gateway: Gateway;
@@ -66,6 +66,7 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   #unsubscribe?: () => void;
   #onClose = new Set<() => void>();
 
+  /** Takes over `transport`'s callbacks; nothing moves until {@link ClientSession.start}. */
   constructor(gateway: Gateway, transport: Transport) {
     this.#gateway = gateway;
     this.#transport = transport;
@@ -101,6 +102,7 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     this.#ended();
   }
 
+  /** Same as {@link ClientSession.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -33,6 +33,7 @@ export interface ToolCache {
 export class FileToolCache implements ToolCache {
   readonly #dir: string;
 
+  /** Reads and writes nothing until used; `dir` is made (mode 0700) on the first save. */
   constructor(options: { dir: string }) {
     this.#dir = options.dir;
   }
