@@ -75,6 +75,28 @@ export class ExposureCache {
     return names;
   }
 
+  /**
+   * The upstream and its own name for an exposed tool or prompt name (tools first without
+   * `kind`): a name resolves to a server exactly when it is listed under that server.
+   */
+  resolve(
+    namespaced: string,
+    kind?: "tool" | "prompt",
+  ): { upstream: Upstream; name: string } | undefined {
+    const names = this.names;
+    const target = (kind !== "prompt" ? names.tool(namespaced) : undefined) ??
+      (kind !== "tool" ? names.prompt(namespaced) : undefined);
+    const upstream = target && this.#upstreams.get(target.server);
+    return upstream && { upstream, name: target.name };
+  }
+
+  /** The upstream behind an exposed resource URI, and the URI as that upstream knows it. */
+  resolveResource(uri: string): { upstream: Upstream; uri: string } | undefined {
+    const target = this.names.resource(uri);
+    const upstream = target && this.#upstreams.get(target.server);
+    return upstream && { upstream, uri: target.uri };
+  }
+
   #warnCollisions(collisions: readonly ExposedCollision[]): void {
     const logger = this.#options.logger;
     const now = new Set<string>();

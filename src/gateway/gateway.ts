@@ -21,6 +21,7 @@ import type { Logger } from "../log.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ToolCache } from "./tool_cache.ts";
 import type { ExposedNames } from "./exposed_names.ts";
+import { raceAbort } from "../abort.ts";
 import { maskSecrets } from "./mask_secrets.ts";
 import { SessionHub } from "./session_hub.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -190,18 +191,8 @@ export class Gateway implements AsyncDisposable {
    */
   async start(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const started = Promise.all(
-      [...this.upstreams.values()].map((upstream) => this.#pool.connectFirst(upstream)),
-    );
-    if (!signal) return void await started;
-    const aborted = Promise.withResolvers<never>();
-    const onAbort = () => aborted.reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      await Promise.race([started, aborted.promise]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
+    const upstreams = [...this.upstreams.values()];
+    await raceAbort(Promise.all(upstreams.map((u) => this.#pool.connectFirst(u))), signal);
   }
 
   /** A counter that changes whenever any upstream's offer changes (for cache keys). */
@@ -255,11 +246,7 @@ export class Gateway implements AsyncDisposable {
     namespaced: string,
     kind?: "tool" | "prompt",
   ): { upstream: Upstream; name: string } | undefined {
-    const names = this.exposedNames;
-    const target = (kind !== "prompt" ? names.tool(namespaced) : undefined) ??
-      (kind !== "tool" ? names.prompt(namespaced) : undefined);
-    const upstream = target && this.upstreams.get(target.server);
-    return upstream && { upstream, name: target.name };
+    return this.#exposure.resolve(namespaced, kind);
   }
 
   /**
@@ -311,15 +298,6 @@ export class Gateway implements AsyncDisposable {
   }
 
   /**
-   * The upstream behind a resource URI a client reads (see {@link Gateway.resolveResource},
-   * which also gives the URI to send it). Internal, like {@link Gateway.upstreams}.
-   * @ignore
-   */
-  upstreamForResource(uri: string): Upstream | undefined {
-    return this.resolveResource(uri)?.upstream;
-  }
-
-  /**
    * The upstream behind an exposed resource URI and the URI as that upstream knows it (a
    * rewritten `toolscript://<server>/…` URI undone): the server that listed it, else the one
    * whose template produces it. Reads and subscriptions must send `uri`, not the exposed one.
@@ -327,9 +305,7 @@ export class Gateway implements AsyncDisposable {
    * @ignore
    */
   resolveResource(uri: string): { upstream: Upstream; uri: string } | undefined {
-    const target = this.exposedNames.resource(uri);
-    const upstream = target && this.upstreams.get(target.server);
-    return upstream && { upstream, uri: target.uri };
+    return this.#exposure.resolveResource(uri);
   }
 
   /**

@@ -98,7 +98,7 @@ export class ToolCalls {
     const startedAt = performance.now();
     // A server that is down and never listed tools may still own the name: reconnect and try,
     // or say why it is down, rather than "unknown tool".
-    const listed = this.#listedTarget(namespaced);
+    const listed = this.#options.exposure.resolve(namespaced, "tool");
     const target = listed ?? this.#unlistedTarget(namespaced);
     if (!target) {
       metrics.toolCalls(undefined, undefined).record("failed", startedAt);
@@ -128,12 +128,6 @@ export class ToolCalls {
         new UpstreamError(upstream.name, error instanceof Error ? error.message : String(error)),
       );
     }
-  }
-
-  #listedTarget(namespaced: string): { upstream: Upstream; name: string } | undefined {
-    const target = this.#options.exposure.names.tool(namespaced);
-    const upstream = target && this.#options.upstreams.get(target.server);
-    return upstream && { upstream, name: target.name };
   }
 
   #unlistedTarget(namespaced: string): { upstream: Upstream; name: string } | undefined {
