@@ -203,7 +203,7 @@ export class ClientRequests {
     }
     // A server without completions has none to give: an empty completion, as MCP spells it.
     const caps = upstream.serverCapabilities;
-    if (caps && !caps.completions) return NO_COMPLETION;
+    if (caps && !caps.completions) return noCompletion();
     this.#bind(request, params, signal);
     try {
       return await upstream.forward("completion/complete", {
@@ -213,7 +213,7 @@ export class ClientRequests {
     } catch (error) {
       const refused = error instanceof McpError && error.code === RpcCode.MethodNotFound;
       if (refused && upstream.serverCapabilities && !upstream.serverCapabilities.completions) {
-        return NO_COMPLETION;
+        return noCompletion();
       }
       throw error;
     }
@@ -244,7 +244,9 @@ export class ClientRequests {
 }
 
 /** The answer to `completion/complete` when the server behind the reference offers none. */
-const NO_COMPLETION: Json = { completion: { values: [], total: 0, hasMore: false } };
+function noCompletion(): Json {
+  return { completion: { values: [], total: 0, hasMore: false } };
+}
 
 /** True when the server takes `resources/subscribe`. */
 function offersSubscribe(caps: ServerCapabilities): boolean {
