@@ -4,6 +4,7 @@
  * error, 3 not authenticated). The only file that exits the process.
  */
 import { exitCodeFor, ToolscriptError } from "./src/errors.ts";
+import { type FixContext, renderErrorLines } from "./src/fix_command.ts";
 import { type CliIo, createCliLogger } from "./src/cli/cli_runtime.ts";
 import { runCommand } from "./src/cli/run_command.ts";
 import { openBrowser } from "./src/cli/open_browser.ts";
@@ -15,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   const encoder = new TextEncoder();
   const logger = createCliLogger((name) => Deno.env.get(name));
+  const fixes: FixContext = {};
   const io: CliIo = {
     env: (name) => Deno.env.get(name),
     cwd: Deno.cwd(),
@@ -28,16 +30,13 @@ async function main(argv: string[]): Promise<number> {
     now: Date.now,
     openBrowser: (url) => openBrowser(url, { env: (name) => Deno.env.get(name) }),
     logger,
+    fixes,
   };
   try {
     return await runCommand(argv, io);
   } catch (error) {
     if (controller.signal.aborted) return 130;
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`error: ${message}\n`);
-    if (error instanceof ToolscriptError && error.fix && !message.includes(error.fix)) {
-      io.stderr(`fix: ${error.fix}\n`);
-    }
+    io.stderr(renderErrorLines(error, fixes));
     if (!(error instanceof ToolscriptError)) logger.debug("stack", { stack: String(error) });
     return exitCodeFor(error);
   } finally {

@@ -86,6 +86,6 @@ export {
   UpstreamError,
   UsageError,
 } from "./src/errors.ts";
-export type { ToolscriptErrorCode, ToolscriptErrorOptions } from "./src/errors.ts";
+export type { LoginFix, ToolscriptErrorCode, ToolscriptErrorOptions } from "./src/errors.ts";
 export { Logger, Redactor } from "./src/log.ts";
 export type { LoggerOptions, LogLevel } from "./src/log.ts";

@@ -7,7 +7,7 @@
 import type { OAuthAuthConfig, RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { tokenOverrideVariable } from "../config/validate_config.ts";
-import { authCommand, AuthError, UnreadableTokenFileError, UsageError } from "../errors.ts";
+import { AuthError, UnreadableTokenFileError, UsageError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";
 import {
@@ -46,8 +46,6 @@ export interface LoginInputs {
   clientSecret?: string;
   /** `--scope`; overrides config `scopes` and the server's hints. */
   scopes?: string[];
-  /** Config path for `--config` in fix commands. */
-  configPath?: string;
 }
 
 /** What both login functions take besides their own callbacks. */
@@ -81,7 +79,6 @@ export async function runLogin<T>(
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     scopes: options.scopes,
-    configPath: options.configPath,
   };
   return await flow(inputs);
 }
@@ -197,7 +194,7 @@ export function settleClient(
       `dynamic client registration; register a client there and pass its ID with --client-id`,
     {
       server: inputs.server.name,
-      fix: `${authCommand(inputs.server.name, { configPath: inputs.configPath })} --client-id <id>`,
+      login: { server: inputs.server.name, options: "--client-id <id>" },
     },
   );
 }

@@ -22,8 +22,6 @@ export interface CredentialProviderOptions {
   fetch?: typeof fetch;
   /** Epoch ms; decides token expiry and refresh points. Default `Date.now`. */
   now?: () => number;
-  /** Config path for `--config` in fix commands, when not the default. */
-  configPath?: string;
   /**
    * Told of every token-endpoint request (refreshes and machine grants), for the gateway's
    * metrics. Internal: not part of the library API yet.
@@ -64,7 +62,6 @@ export function createCredentialProvider(
     logger: options.logger,
     fetch: options.fetch,
     now: options.now,
-    configPath: options.configPath,
     onTokenRequest: options.onTokenRequest,
   };
   // No auth block: a server that answers 401 with OAuth metadata is treated as OAuth, so

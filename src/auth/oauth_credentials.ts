@@ -28,8 +28,6 @@ export interface OAuthCredentialProviderOptions {
   fetch?: typeof fetch;
   /** Epoch ms clock; default `Date.now`. */
   now?: () => number;
-  /** Config path for `--config` in fix commands, when not the default. */
-  configPath?: string;
   /**
    * For a remote server without an `auth` block: without stored credentials requests go out
    * bare (`headers()` returns `{}`) and a 401 is not recovered (`recover()` returns false).
@@ -332,7 +330,6 @@ export class OAuthCredentialProvider implements CredentialProvider {
     return new NotAuthenticatedError(this.server.name, {
       reason,
       scopes,
-      configPath: this.#options.configPath,
       ...(cause ? { cause } : {}),
     });
   }

@@ -59,8 +59,6 @@ export interface OAuthLoginOptions {
   callbackPort?: number;
   /** Ports tried first when none is pinned; default 33418-33427. */
   callbackPorts?: readonly number[];
-  /** Config path for `--config` in fix commands. */
-  configPath?: string;
   /** Shows the authorization URL to the user (print it, open a browser). */
   onAuthorizationUrl: (url: URL) => void | Promise<void>;
   /**

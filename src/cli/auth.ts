@@ -4,7 +4,7 @@
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort, parseSeconds } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
-import { authCommand, AuthError, UsageError } from "../errors.ts";
+import { AuthError, UsageError } from "../errors.ts";
 import { loginWithOAuth } from "../auth/oauth_login.ts";
 import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
 import { stripControlChars } from "../log.ts";
@@ -127,7 +127,6 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
     clientId: args.clientId,
     clientSecret: args.clientSecret,
     scopes: args.scopes,
-    configPath: runtime.configHint,
   };
   try {
     if (args.device) {
@@ -168,7 +167,7 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
           `of server "${server.name}"`,
         {
           server: server.name,
-          fix: `${authCommand(server.name, { configPath: runtime.configHint })} --timeout 600`,
+          login: { server: server.name, options: "--timeout 600" },
         },
       );
     }

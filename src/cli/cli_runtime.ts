@@ -19,6 +19,7 @@ import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
 import { ConfigError, UsageError } from "../errors.ts";
+import type { FixContext } from "../fix_command.ts";
 
 /** Platform values `main.ts` supplies; specs supply their own. */
 export interface CliIo {
@@ -44,6 +45,11 @@ export interface CliIo {
   openBrowser?: (url: string) => Promise<boolean>;
   /** The logger `main.ts` created (so errors it prints are redacted the same way). */
   logger: Logger;
+  /**
+   * What `main.ts` renders the fix commands of errors with: {@link openCliRuntime} records
+   * the config to name in `--config` (when not the default one) here.
+   */
+  fixes?: FixContext;
 }
 
 /** Loaded config plus everything built from it. */
@@ -99,13 +105,13 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const home = toolscriptHome(io.env, io.home);
   const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
   const configHint = config.source === "flag" ? config.file : undefined;
+  if (io.fixes) io.fixes.configPath = configHint;
   const metrics = new GatewayMetrics();
   const providerOptions = {
     logger,
     store,
     fetch: io.fetch,
     now: io.now,
-    configPath: configHint,
     onTokenRequest: metrics.countTokenRequest,
   };
   const credentialsFor = credentialProviderCache(providerOptions);

@@ -68,7 +68,6 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
       new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now }),
     fetch: options.fetch,
     now: options.now,
-    configPath,
     onTokenRequest: metrics.countTokenRequest,
   };
   // One provider per upstream built (its reconnects share it); a reload builds new ones.

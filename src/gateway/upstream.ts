@@ -36,8 +36,6 @@ export interface UpstreamOptions {
   logger: Logger;
   credentials?: CredentialProvider;
   fetch?: typeof fetch;
-  /** Config path to name in `toolscript auth … --config` hints, when not the default. */
-  configPath?: string;
   /** Called whenever the tools, prompts or resources this upstream offers may have changed. */
   onChange?: (upstream: Upstream) => void;
   /** Backoff between reconnect attempts; default 1 s doubling to 60 s. */
@@ -159,7 +157,6 @@ export class Upstream implements AsyncDisposable {
         explainConnectFailure(this.config, error, {
           transport,
           credentials,
-          configPath: this.#options.configPath,
         }),
         "connect",
       );
@@ -316,7 +313,6 @@ export class Upstream implements AsyncDisposable {
     const explained = explainConnectFailure(this.config, error, {
       transport: this.#transport!,
       credentials,
-      configPath: this.#options.configPath,
     });
     if (explained instanceof NotAuthenticatedError) this.#fail(explained, "call");
     return explained;

@@ -26,8 +26,6 @@ export interface UpstreamPoolOptions {
   fetch?: typeof fetch;
   /** Remembers each server's last tool list (see {@link ToolCache}). */
   toolCache?: ToolCache;
-  /** Config path to put in `toolscript auth … --config` hints; undefined for the default. */
-  configPath?: string;
   /** Backoff in ms before reconnect attempt `attempt` of a failed server. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -55,7 +53,6 @@ export class UpstreamPool {
       logger: options.logger,
       credentials: options.credentialsFor?.(server),
       fetch: options.fetch,
-      configPath: options.configPath,
       retryDelayMs: options.retryDelayMs,
       hub: options.hub,
       onChange: (upstream) => this.#changed(upstream),
