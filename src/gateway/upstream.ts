@@ -27,6 +27,7 @@ import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
 import { UpstreamLink } from "./upstream_link.ts";
 import type { Json } from "./jsonrpc.ts";
 import { SessionHub } from "./session_hub.ts";
+import { TOOLSCRIPT_VERSION } from "../version.ts";
 
 /** Connection state of an upstream, as `status` and `/health` report it. */
 export type UpstreamState = "connecting" | "ok" | "needs-auth" | "error" | "closed";
@@ -46,7 +47,7 @@ export interface UpstreamOptions {
   hub?: SessionHub;
 }
 
-const CLIENT_INFO = { name: "toolscript", version: "0.1.0" };
+const CLIENT_INFO = { name: "toolscript", version: TOOLSCRIPT_VERSION };
 
 /**
  * What the gateway declares to every upstream: it can pass sampling, elicitation (form and URL
