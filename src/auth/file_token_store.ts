@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
 import { syncDirectory, writeFileAtomically } from "../config/private_file.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
+import { decodeServerName, encodeServerName } from "../config/server_file_name.ts";
+import { parseDocument } from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
 import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
