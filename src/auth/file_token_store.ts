@@ -5,7 +5,12 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
-import { syncDirectory, writeFileAtomically } from "../config/private_file.ts";
+import {
+  octal,
+  refuseForeignOwner,
+  syncDirectory,
+  writeFileAtomically,
+} from "../config/private_file.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { decodeServerName, encodeServerName } from "../config/server_file_name.ts";
 import { parseDocument } from "./_credential_file.ts";
@@ -273,17 +278,6 @@ export class FileTokenStore implements TokenStore {
 function checkDocument(doc: CredentialDocument): void {
   if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
   if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
-}
-
-function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
-  const uid = Deno.uid();
-  if (uid !== null && info.uid !== null && info.uid !== uid) {
-    throw new InsecureTokenFileError(path, "it is owned by another user");
-  }
-}
-
-function octal(mode: number): string {
-  return "0" + mode.toString(8).padStart(3, "0");
 }
 
 function normalizeUrl(url: string): string {

@@ -120,13 +120,18 @@ export async function syncDirectory(path: string, logger?: Logger): Promise<void
   }
 }
 
-function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
+/**
+ * Refuses a file or directory another user owns (where the platform reports owners).
+ * @throws {InsecureTokenFileError} naming `path`.
+ */
+export function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
   const uid = Deno.uid();
   if (uid !== null && info.uid !== null && info.uid !== uid) {
     throw new InsecureTokenFileError(path, "it is owned by another user");
   }
 }
 
-function octal(mode: number): string {
+/** A permission mode as users read it: `0600`. */
+export function octal(mode: number): string {
   return "0" + mode.toString(8).padStart(3, "0");
 }
