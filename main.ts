@@ -8,6 +8,7 @@ import { type FixContext, renderErrorLines } from "./src/fix_command.ts";
 import { type CliIo, createCliLogger } from "./src/cli/cli_runtime.ts";
 import { runCommand } from "./src/cli/run_command.ts";
 import { openBrowser } from "./src/cli/open_browser.ts";
+import { writeAllSync } from "./src/write_all.ts";
 
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -21,9 +22,9 @@ async function main(argv: string[]): Promise<number> {
     env: (name) => Deno.env.get(name),
     cwd: Deno.cwd(),
     home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? Deno.cwd(),
-    stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
-    stderr: (text) => writeAll(Deno.stderr, encoder.encode(logger.redactor.redactText(text))),
-    stderrVerbatim: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+    stdout: (text) => writeAllSync(Deno.stdout, encoder.encode(text)),
+    stderr: (text) => writeAllSync(Deno.stderr, encoder.encode(logger.redactor.redactText(text))),
+    stderrVerbatim: (text) => writeAllSync(Deno.stderr, encoder.encode(text)),
     stdin: Deno.stdin.readable,
     signal: controller.signal,
     fetch: globalThis.fetch,
@@ -43,11 +44,6 @@ async function main(argv: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-}
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
-  let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
 }
 
 if (import.meta.main) {

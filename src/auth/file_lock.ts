@@ -6,6 +6,7 @@
 import { InsecureTokenFileError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { abortableDelay } from "../abort.ts";
+import { writeAll } from "../write_all.ts";
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -213,9 +214,4 @@ async function readHolder(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
