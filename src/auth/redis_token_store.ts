@@ -1,0 +1,407 @@
+/**
+ * A {@link TokenStore} in Redis, shared by gateways on many machines: one encrypted document
+ * per server (and per caller), a refresh lock with a lease and a fencing token, and a pub/sub
+ * channel that tells every gateway of a write at once.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
+import { abortableDelay } from "../abort.ts";
+import { AuthError, NotAuthenticatedError } from "../errors.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
+import { LockQueue } from "./file_lock.ts";
+import { RedisClient } from "./redis_client.ts";
+import { parseRedisUrl } from "./redis_connection.ts";
+import { DecryptionFailedError, decryptValue, encryptValue } from "./redis_encryption.ts";
+import type { CredentialDocument, TokenStore } from "./token_store.ts";
+
+/** The channel every write is announced on; the message is the written document's scope. */
+export const CHANGES_CHANNEL = "toolscript:changes";
+
+/** Options of {@link RedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /** `redis://[:password@]host[:port][/db]` or `rediss://…`; the password never reaches a log. */
+  url: string;
+  /** The AES-256-GCM key (see `importStoreKey`). */
+  key: CryptoKey;
+  /** Whose documents: a caller's, or the gateway's own (undefined). */
+  caller?: string;
+  /** Lease of the refresh lock, renewed while held; default 10 000 ms. */
+  lockLeaseMs?: number;
+  /** Longest wait for one Redis reply; default 5 000 ms. */
+  timeoutMs?: number;
+  /** Receives lock and subscription warnings; silent by default. */
+  logger?: Logger;
+  /** Clock for `updatedAt`, epoch ms; default `Date.now`. */
+  now?: () => number;
+  /** A client to share (the caller views of one store share the gateway's). @ignore */
+  client?: RedisClient;
+}
+
+/** A lock held by this process: its random value in Redis and the fencing token it got. */
+interface HeldLock {
+  value: string;
+  fence: number;
+  active: boolean;
+  /** Set when a renewal found the lock gone (lease expired, another process took it). */
+  lost?: boolean;
+}
+
+/** The lock's lease ran out while it was held: another process may have written since. */
+export class LockLostError extends AuthError {
+  /** Names the server; the write was not made. */
+  constructor(server: string, leaseMs: number) {
+    super(
+      `The credential store lock of server "${server}" expired (lease ${leaseMs} ms) while ` +
+        "this process held it; another process may have written since, so this write was dropped",
+      { server, temporary: true },
+    );
+    this.name = "LockLostError";
+  }
+}
+
+const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2]) end
+return 0`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1]) end
+return 0`;
+/** Writes only while holding the lock, and never over a document of a newer fence. */
+const SAVE = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+if current > tonumber(ARGV[2]) then return -1 end
+if ARGV[3] == '' then
+  if redis.call('DEL', KEYS[1]) == 0 then return 2 end
+else
+  redis.call('HSET', KEYS[1], 'fence', ARGV[2], 'data', ARGV[3])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`;
+/** Replaces `data` only when it is still what was read (for rekey). */
+const REPLACE = `if redis.call('HGET', KEYS[1], 'data') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+
+/**
+ * Keeps credential documents in Redis, encrypted with AES-256-GCM under the configured key
+ * (server name and caller as associated data, so a value moved to another key does not
+ * decrypt). Each document is one hash (`fence`, `data`), written by a script that checks
+ * this process still holds the server's lock and that no newer fence wrote since: a gateway
+ * that stalls or dies mid-refresh loses its lease and can neither keep the lock nor
+ * overwrite a newer token set. Every write is published on {@link CHANGES_CHANNEL}.
+ *
+ * Locks are re-entrant within one async call chain, as in `FileTokenStore`.
+ *
+ * @throws {StoreUnavailableError} (temporary) from every method when Redis cannot be reached.
+ * @throws {NotAuthenticatedError} from `load` when a value does not decrypt, naming the login
+ *   that replaces it.
+ */
+export class RedisTokenStore implements TokenStore {
+  /** The store URL without its password, for messages. */
+  readonly display: string;
+  /** Whose documents this view holds (undefined: the gateway's own). */
+  readonly caller: string | undefined;
+  readonly #client: RedisClient;
+  readonly #key: CryptoKey;
+  readonly #leaseMs: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #options: RedisTokenStoreOptions;
+  readonly #queue = new LockQueue();
+  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, HeldLock>>();
+
+  /**
+   * Connects on first use.
+   * @throws {TypeError} when `url` is not a Redis URL (the message has no password).
+   */
+  constructor(options: RedisTokenStoreOptions) {
+    const address = parseRedisUrl(options.url);
+    this.#options = options;
+    this.display = address.display;
+    this.caller = options.caller;
+    this.#client = options.client ?? new RedisClient(address, { timeoutMs: options.timeoutMs });
+    this.#key = options.key;
+    this.#leaseMs = options.lockLeaseMs ?? 10_000;
+    this.#logger = options.logger ?? silentLogger();
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The same store, holding `caller`'s documents (undefined: the gateway's own). */
+  forCaller(caller: string | undefined): RedisTokenStore {
+    if (caller === this.caller) return this;
+    return new RedisTokenStore({ ...this.#options, caller, client: this.#client });
+  }
+
+  /** See {@link TokenStore.load}. */
+  async load(
+    server: string,
+    serverUrl: string,
+    signal?: AbortSignal,
+  ): Promise<CredentialDocument | undefined> {
+    signal?.throwIfAborted();
+    const data = await this.#client.command(["HGET", this.#docKey(server), "data"]);
+    if (typeof data !== "string") return undefined;
+    let plain: string;
+    try {
+      plain = await decryptValue(this.#key, data, server, this.caller);
+    } catch (error) {
+      if (!(error instanceof DecryptionFailedError)) throw error;
+      const login = this.caller === undefined ? "" : ` --caller ${this.caller}`;
+      throw new NotAuthenticatedError(server, {
+        reason: `its stored credentials in ${this.display} cannot be used: ${error.message}` +
+          (login ? ` (caller "${this.caller}")` : ""),
+      });
+    }
+    const doc = parseDocument(`${this.display} ${this.#docKey(server)}`, server, enc(plain));
+    if (normalizeUrl(doc.serverUrl) === normalizeUrl(serverUrl)) return doc;
+    this.#logger.debug("Ignoring stored credentials saved for a different server URL", { server });
+    return undefined;
+  }
+
+  /** See {@link TokenStore.save}. Stamps `updatedAt`; takes the lock unless already held. */
+  async save(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
+    if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
+    if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
+    const data = await encryptValue(
+      this.#key,
+      JSON.stringify({ ...doc, updatedAt: this.#now() }),
+      doc.server,
+      this.caller,
+    );
+    await this.withLock(doc.server, () => this.#write(doc.server, data), signal);
+  }
+
+  /** See {@link TokenStore.delete}. */
+  async delete(server: string, signal?: AbortSignal): Promise<boolean> {
+    return await this.withLock(server, async () => (await this.#write(server, "")) === 1, signal);
+  }
+
+  /**
+   * See {@link TokenStore.withLock}. The lock is `SET NX PX` with a random value and a lease,
+   * renewed every third of the lease while `fn` runs; taking it increments the server's
+   * fencing token, which every write made under it carries. Waits poll (50 to 250 ms apart).
+   * @throws the signal's reason, unchanged, when `signal` aborts while waiting.
+   */
+  async withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const scope = this.#scope(server);
+    const held = this.#held.getStore();
+    if (held?.get(scope)?.active) return await fn();
+    using _turn = await this.#queue.acquire(scope, signal);
+    const lock = await this.#acquire(server, signal);
+    const renewal = setInterval(() => this.#renew(server, lock), Math.max(50, this.#leaseMs / 3));
+    try {
+      return await this.#held.run(new Map(held).set(scope, lock), fn);
+    } finally {
+      lock.active = false;
+      clearInterval(renewal);
+      await this.#client.eval(RELEASE, [this.#lockKey(server)], [lock.value]).catch((error) =>
+        this.#logger.debug("Could not release a store lock (its lease ends it)", {
+          server,
+          error: String(error),
+        })
+      );
+    }
+  }
+
+  /** See {@link TokenStore.version}: a digest of the stored (encrypted) value. */
+  async version(server: string): Promise<string | undefined> {
+    const data = await this.#client.command(["HGET", this.#docKey(server), "data"]);
+    if (typeof data !== "string") return undefined;
+    return createHash("sha256").update(data).digest("hex").slice(0, 32);
+  }
+
+  /** See {@link TokenStore.list}: the servers with a document of this caller (or the gateway). */
+  async list(): Promise<string[]> {
+    const prefix = `toolscript:{${this.#scopePrefix()}`;
+    const names: string[] = [];
+    for (const key of await this.#scan(`${prefix}*}:doc`)) {
+      const stem = key.slice(prefix.length, -"}:doc".length);
+      const name = decodeServerName(stem);
+      if (name !== undefined) names.push(name);
+    }
+    return names.sort();
+  }
+
+  /**
+   * Calls `onChange` with the server name whenever a document of this view is written by any
+   * process, and with undefined after each (re)connection (changes may have been missed);
+   * until `signal` aborts.
+   */
+  watch(onChange: (server: string | undefined) => void, signal: AbortSignal): void {
+    const prefix = this.#scopePrefix();
+    let warned = false;
+    this.#client.subscribe(CHANGES_CHANNEL, (message) => {
+      if (!message.startsWith(prefix)) return;
+      const name = decodeServerName(message.slice(prefix.length));
+      if (name !== undefined) onChange(name);
+    }, {
+      signal,
+      onConnected: () => {
+        warned = false;
+        onChange(undefined);
+      },
+      onError: (error) => {
+        if (warned) return;
+        warned = true;
+        this.#logger.warn("credential store change notifications stopped; retrying", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      },
+    });
+  }
+
+  /**
+   * Re-encrypts every document in the store (every caller's too) from `oldKey` to this
+   * store's key; values that already decrypt under the new key are left alone, so an
+   * interrupted rekey can be run again.
+   * @returns how many values were re-encrypted and how many were already under the new key.
+   * @throws {AuthError} naming the key of a value that decrypts under neither key.
+   */
+  async rekey(oldKey: CryptoKey): Promise<{ rekeyed: number; current: number }> {
+    let rekeyed = 0;
+    let current = 0;
+    for (const key of await this.#scan("toolscript:{*}:doc")) {
+      const scope = key.slice("toolscript:{".length, -"}:doc".length);
+      const { server, caller } = parseScope(scope) ?? {};
+      if (server === undefined) continue;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const data = await this.#client.command(["HGET", key, "data"]);
+        if (typeof data !== "string") break;
+        try {
+          await decryptValue(this.#key, data, server, caller);
+          current++;
+          break;
+        } catch { /* not yet under the new key */ }
+        let plain: string;
+        try {
+          plain = await decryptValue(oldKey, data, server, caller);
+        } catch {
+          throw new AuthError(
+            `Cannot rekey ${this.display} ${key}: it decrypts under neither the old nor the new key`,
+            { server },
+          );
+        }
+        const sealed = await encryptValue(this.#key, plain, server, caller);
+        const done = await this.#client.eval(REPLACE, [key], [
+          data,
+          sealed,
+          CHANGES_CHANNEL,
+          scope,
+        ]);
+        if (done === 1) {
+          rekeyed++;
+          break;
+        }
+      }
+    }
+    return { rekeyed, current };
+  }
+
+  /** Closes the connection (a later call opens a new one). */
+  close(): void {
+    this.#client.close();
+  }
+
+  async #acquire(server: string, signal?: AbortSignal): Promise<HeldLock> {
+    const value = crypto.randomUUID();
+    const keys = [this.#lockKey(server), this.#fenceKey(server)];
+    for (let attempt = 0;; attempt++) {
+      signal?.throwIfAborted();
+      const fence = await this.#client.eval(ACQUIRE, keys, [value, String(this.#leaseMs)]);
+      if (typeof fence === "number" && fence > 0) return { value, fence, active: true };
+      await abortableDelay(Math.min(250, 50 * 2 ** Math.min(attempt, 3)), signal);
+    }
+  }
+
+  #renew(server: string, lock: HeldLock): void {
+    if (!lock.active || lock.lost) return;
+    this.#client.eval(RENEW, [this.#lockKey(server)], [lock.value, String(this.#leaseMs)]).then(
+      (renewed) => {
+        if (renewed === 1 || !lock.active) return;
+        lock.lost = true;
+        this.#logger.warn(`lost the credential store lock of server "${server}" (lease expired)`);
+      },
+      (error) =>
+        this.#logger.debug("Could not renew a store lock", { server, error: String(error) }),
+    );
+  }
+
+  /** One fenced write (`data` empty: delete); 1 written, 2 nothing to delete. */
+  async #write(server: string, data: string): Promise<number> {
+    const lock = this.#held.getStore()?.get(this.#scope(server));
+    if (!lock) throw new Error("internal: a store write outside its lock");
+    const result = await this.#client.eval(
+      SAVE,
+      [this.#docKey(server), this.#lockKey(server)],
+      [lock.value, String(lock.fence), data, CHANGES_CHANNEL, this.#scope(server)],
+    );
+    if (result === 1 || result === 2) return result;
+    lock.lost = true;
+    throw new LockLostError(server, this.#leaseMs);
+  }
+
+  async #scan(pattern: string): Promise<string[]> {
+    const keys = new Set<string>();
+    let cursor = "0";
+    for (let round = 0; round < 100_000; round++) {
+      const reply = await this.#client.command(["SCAN", cursor, "MATCH", pattern, "COUNT", "500"]);
+      if (!Array.isArray(reply) || typeof reply[0] !== "string" || !Array.isArray(reply[1])) {
+        throw new Error("unexpected SCAN reply from Redis");
+      }
+      for (const key of reply[1]) if (typeof key === "string") keys.add(key);
+      cursor = reply[0];
+      if (cursor === "0") break;
+    }
+    return [...keys].sort();
+  }
+
+  #scopePrefix(): string {
+    return this.caller === undefined ? "g:" : `c:${encodeServerName(this.caller)}:`;
+  }
+
+  #scope(server: string): string {
+    return this.#scopePrefix() + encodeServerName(server);
+  }
+
+  #docKey(server: string): string {
+    return `toolscript:{${this.#scope(server)}}:doc`;
+  }
+
+  #lockKey(server: string): string {
+    return `toolscript:{${this.#scope(server)}}:lock`;
+  }
+
+  #fenceKey(server: string): string {
+    return `toolscript:{${this.#scope(server)}}:fence`;
+  }
+}
+
+/** The server and caller of a scope (`g:<server>` or `c:<caller>:<server>`). */
+function parseScope(scope: string): { server: string; caller?: string } | undefined {
+  const gateway = /^g:([^:]+)$/.exec(scope);
+  if (gateway) {
+    const server = decodeServerName(gateway[1]);
+    return server === undefined ? undefined : { server };
+  }
+  const caller = /^c:([^:]+):([^:]+)$/.exec(scope);
+  if (!caller) return undefined;
+  const name = decodeServerName(caller[1]);
+  const server = decodeServerName(caller[2]);
+  return name === undefined || server === undefined ? undefined : { server, caller: name };
+}
+
+function enc(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
