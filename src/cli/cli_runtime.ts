@@ -89,7 +89,7 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   });
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
   const home = toolscriptHome(io.env, io.home);
-  const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
+  const store = await openStore(config, logger, home, io.now);
   const configHint = config.source === "flag" ? config.file : undefined;
   const metrics = new GatewayMetrics();
   const credentialsFor = credentialProviderCache({
@@ -101,6 +101,21 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
     onTokenRequest: metrics.countTokenRequest,
   });
   return { io, config, logger, store, home, configHint, credentialsFor, metrics };
+}
+
+/**
+ * The config's store: the Redis store of a `store` block (its modules loaded only then), else
+ * the file store under `$TOOLSCRIPT_HOME/credentials/`.
+ */
+async function openStore(
+  config: Config,
+  logger: Logger,
+  home: string,
+  now: () => number,
+): Promise<TokenStore> {
+  if (!config.store) return new FileTokenStore({ dir: join(home, "credentials"), logger, now });
+  const { openRedisStore } = await import("../auth/redis_store_open.ts");
+  return await openRedisStore(config.store, { logger, now, configFile: config.file });
 }
 
 /**

@@ -8,6 +8,7 @@ import { Fields, isSecretName, joinPath, type ValidationContext } from "./_field
 import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, GatewayExpose, ServerConfig } from "./types.ts";
 import { displayUrl } from "./display_url.ts";
+import { validateStore } from "./_validate_store.ts";
 import { EXPOSURE_KEYS, separatorInServerName, validateExposure } from "./_validate_exposure.ts";
 
 /** Options of {@link validateConfig}. */
@@ -66,11 +67,12 @@ const REMOTE_KEYS = [...COMMON_KEYS, "url", "headers", "auth", "allowInsecureHtt
 export function validateConfig(raw: unknown, options: ValidateConfigOptions): Config {
   const ctx: ValidationContext = { file: options.file, env: options.env, secrets: new Set() };
   const top = new Fields(ctx, raw, "", "the config");
-  top.allowKeys(["gateway", "mcpServers"], "the config");
+  top.allowKeys(["gateway", "mcpServers", "store"], "the config");
   if (!top.has("mcpServers")) {
     top.fail("mcpServers", 'Missing "mcpServers"; add "mcpServers": {} with one entry per server');
   }
   const gateway = validateGateway(ctx, top.obj.gateway);
+  const store = validateStore(ctx, top.obj.store);
   const servers = new Fields(ctx, top.obj.mcpServers, "mcpServers", '"mcpServers"');
   refuseSharedTokenVariables(servers);
   const list: ServerConfig[] = [];
@@ -97,6 +99,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
     source: options.source,
     gateway,
     servers: list,
+    ...(store ? { store } : {}),
     secrets: [...ctx.secrets],
   };
 }
