@@ -205,7 +205,16 @@ export class OAuthCredentialProvider implements CredentialProvider {
 
   async #read(checkedAt: number): Promise<CredentialDocument | undefined> {
     const name = this.server.name;
-    const version = await this.#options.store.version(name);
+    let version: string | undefined;
+    try {
+      version = await this.#options.store.version(name);
+    } catch (error) {
+      // A shared store briefly unreachable (Redis): the token set in memory stays usable
+      // until it needs a refresh, which needs the store.
+      if (!this.#loaded || !(error instanceof AuthError && error.temporary)) throw error;
+      this.#checkedAt = checkedAt;
+      return this.#doc;
+    }
     if (!this.#loaded || version !== this.#version) {
       this.#adopt(await this.#options.store.load(name, this.server.url), version);
     }

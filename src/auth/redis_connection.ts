@@ -28,7 +28,10 @@ export class StoreUnavailableError extends AuthError {
   readonly store: string;
   /** Names the store URL (never its password) and the cause's message. */
   constructor(store: string, reason: string, options?: ErrorOptions & { server?: string }) {
-    super(`Credential store ${store} is unreachable: ${reason}`, { ...options, temporary: true });
+    super(`Credential store ${store} is unreachable: ${reason}; try again once it is reachable`, {
+      ...options,
+      temporary: true,
+    });
     this.name = "StoreUnavailableError";
     this.store = store;
   }

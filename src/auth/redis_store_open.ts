@@ -3,7 +3,7 @@
  * key (file or `$TOOLSCRIPT_STORE_KEY`) and checks it before anything connects. Imported
  * lazily by the CLI, so a gateway on the file store never loads the Redis modules.
  */
-import type { StoreConfig } from "../config/types.ts";
+import type { SecretSource, StoreConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -28,22 +28,30 @@ export async function openRedisStore(
   config: StoreConfig,
   options: OpenRedisStoreOptions,
 ): Promise<RedisTokenStore> {
-  const what = "the store encryption key";
-  const text = await readSecret(config.encryptionKey, { what, logger: options.logger });
-  let key: CryptoKey;
-  try {
-    key = await importStoreKey(text);
-  } catch (error) {
-    const from = config.encryptionKey.file
-      ? `"${config.encryptionKey.file}"`
-      : `$${config.encryptionKey.env}`;
-    throw new ConfigError(`Cannot use ${what} from ${from}: ${(error as Error).message}`, {
-      file: options.configFile,
-      path: config.encryptionKey.file ? "store.encryptionKeyFile" : undefined,
-      fix: "openssl rand -base64 32",
-    });
-  }
+  const key = await readStoreKey(config.encryptionKey, options);
   const url = new URL(config.url);
   if (url.password) options.logger.redactor.addSecret(decodeURIComponent(url.password));
   return new RedisTokenStore({ url: config.url, key, logger: options.logger, now: options.now });
+}
+
+/**
+ * Reads and imports a store key (a file's content or an env value, base64 of 32 bytes).
+ * @throws {ConfigError} (exit 2) naming the file or variable, never the key.
+ */
+export async function readStoreKey(
+  source: SecretSource,
+  options: Pick<OpenRedisStoreOptions, "logger" | "configFile">,
+): Promise<CryptoKey> {
+  const what = "the store encryption key";
+  const text = await readSecret(source, { what, logger: options.logger });
+  try {
+    return await importStoreKey(text);
+  } catch (error) {
+    const from = source.file ? `"${source.file}"` : `$${source.env}`;
+    throw new ConfigError(`Cannot use ${what} from ${from}: ${(error as Error).message}`, {
+      file: options.configFile,
+      path: source.file && options.configFile ? "store.encryptionKeyFile" : undefined,
+      fix: "openssl rand -base64 32",
+    });
+  }
 }
