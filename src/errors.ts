@@ -76,12 +76,16 @@ export class ConfigError extends ToolscriptError {
   }
 }
 
-/** Builds the `toolscript auth <server>` command, with `--config` when it is not the default. */
+/**
+ * Builds the `toolscript auth <server>` command, with `--caller` for a gateway caller's login
+ * and `--config` when it is not the default.
+ */
 export function authCommand(
   server: string,
-  options?: { configPath?: string; scopes?: string[] },
+  options?: { configPath?: string; scopes?: string[]; caller?: string },
 ): string {
   let command = `toolscript auth ${server}`;
+  if (options?.caller) command += ` --caller ${options.caller}`;
   if (options?.scopes?.length) command += ` --scope "${options.scopes.join(" ")}"`;
   if (options?.configPath) command += ` --config ${options.configPath}`;
   return command;
@@ -98,7 +102,13 @@ export class NotAuthenticatedError extends ToolscriptError {
    */
   constructor(
     server: string,
-    options?: ErrorOptions & { reason?: string; configPath?: string; scopes?: string[] },
+    options?: ErrorOptions & {
+      reason?: string;
+      configPath?: string;
+      scopes?: string[];
+      /** The gateway caller whose login is missing (`--caller` in the fix). */
+      caller?: string;
+    },
   ) {
     const reason = options?.reason ?? "no stored credentials";
     const fix = authCommand(server, options);

@@ -24,6 +24,8 @@ export interface OAuthCredentialProviderOptions {
   now?: () => number;
   /** Config path for `--config` in fix commands, when not the default. */
   configPath?: string;
+  /** The gateway caller these credentials belong to (`--caller` in fix commands). */
+  caller?: string;
   /**
    * For a remote server without an `auth` block: without stored credentials requests go out
    * bare (`headers()` returns `{}`) and a 401 is not recovered (`recover()` returns false).
@@ -341,6 +343,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       reason,
       scopes,
       configPath: this.#options.configPath,
+      caller: this.#options.caller,
       ...(cause ? { cause } : {}),
     });
   }

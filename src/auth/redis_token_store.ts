@@ -150,10 +150,9 @@ export class RedisTokenStore implements TokenStore {
       plain = await decryptValue(this.#key, data, server, this.caller);
     } catch (error) {
       if (!(error instanceof DecryptionFailedError)) throw error;
-      const login = this.caller === undefined ? "" : ` --caller ${this.caller}`;
       throw new NotAuthenticatedError(server, {
-        reason: `its stored credentials in ${this.display} cannot be used: ${error.message}` +
-          (login ? ` (caller "${this.caller}")` : ""),
+        reason: `its stored credentials in ${this.display} cannot be used: ${error.message}`,
+        caller: this.caller,
       });
     }
     const doc = parseDocument(`${this.display} ${this.#docKey(server)}`, server, enc(plain));

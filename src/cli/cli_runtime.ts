@@ -12,6 +12,11 @@ import { FileTokenStore } from "../auth/file_token_store.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { credentialProviderCache } from "../auth/create_credential_provider.ts";
+import {
+  createCallerCredentialProvider,
+  storeForCaller,
+  usesCallerCredentials,
+} from "../auth/caller_credentials.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
@@ -119,6 +124,45 @@ async function openStore(
 }
 
 /**
+ * The runtime as `caller` (`--caller`) sees it: that caller's own store of OAuth credentials
+ * and providers for OAuth servers; machine and static credentials stay the gateway's.
+ * Undefined `caller`: `runtime` itself.
+ * @throws {UsageError} when `caller` is not in `gateway.callers`.
+ */
+export function runtimeForCaller(runtime: CliRuntime, caller: string | undefined): CliRuntime {
+  if (caller === undefined) return runtime;
+  const callers = runtime.config.gateway.callers ?? {};
+  if (!Object.hasOwn(callers, caller)) {
+    const known = Object.keys(callers).join(", ") || "none";
+    const where = runtime.config.file ? ` in "${runtime.config.file}"` : "";
+    throw new UsageError(
+      `Unknown caller "${caller}"${where}; "gateway.callers" has: ${known}`,
+      { fix: `add "${caller}" to "gateway.callers" with its own token` },
+    );
+  }
+  const options = {
+    logger: runtime.logger,
+    store: runtime.store,
+    fetch: runtime.io.fetch,
+    now: runtime.io.now,
+    configPath: runtime.configHint,
+    onTokenRequest: runtime.metrics.countTokenRequest,
+  };
+  const providers = new Map<string, CredentialProvider | undefined>();
+  return {
+    ...runtime,
+    store: storeForCaller(runtime.store, caller, options),
+    credentialsFor: (server) => {
+      if (!usesCallerCredentials(server)) return runtime.credentialsFor(server);
+      if (!providers.has(server.name)) {
+        providers.set(server.name, createCallerCredentialProvider(server, caller, options));
+      }
+      return providers.get(server.name);
+    },
+  };
+}
+
+/**
  * Finds a server by name, enabled or not.
  * @throws {UsageError} listing the known servers when there is none of that name.
  * @throws {ConfigError} when it is a disabled server whose entry does not validate.
@@ -166,6 +210,17 @@ export function createCliGateway(
     fetch: runtime.io.fetch,
     now: runtime.io.now,
     credentialsFor: runtime.credentialsFor,
+    callerCredentialsFor: runtime.config.gateway.callers
+      ? (server, caller) =>
+        createCallerCredentialProvider(server, caller, {
+          logger: runtime.logger,
+          store: runtime.store,
+          fetch: runtime.io.fetch,
+          now: runtime.io.now,
+          configPath: runtime.configHint,
+          onTokenRequest: runtime.metrics.countTokenRequest,
+        })
+      : undefined,
     metrics: runtime.metrics,
     localTools: extra.localTools,
   });

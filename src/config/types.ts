@@ -235,6 +235,12 @@ export interface GatewayConfig {
    * all of them. `--expose` overrides it. `loadConfig` always fills it in.
    */
   expose?: GatewayExpose;
+  /**
+   * `gateway.callers`: each caller's own bearer token by caller name. A request carrying one
+   * acts as that caller: OAuth servers use the caller's credentials (`toolscript auth <server>
+   * --caller <name>`). Absent when the config gives none.
+   */
+  callers?: Record<string, SecretSource>;
 }
 
 /** Values of {@link GatewayConfig.expose}. */

@@ -9,6 +9,7 @@ import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, GatewayExpose, ServerConfig } from "./types.ts";
 import { displayUrl } from "./display_url.ts";
 import { validateStore } from "./_validate_store.ts";
+import { validateCallers } from "./_validate_callers.ts";
 import { EXPOSURE_KEYS, separatorInServerName, validateExposure } from "./_validate_exposure.ts";
 
 /** Options of {@link validateConfig}. */
@@ -133,12 +134,14 @@ function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
   if (raw === undefined || raw === null) return { ...DEFAULT_GATEWAY };
   const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path: "gateway" });
   const f = new Fields(ctx, expanded, "gateway", '"gateway"');
-  f.allowKeys(["host", "port", "allowedHosts", "expose"], '"gateway"');
+  f.allowKeys(["host", "port", "allowedHosts", "expose", "callers"], '"gateway"');
   const gateway: GatewayConfig = {
     host: f.string("host") ?? DEFAULT_GATEWAY.host,
     port: f.number("port", { integer: true, min: 0, max: 65535 }) ?? DEFAULT_GATEWAY.port,
     expose: f.oneOf("expose", GATEWAY_EXPOSE_VALUES) ?? DEFAULT_GATEWAY.expose,
   };
+  const callers = validateCallers(f);
+  if (callers) gateway.callers = callers;
   const allowedHosts = f.stringArray("allowedHosts");
   if (allowedHosts) {
     gateway.allowedHosts = allowedHosts.map((host, i) => {

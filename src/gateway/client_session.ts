@@ -63,7 +63,12 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   #unsubscribe?: () => void;
   #onClose = new Set<() => void>();
 
-  constructor(gateway: Gateway, transport: Transport) {
+  /** The gateway caller this session authenticated as (`gateway.callers`); undefined: the gateway's own. */
+  readonly caller: string | undefined;
+
+  /** `options.caller`: whose OAuth credentials this session's tool calls use. */
+  constructor(gateway: Gateway, transport: Transport, options: { caller?: string } = {}) {
+    this.caller = options.caller;
     this.#gateway = gateway;
     this.#transport = transport;
     transport.onmessage = (message) => this.#receive(message);
@@ -237,7 +242,12 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
       case "tools/call": {
         this.#bind(request, params, signal);
         const args = params.arguments as Record<string, unknown> | undefined;
-        return await gateway.callTool(String(params.name), args, signal) as unknown as Json;
+        return await gateway.callTool(
+          String(params.name),
+          args,
+          signal,
+          this.caller,
+        ) as unknown as Json;
       }
       case "prompts/get": {
         const target = gateway.resolve(String(params.name), "prompt");

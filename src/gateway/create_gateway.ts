@@ -27,6 +27,8 @@ export interface CreateGatewayOptions {
   now?: () => number;
   /** Credentials per server, when the caller shares them elsewhere (e.g. with `status`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /** Each `gateway.callers` caller's own credentials per server (see `GatewayOptions`). */
+  callerCredentialsFor?: GatewayOptions["callerCredentialsFor"];
   /**
    * The gateway's metrics (default a new registry). With `credentialsFor`, pass the registry
    * whose `countTokenRequest` those providers got as `onTokenRequest`, so token requests are
@@ -72,6 +74,7 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     configPath,
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
     credentialsFor,
+    callerCredentialsFor: options.callerCredentialsFor,
     metrics,
     localTools: options.localTools,
   });

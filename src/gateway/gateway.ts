@@ -18,6 +18,7 @@ import type { CredentialProvider } from "../auth/types.ts";
 import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { Upstream, type UpstreamState } from "./upstream.ts";
+import { CallerUpstreams } from "./caller_upstreams.ts";
 import type { ToolCache } from "./tool_cache.ts";
 import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
 import { maskSecrets } from "./mask_secrets.ts";
@@ -32,6 +33,11 @@ export interface GatewayOptions {
   logger: Logger;
   /** Returns the credentials for a server (none for servers without `auth`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /**
+   * A caller's own credentials for a server (`gateway.callers`); undefined for servers whose
+   * credentials are the gateway's. Without it, every call uses the gateway's credentials.
+   */
+  callerCredentialsFor?: (server: ServerConfig, caller: string) => CredentialProvider | undefined;
   /** Default `globalThis.fetch`; used for upstream HTTP and SSE servers. */
   fetch?: typeof fetch;
   /** Remembers each server's last tool list so a server that needs login still shows tools. */
@@ -131,6 +137,7 @@ export class Gateway implements AsyncDisposable {
   /** Collisions already logged, so each is warned about once while it lasts. */
   #warned = new Set<string>();
   #local?: { tools: LocalTools; names: Set<string> };
+  #callers?: CallerUpstreams;
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
@@ -154,6 +161,13 @@ export class Gateway implements AsyncDisposable {
         }),
       );
     }
+    this.#callers = options.callerCredentialsFor && new CallerUpstreams({
+      logger: options.logger,
+      credentialsFor: options.callerCredentialsFor,
+      fetch: options.fetch,
+      configPath: options.configPath,
+      hub: this.hub,
+    });
     const local = options.localTools?.(this);
     if (local) this.#local = { tools: local, names: new Set(local.tools.map((t) => t.name)) };
   }
@@ -350,6 +364,7 @@ export class Gateway implements AsyncDisposable {
     namespaced: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
+    caller?: string,
   ): Promise<CallToolResult> {
     if (this.#local?.names.has(namespaced)) {
       return await this.#local.tools.call(namespaced, args, signal);
@@ -363,10 +378,22 @@ export class Gateway implements AsyncDisposable {
       this.metrics.toolCalls(undefined, undefined).record("failed", startedAt);
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${namespaced}"`);
     }
-    const { upstream, name } = target;
+    const { name } = target;
     // Only names the upstream listed become labels, so clients cannot grow the series.
-    const calls = this.metrics.toolCalls(upstream.name, listed && name);
-    if (name === "authenticate" && upstream.state === "needs-auth") {
+    const calls = this.metrics.toolCalls(target.upstream.name, listed && name);
+    // A caller's call to an OAuth server goes through that caller's own connection.
+    const own = caller === undefined || !this.#callers
+      ? undefined
+      : await this.#callers.forCall(target.upstream.config, caller);
+    const upstream = own ?? target.upstream;
+    if (own && own.state !== "ok" && own.lastFailure instanceof ToolscriptError) {
+      calls.record("failed", startedAt);
+      this.logger.info(`call of caller "${caller}" to server "${upstream.name}" refused`, {
+        error: own.lastError,
+      });
+      return this.errorResult(own.lastFailure, upstream.name);
+    }
+    if (!own && name === "authenticate" && upstream.state === "needs-auth") {
       calls.record("failed", startedAt);
       return this.errorResult(
         new NotAuthenticatedError(upstream.name, { configPath: this.#options.configPath }),
@@ -489,6 +516,7 @@ export class Gateway implements AsyncDisposable {
   /** Closes every upstream (stopping stdio children). */
   async close(): Promise<void> {
     this.#listeners.clear();
+    await this.#callers?.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     await Promise.all(this.#saving);
   }
