@@ -73,12 +73,16 @@ export interface LocalTools {
   readonly tools: readonly Tool[];
   /** False: `listTools()` lists only {@link LocalTools.tools} (upstream tools stay callable). */
   readonly listUpstreamTools: boolean;
-  /** Calls one of {@link LocalTools.tools}; `signal` is the client's cancellation of the call. */
+  /**
+   * Calls one of {@link LocalTools.tools}; `signal` is the client's cancellation of the call,
+   * `caller` the `gateway.callers` caller making it (tool calls made for it act as that caller).
+   */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   call(
     name: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
+    caller?: string,
   ): Promise<CallToolResult>;
 }
 
@@ -367,7 +371,7 @@ export class Gateway implements AsyncDisposable {
     caller?: string,
   ): Promise<CallToolResult> {
     if (this.#local?.names.has(namespaced)) {
-      return await this.#local.tools.call(namespaced, args, signal);
+      return await this.#local.tools.call(namespaced, args, signal, caller);
     }
     const startedAt = performance.now();
     // A server that is down and never listed tools may still own the name: reconnect and try,

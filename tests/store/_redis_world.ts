@@ -79,12 +79,16 @@ export interface GatewayProcess extends AsyncDisposable {
   url: string;
 }
 
-/** Spawns `toolscript gateway --port 0` and connects a client (with `token`, if given). */
+/**
+ * Spawns `toolscript gateway --port 0` (plus `args`) and connects a client (with `token`, if
+ * given).
+ */
 export async function startStoreGateway(
   world: OAuthWorld,
-  options: { env?: Record<string, string>; token?: string } = {},
+  options: { env?: Record<string, string>; token?: string; args?: string[] } = {},
 ): Promise<GatewayProcess> {
-  const process = spawnCli(["gateway", "--config", world.configPath, "--port", "0"], {
+  const args = ["gateway", "--config", world.configPath, "--port", "0", ...options.args ?? []];
+  const process = spawnCli(args, {
     home: world.home,
     env: { TOOLSCRIPT_LOG: "debug", ...options.env },
   });

@@ -32,7 +32,11 @@ async function callersSpec(world: OAuthWorld, storeOf: (caller?: string) => Toke
   assert.notEqual(own, alice);
   assert.equal(await storeOf("bob").load("demo", world.mcp.url), undefined);
 
-  await using gateway = await startStoreGateway(world, { env, token: OWN_TOKEN });
+  await using gateway = await startStoreGateway(world, {
+    env,
+    token: OWN_TOKEN,
+    args: ["--expose", "both"],
+  });
   const aliceClient = await connectClient(gateway.url, ALICE_TOKEN);
   const bobClient = await connectClient(gateway.url, BOB_TOKEN);
   try {
@@ -46,6 +50,28 @@ async function callersSpec(world: OAuthWorld, storeOf: (caller?: string) => Toke
     const a = await aliceClient.callTool({ name: "demo__echo", arguments: { text: "alice" } });
     assert.equal(textOf(a), "echo: alice");
     assert.deepEqual([...tokensSince(from)], [alice], "alice's calls carry alice's token only");
+
+    // A program alice runs through toolscript__exec acts as alice.
+    const code = `import { tools } from "toolscript";
+console.log(await tools.demo.echo({ text: "via exec" }));`;
+    from = seen();
+    const viaExec = await aliceClient.callTool({ name: "toolscript__exec", arguments: { code } });
+    assert.match(textOf(viaExec), /echo: via exec/);
+    assert.deepEqual([...tokensSince(from)], [alice], "alice's program calls with alice's token");
+    // So does `toolscript exec` against the running gateway with alice's token.
+    from = seen();
+    const cliExec = await runCli(["exec", code, "--config", world.configPath], {
+      home: world.home,
+      env: { ...env, TOOLSCRIPT_GATEWAY_URL: gateway.url, TOOLSCRIPT_GATEWAY_TOKEN: ALICE_TOKEN },
+    });
+    assert.equal(cliExec.code, 0, cliExec.stderr);
+    assert.match(cliExec.stdout, /echo: via exec/);
+    assert.ok(!tokensSince(from).has(own), "the CLI's program never used the gateway's login");
+    assert.ok(tokensSince(from).has(alice));
+    from = seen();
+    const bobExec = await bobClient.callTool({ name: "toolscript__exec", arguments: { code } });
+    assert.match(textOf(bobExec), /toolscript auth demo --caller bob/);
+    assert.deepEqual([...tokensSince(from)], [], "bob's program reaches the upstream with nothing");
 
     from = seen();
     const o = await gateway.client.callTool({ name: "demo__echo", arguments: { text: "own" } });
