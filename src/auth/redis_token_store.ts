@@ -5,18 +5,27 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
-import { abortableDelay } from "../abort.ts";
 import { AuthError, NotAuthenticatedError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
+import { decodeServerName, parseDocument } from "./_credential_file.ts";
 import { LockQueue } from "./file_lock.ts";
 import { RedisClient } from "./redis_client.ts";
 import { parseRedisUrl } from "./redis_connection.ts";
 import { DecryptionFailedError, decryptValue, encryptValue } from "./redis_encryption.ts";
+import {
+  CHANGES_CHANNEL,
+  docPattern,
+  keysOf,
+  parseScope,
+  scopeOf,
+  scopeOfDocKey,
+  scopePrefix,
+} from "./redis_keys.ts";
+import { acquireRedisLock, LockLostError, type RedisLock } from "./redis_lock.ts";
 import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
-/** The channel every write is announced on; the message is the written document's scope. */
-export const CHANGES_CHANNEL = "toolscript:changes";
+export { CHANGES_CHANNEL } from "./redis_keys.ts";
+export { LockLostError } from "./redis_lock.ts";
 
 /** Options of {@link RedisTokenStore}. */
 export interface RedisTokenStoreOptions {
@@ -38,37 +47,6 @@ export interface RedisTokenStoreOptions {
   client?: RedisClient;
 }
 
-/** A lock held by this process: its random value in Redis and the fencing token it got. */
-interface HeldLock {
-  value: string;
-  fence: number;
-  active: boolean;
-  /** Set when a renewal found the lock gone (lease expired, another process took it). */
-  lost?: boolean;
-}
-
-/** The lock's lease ran out while it was held: another process may have written since. */
-export class LockLostError extends AuthError {
-  /** Names the server; the write was not made. */
-  constructor(server: string, leaseMs: number) {
-    super(
-      `The credential store lock of server "${server}" expired (lease ${leaseMs} ms) while ` +
-        "this process held it; another process may have written since, so this write was dropped",
-      { server, temporary: true },
-    );
-    this.name = "LockLostError";
-  }
-}
-
-const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2]) end
-return 0`;
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1]) end
-return 0`;
 /** Writes only while holding the lock, and never over a document of a newer fence. */
 const SAVE = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
@@ -112,7 +90,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #now: () => number;
   readonly #options: RedisTokenStoreOptions;
   readonly #queue = new LockQueue();
-  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, HeldLock>>();
+  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, RedisLock>>();
 
   /**
    * Connects on first use.
@@ -190,20 +168,16 @@ export class RedisTokenStore implements TokenStore {
     const held = this.#held.getStore();
     if (held?.get(scope)?.active) return await fn();
     using _turn = await this.#queue.acquire(scope, signal);
-    const lock = await this.#acquire(server, signal);
-    const renewal = setInterval(() => this.#renew(server, lock), Math.max(50, this.#leaseMs / 3));
-    try {
-      return await this.#held.run(new Map(held).set(scope, lock), fn);
-    } finally {
-      lock.active = false;
-      clearInterval(renewal);
-      await this.#client.eval(RELEASE, [this.#lockKey(server)], [lock.value]).catch((error) =>
-        this.#logger.debug("Could not release a store lock (its lease ends it)", {
-          server,
-          error: String(error),
-        })
-      );
-    }
+    const keys = keysOf(scope);
+    await using lock = await acquireRedisLock(this.#client, {
+      lockKey: keys.lock,
+      fenceKey: keys.fence,
+      leaseMs: this.#leaseMs,
+      server,
+      logger: this.#logger,
+      signal,
+    });
+    return await this.#held.run(new Map(held).set(scope, lock), fn);
   }
 
   /** See {@link TokenStore.version}: a digest of the stored (encrypted) value. */
@@ -215,11 +189,13 @@ export class RedisTokenStore implements TokenStore {
 
   /** See {@link TokenStore.list}: the servers with a document of this caller (or the gateway). */
   async list(): Promise<string[]> {
-    const prefix = `toolscript:{${this.#scopePrefix()}`;
+    const prefix = scopePrefix(this.caller);
     const names: string[] = [];
-    for (const key of await this.#scan(`${prefix}*}:doc`)) {
-      const stem = key.slice(prefix.length, -"}:doc".length);
-      const name = decodeServerName(stem);
+    for (const key of await this.#scan(docPattern(prefix))) {
+      const scope = scopeOfDocKey(key);
+      const name = scope?.startsWith(prefix)
+        ? decodeServerName(scope.slice(prefix.length))
+        : undefined;
       if (name !== undefined) names.push(name);
     }
     return names.sort();
@@ -231,7 +207,7 @@ export class RedisTokenStore implements TokenStore {
    * until `signal` aborts.
    */
   watch(onChange: (server: string | undefined) => void, signal: AbortSignal): void {
-    const prefix = this.#scopePrefix();
+    const prefix = scopePrefix(this.caller);
     let warned = false;
     this.#client.subscribe(CHANGES_CHANNEL, (message) => {
       if (!message.startsWith(prefix)) return;
@@ -263,8 +239,8 @@ export class RedisTokenStore implements TokenStore {
   async rekey(oldKey: CryptoKey): Promise<{ rekeyed: number; current: number }> {
     let rekeyed = 0;
     let current = 0;
-    for (const key of await this.#scan("toolscript:{*}:doc")) {
-      const scope = key.slice("toolscript:{".length, -"}:doc".length);
+    for (const key of await this.#scan(docPattern(""))) {
+      const scope = scopeOfDocKey(key) ?? "";
       const { server, caller } = parseScope(scope) ?? {};
       if (server === undefined) continue;
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -305,41 +281,18 @@ export class RedisTokenStore implements TokenStore {
     this.#client.close();
   }
 
-  async #acquire(server: string, signal?: AbortSignal): Promise<HeldLock> {
-    const value = crypto.randomUUID();
-    const keys = [this.#lockKey(server), this.#fenceKey(server)];
-    for (let attempt = 0;; attempt++) {
-      signal?.throwIfAborted();
-      const fence = await this.#client.eval(ACQUIRE, keys, [value, String(this.#leaseMs)]);
-      if (typeof fence === "number" && fence > 0) return { value, fence, active: true };
-      await abortableDelay(Math.min(250, 50 * 2 ** Math.min(attempt, 3)), signal);
-    }
-  }
-
-  #renew(server: string, lock: HeldLock): void {
-    if (!lock.active || lock.lost) return;
-    this.#client.eval(RENEW, [this.#lockKey(server)], [lock.value, String(this.#leaseMs)]).then(
-      (renewed) => {
-        if (renewed === 1 || !lock.active) return;
-        lock.lost = true;
-        this.#logger.warn(`lost the credential store lock of server "${server}" (lease expired)`);
-      },
-      (error) =>
-        this.#logger.debug("Could not renew a store lock", { server, error: String(error) }),
-    );
-  }
-
   /** One fenced write (`data` empty: delete); 1 written, 2 nothing to delete. */
   async #write(server: string, data: string): Promise<number> {
-    const lock = this.#held.getStore()?.get(this.#scope(server));
+    const scope = this.#scope(server);
+    const lock = this.#held.getStore()?.get(scope);
     if (!lock) throw new Error("internal: a store write outside its lock");
+    const keys = keysOf(scope);
     const result = await this.#client.eval(
       SAVE,
-      [this.#docKey(server), this.#lockKey(server)],
-      [lock.value, String(lock.fence), data, CHANGES_CHANNEL, this.#scope(server)],
+      [keys.doc, keys.lock],
+      [lock.value, String(lock.fence), data, CHANGES_CHANNEL, scope],
     );
     if (result === 1 || result === 2) return result;
-    lock.lost = true;
     throw new LockLostError(server, this.#leaseMs);
   }
 
@@ -358,39 +311,13 @@ export class RedisTokenStore implements TokenStore {
     return [...keys].sort();
   }
 
-  #scopePrefix(): string {
-    return this.caller === undefined ? "g:" : `c:${encodeServerName(this.caller)}:`;
-  }
-
   #scope(server: string): string {
-    return this.#scopePrefix() + encodeServerName(server);
+    return scopeOf(server, this.caller);
   }
 
   #docKey(server: string): string {
-    return `toolscript:{${this.#scope(server)}}:doc`;
+    return keysOf(this.#scope(server)).doc;
   }
-
-  #lockKey(server: string): string {
-    return `toolscript:{${this.#scope(server)}}:lock`;
-  }
-
-  #fenceKey(server: string): string {
-    return `toolscript:{${this.#scope(server)}}:fence`;
-  }
-}
-
-/** The server and caller of a scope (`g:<server>` or `c:<caller>:<server>`). */
-function parseScope(scope: string): { server: string; caller?: string } | undefined {
-  const gateway = /^g:([^:]+)$/.exec(scope);
-  if (gateway) {
-    const server = decodeServerName(gateway[1]);
-    return server === undefined ? undefined : { server };
-  }
-  const caller = /^c:([^:]+):([^:]+)$/.exec(scope);
-  if (!caller) return undefined;
-  const name = decodeServerName(caller[1]);
-  const server = decodeServerName(caller[2]);
-  return name === undefined || server === undefined ? undefined : { server, caller: name };
 }
 
 function enc(text: string): Uint8Array {
