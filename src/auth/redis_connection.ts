@@ -90,6 +90,7 @@ export class RedisConnection {
   #closed: Error | undefined;
   #onMessage: ((channel: string, message: string) => void) | undefined;
   #buffer: Uint8Array = new Uint8Array(0);
+  #writing: Promise<void> = Promise.resolve();
   /** Resolves when the socket closes, for whatever reason. */
   readonly closed: Promise<void>;
 
@@ -158,7 +159,11 @@ export class RedisConnection {
           reject(error);
         },
       });
-      this.#conn.write(encodeCommand(args)).catch((error) => this.#fail(error));
+      // Writes are chained: a short write is finished before the next command's bytes go out.
+      const bytes = encodeCommand(args);
+      this.#writing = this.#writing
+        .then(() => writeAll(this.#conn, bytes))
+        .catch((error) => this.#fail(error));
     });
   }
 
@@ -226,6 +231,12 @@ export class RedisConnection {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
 
 function encodeCommand(args: string[]): Uint8Array {
   const parts = [`*${args.length}\r\n`];
