@@ -23,8 +23,11 @@ export interface CallerUpstreamsOptions {
 /** Per-(server, caller) upstream connections, opened on a caller's first call. */
 export class CallerUpstreams {
   readonly #options: CallerUpstreamsOptions;
-  /** By server and caller; `null`: the server uses the gateway's own connection. */
-  readonly #upstreams = new Map<string, Upstream | null>();
+  /**
+   * By server and caller, with the server entry it was made for; `upstream` null: the server
+   * uses the gateway's own connection.
+   */
+  readonly #entries = new Map<string, { server: ServerConfig; upstream: Upstream | null }>();
   #closed = false;
 
   /** Opens nothing yet. */
@@ -38,11 +41,18 @@ export class CallerUpstreams {
    * A connection that is not up tries again at once: the caller may have just logged in.
    */
   async forCall(server: ServerConfig, caller: string): Promise<Upstream | undefined> {
+    if (this.#closed) return undefined;
     const key = `${server.name}\0${caller}`;
-    let upstream = this.#upstreams.get(key);
-    if (upstream === undefined && !this.#closed) {
+    let entry = this.#entries.get(key);
+    if (entry && entry.server !== server) {
+      // The config was reloaded with a changed entry: a new connection for the new one.
+      this.#entries.delete(key);
+      await entry.upstream?.close();
+      entry = undefined;
+    }
+    if (!entry) {
       const credentials = this.#options.credentialsFor(server, caller);
-      upstream = credentials
+      const upstream = credentials
         ? new Upstream(server, {
           logger: this.#options.logger,
           credentials,
@@ -53,11 +63,13 @@ export class CallerUpstreams {
           retryDelayMs: () => 2 ** 31 - 1,
         })
         : null;
-      this.#upstreams.set(key, upstream);
+      entry = { server, upstream };
+      this.#entries.set(key, entry);
       if (upstream) {
         this.#options.logger.info(`connecting to server "${server.name}" for caller "${caller}"`);
       }
     }
+    const { upstream } = entry;
     if (!upstream) return undefined;
     if (upstream.state !== "ok") await upstream.reconnect();
     return upstream;
@@ -66,8 +78,8 @@ export class CallerUpstreams {
   /** Closes every caller connection. */
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#upstreams.values()].filter((u): u is Upstream => u !== null);
-    this.#upstreams.clear();
+    const all = [...this.#entries.values()].flatMap((e) => e.upstream ? [e.upstream] : []);
+    this.#entries.clear();
     await Promise.all(all.map((u) => u.close()));
   }
 }
