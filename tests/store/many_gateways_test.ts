@@ -10,7 +10,7 @@ import {
 
 const LIFETIME_S = 2;
 const LIFETIMES = 4;
-const CALLERS_PER_GATEWAY = 4;
+const CALLERS_PER_GATEWAY = 3;
 
 /** Calls `demo__echo` in a loop until `until` (epoch ms); returns [ok, failures]. */
 async function hammer(gateway: GatewayProcess, until: number, tag: string) {
