@@ -3,7 +3,6 @@
  * per server (and per caller), a refresh lock with a lease and a fencing token, and a pub/sub
  * channel that tells every gateway of a write at once.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { AuthError, NotAuthenticatedError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -22,7 +21,7 @@ import {
   scopePrefix,
 } from "./redis_keys.ts";
 import { acquireRedisLock, LockLostError, type RedisLock } from "./redis_lock.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 export { CHANGES_CHANNEL } from "./redis_keys.ts";
 export { LockLostError } from "./redis_lock.ts";
@@ -72,8 +71,6 @@ return 1`;
  * that stalls or dies mid-refresh loses its lease and can neither keep the lock nor
  * overwrite a newer token set. Every write is published on {@link CHANGES_CHANNEL}.
  *
- * Locks are re-entrant within one async call chain, as in `FileTokenStore`.
- *
  * @throws {StoreUnavailableError} (temporary) from every method when Redis cannot be reached.
  * @throws {NotAuthenticatedError} from `load` when a value does not decrypt, naming the login
  *   that replaces it.
@@ -90,7 +87,6 @@ export class RedisTokenStore implements TokenStore {
   readonly #now: () => number;
   readonly #options: RedisTokenStoreOptions;
   readonly #queue = new LockQueue();
-  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, RedisLock>>();
 
   /**
    * Connects on first use.
@@ -139,34 +135,29 @@ export class RedisTokenStore implements TokenStore {
     return undefined;
   }
 
-  /** See {@link TokenStore.save}. Stamps `updatedAt`; takes the lock unless already held. */
+  /** See {@link TokenStore.save}. Stamps `updatedAt`; in a transaction of its own. */
   async save(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
-    if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
-    if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
-    const data = await encryptValue(
-      this.#key,
-      JSON.stringify({ ...doc, updatedAt: this.#now() }),
-      doc.server,
-      this.caller,
-    );
-    await this.withLock(doc.server, () => this.#write(doc.server, data), signal);
+    await this.transaction(doc.server, (tx) => tx.save(doc), signal);
   }
 
-  /** See {@link TokenStore.delete}. */
+  /** See {@link TokenStore.delete}; in a transaction of its own. */
   async delete(server: string, signal?: AbortSignal): Promise<boolean> {
-    return await this.withLock(server, async () => (await this.#write(server, "")) === 1, signal);
+    return await this.transaction(server, (tx) => tx.delete(), signal);
   }
 
   /**
-   * See {@link TokenStore.withLock}. The lock is `SET NX PX` with a random value and a lease,
-   * renewed every third of the lease while `fn` runs; taking it increments the server's
-   * fencing token, which every write made under it carries. Waits poll (50 to 250 ms apart).
+   * See {@link TokenStore.transaction}. The lock is `SET NX PX` with a random value and a
+   * lease, renewed every third of the lease while `fn` runs; taking it increments the server's
+   * fencing token, which every write made through `tx` carries (a write after the lease was
+   * lost is refused with {@link LockLostError}). Waits poll (50 to 250 ms apart).
    * @throws the signal's reason, unchanged, when `signal` aborts while waiting.
    */
-  async withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async transaction<T>(
+    server: string,
+    fn: (tx: TokenTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const scope = this.#scope(server);
-    const held = this.#held.getStore();
-    if (held?.get(scope)?.active) return await fn();
     using _turn = await this.#queue.acquire(scope, signal);
     const keys = keysOf(scope);
     await using lock = await acquireRedisLock(this.#client, {
@@ -177,7 +168,41 @@ export class RedisTokenStore implements TokenStore {
       logger: this.#logger,
       signal,
     });
-    return await this.#held.run(new Map(held).set(scope, lock), fn);
+    let open = true;
+    const usable = () => {
+      if (!open) throw new Error(`The transaction of "${server}" has ended`);
+    };
+    const tx: TokenTransaction = {
+      server,
+      load: (serverUrl) => {
+        usable();
+        return this.load(server, serverUrl, signal);
+      },
+      save: async (doc) => {
+        usable();
+        if (doc.server !== server) {
+          throw new RangeError(`A transaction of "${server}" cannot save "${doc.server}"`);
+        }
+        if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
+        if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
+        const data = await encryptValue(
+          this.#key,
+          JSON.stringify({ ...doc, updatedAt: this.#now() }),
+          server,
+          this.caller,
+        );
+        await this.#write(lock, server, data);
+      },
+      delete: async () => {
+        usable();
+        return (await this.#write(lock, server, "")) === 1;
+      },
+    };
+    try {
+      return await fn(tx);
+    } finally {
+      open = false;
+    }
   }
 
   /** See {@link TokenStore.version}: a digest of the stored (encrypted) value. */
@@ -281,11 +306,9 @@ export class RedisTokenStore implements TokenStore {
     this.#client.close();
   }
 
-  /** One fenced write (`data` empty: delete); 1 written, 2 nothing to delete. */
-  async #write(server: string, data: string): Promise<number> {
+  /** One fenced write under `lock` (`data` empty: delete); 1 written, 2 nothing to delete. */
+  async #write(lock: RedisLock, server: string, data: string): Promise<number> {
     const scope = this.#scope(server);
-    const lock = this.#held.getStore()?.get(scope);
-    if (!lock) throw new Error("internal: a store write outside its lock");
     const keys = keysOf(scope);
     const result = await this.#client.eval(
       SAVE,

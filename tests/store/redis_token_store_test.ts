@@ -120,18 +120,18 @@ Deno.test("redis store: a holder whose lease ran out cannot overwrite the newer 
     let aHolds!: () => void;
     const aHolding = new Promise<void>((resolve) => aHolds = resolve);
     // A takes the lock, then stalls (a paused or partitioned process).
-    const aDone = a.withLock("alpha", async () => {
+    const aDone = a.transaction("alpha", async (tx) => {
       aHolds();
       await aStalled;
-      await a.save(doc("alpha", "canary-stale"));
-    }).catch((e) => e);
+      await tx.save(doc("alpha", "canary-stale"));
+    }).catch((e: unknown) => e);
     await aHolding;
     // A's lease ends while it stalls (as when it cannot renew): Redis drops the lock.
     const client = new RedisClient(parseRedisUrl(redis.url));
     await client.command(["DEL", "toolscript:{g:alpha}:lock"]);
     client.close();
-    await b.withLock("alpha", async () => {
-      await b.save(doc("alpha", "canary-new"));
+    await b.transaction("alpha", async (tx) => {
+      await tx.save(doc("alpha", "canary-new"));
     });
     releaseA();
     const error = await aDone;
@@ -152,7 +152,7 @@ Deno.test("redis store: a lock whose holder died ends with its lease", async () 
     // A dead process's lock: set, never renewed, never released.
     await client.command(["SET", "toolscript:{g:alpha}:lock", "dead", "PX", "400"]);
     const started = performance.now();
-    await store.withLock("alpha", () => store.save(doc("alpha")), AbortSignal.timeout(10_000));
+    await store.transaction("alpha", (tx) => tx.save(doc("alpha")), AbortSignal.timeout(10_000));
     assert.ok(performance.now() - started >= 300, "waited for the dead holder's lease");
     assert.equal((await store.load("alpha", URL_A))?.tokens?.accessToken, ACCESS);
   } finally {
