@@ -35,6 +35,7 @@ export type {
   ServerConfig,
   ServerConfigBase,
   StdioServerConfig,
+  StoreConfig,
   ToolFilterConfig,
 } from "./src/config/types.ts";
 

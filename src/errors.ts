@@ -35,6 +35,8 @@ export interface ToolscriptErrorOptions extends ErrorOptions {
 export interface LoginFix {
   /** The server to log in to. */
   server: string;
+  /** The gateway caller whose login it is (`--caller`); undefined: the gateway's own. */
+  caller?: string;
   /** Scopes the login should ask for, when a scope step-up is needed. */
   scopes?: string[];
   /** Further options of the command, e.g. `--client-id <id>`. */
@@ -103,6 +105,7 @@ export class ConfigError extends ToolscriptError {
  */
 export function authCommand(login: LoginFix, configPath?: string): string {
   let command = `toolscript auth ${login.server}`;
+  if (login.caller) command += ` --caller ${login.caller}`;
   if (login.scopes?.length) command += ` --scope "${login.scopes.join(" ")}"`;
   if (configPath) command += ` --config ${configPath}`;
   if (login.options) command += ` ${login.options}`;
@@ -124,12 +127,17 @@ export class NotAuthenticatedError extends ToolscriptError {
    */
   constructor(
     server: string,
-    options?: ErrorOptions & { reason?: string; scopes?: string[] },
+    options?: ErrorOptions & {
+      reason?: string;
+      scopes?: string[];
+      /** The gateway caller whose login is missing (`--caller` in the fix). */
+      caller?: string;
+    },
   ) {
     const reason = options?.reason ?? "no stored credentials";
-    const login: LoginFix = options?.scopes?.length
-      ? { server, scopes: options.scopes }
-      : { server };
+    const login: LoginFix = { server };
+    if (options?.caller) login.caller = options.caller;
+    if (options?.scopes?.length) login.scopes = options.scopes;
     super(`Cannot call server "${server}": ${reason}; run: ${authCommand(login)}`, {
       ...(options?.cause === undefined ? {} : { cause: options.cause }),
       code: "not_authenticated",

@@ -28,6 +28,8 @@ export interface OAuthCredentialProviderOptions {
   fetch?: typeof fetch;
   /** Epoch ms clock; default `Date.now`. */
   now?: () => number;
+  /** The gateway caller these credentials belong to (`--caller` in fix commands). */
+  caller?: string;
   /**
    * For a remote server without an `auth` block: without stored credentials requests go out
    * bare (`headers()` returns `{}`) and a 401 is not recovered (`recover()` returns false).
@@ -213,7 +215,16 @@ export class OAuthCredentialProvider implements CredentialProvider {
 
   async #read(checkedAt: number): Promise<CredentialDocument | undefined> {
     const name = this.server.name;
-    const version = await this.#options.store.version(name);
+    let version: string | undefined;
+    try {
+      version = await this.#options.store.version(name);
+    } catch (error) {
+      // A shared store briefly unreachable (Redis): the token set in memory stays usable
+      // until it needs a refresh, which needs the store.
+      if (!this.#loaded || !(error instanceof AuthError && error.temporary)) throw error;
+      this.#checkedAt = checkedAt;
+      return this.#doc;
+    }
     if (!this.#loaded || version !== this.#version) {
       const doc = await this.#options.store.load(name, this.server.url).catch((error) => {
         // A corrupt file is a missing login: `toolscript auth` replaces it.
@@ -330,6 +341,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
     return new NotAuthenticatedError(this.server.name, {
       reason,
       scopes,
+      caller: this.#options.caller,
       ...(cause ? { cause } : {}),
     });
   }

@@ -4,7 +4,13 @@
  * Connects to each server once to see whether it really works. Never prints a secret.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
+import {
+  type CliIo,
+  createCliGateway,
+  findEnabledServer,
+  openCliRuntime,
+  runtimeForCaller,
+} from "./cli_runtime.ts";
 import type { CredentialStatus } from "../auth/types.ts";
 import { stripControlChars } from "../log.ts";
 import { terminalJson } from "./_terminal.ts";
@@ -15,17 +21,20 @@ export interface StatusArgs {
   help: boolean;
   json: boolean;
   server?: string;
+  /** `--caller`: that gateway caller's credentials instead of the gateway's own. */
+  caller?: string;
 }
 
 /** Help text of `status`. */
-export const STATUS_HELP = `Usage: toolscript status [<server>] [--json]
+export const STATUS_HELP = `Usage: toolscript status [<server>] [--json] [--caller <name>]
 
 Shows each enabled server's transport, auth type, state, token expiry and scopes.
 States: ok, needs-auth, expired, refresh-failed, error.
 Exit status: 0 all ok, 3 a server needs 'toolscript auth', 1 a server is in error.
 
 Options:
-  --json   Print JSON
+  --json            Print JSON
+  --caller <name>   The state of this gateway caller's own OAuth credentials
 ${GLOBAL_HELP}`;
 
 /** One row of `status`. */
@@ -45,8 +54,14 @@ export interface StatusRow {
 export function parseStatusArgs(argv: string[]): StatusArgs {
   const { values, positionals, global } = parseCommandArgs("status", argv, {
     json: { type: "boolean" },
+    caller: { type: "string" },
   }, { min: 0, max: 1 });
-  return { ...global, json: values.json === true, server: positionals[0] };
+  return {
+    ...global,
+    json: values.json === true,
+    server: positionals[0],
+    ...(values.caller === undefined ? {} : { caller: values.caller as string }),
+  };
 }
 
 /**
@@ -58,7 +73,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
     io.stdout(STATUS_HELP + "\n");
     return 0;
   }
-  const runtime = await openCliRuntime(io, args.config);
+  const runtime = runtimeForCaller(await openCliRuntime(io, args.config), args.caller);
   const servers = args.server
     ? [findEnabledServer(runtime, args.server)]
     : runtime.config.servers.filter((s) => s.enabled);

@@ -235,10 +235,29 @@ export interface GatewayConfig {
    * all of them. `--expose` overrides it. `loadConfig` always fills it in.
    */
   expose?: GatewayExpose;
+  /**
+   * `gateway.callers`: each caller's own bearer token by caller name. A request carrying one
+   * acts as that caller: OAuth servers use the caller's credentials (`toolscript auth <server>
+   * --caller <name>`). Absent when the config gives none.
+   */
+  callers?: Record<string, SecretSource>;
 }
 
 /** Values of {@link GatewayConfig.expose}. */
 export type GatewayExpose = "tools" | "code" | "both";
+
+/**
+ * The top-level `store` block (or `$TOOLSCRIPT_STORE_URL`): credentials, the refresh lock and
+ * change notifications in Redis, shared by every gateway configured with it.
+ */
+export interface StoreConfig {
+  /** Discriminant; the file store has no block (`"type": "file"` validates to none). */
+  type: "redis";
+  /** `redis://[:password@]host[:port][/db]` or `rediss://…`; may hold a password (a secret). */
+  url: string;
+  /** The AES-256-GCM key, base64 of 32 bytes: `encryptionKeyFile`, else `$TOOLSCRIPT_STORE_KEY`. */
+  encryptionKey: SecretSource;
+}
 
 /** A loaded config. */
 export interface Config {
@@ -250,6 +269,8 @@ export interface Config {
   gateway: GatewayConfig;
   /** Every server, enabled or not, in file order. */
   servers: ServerConfig[];
+  /** The shared store; undefined: the file store under `$TOOLSCRIPT_HOME/credentials/`. */
+  store?: StoreConfig;
   /** Secret values met while loading (for the redactor). */
   secrets: string[];
 }

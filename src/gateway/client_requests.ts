@@ -28,6 +28,8 @@ export interface RequestingPeer extends ClientPeer {
   capabilities: Json;
   /** The lowest log level it asked for. */
   logLevel?: string;
+  /** The `gateway.callers` caller it authenticated as; undefined: the gateway's own. */
+  readonly caller?: string;
 }
 
 /** Answers the requests of one session; see the module comment. */
@@ -61,7 +63,8 @@ export class ClientRequests {
       case "tools/call": {
         this.#bind(request, params, signal);
         const args = params.arguments as Record<string, unknown> | undefined;
-        return await gateway.callTool(String(params.name), args, signal) as unknown as Json;
+        const caller = this.#session.caller;
+        return await gateway.callTool(String(params.name), args, signal, caller) as unknown as Json;
       }
       case "prompts/get": {
         const target = gateway.resolve(String(params.name), "prompt");

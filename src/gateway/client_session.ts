@@ -57,8 +57,15 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   #unsubscribe?: () => void;
   #onClose = new Set<() => void>();
 
-  /** Takes over `transport`'s callbacks; nothing moves until {@link ClientSession.start}. */
-  constructor(gateway: Gateway, transport: Transport) {
+  /** The gateway caller this session authenticated as (`gateway.callers`); undefined: the gateway's own. */
+  readonly caller: string | undefined;
+
+  /**
+   * Takes over `transport`'s callbacks; nothing moves until {@link ClientSession.start}.
+   * `options.caller`: whose OAuth credentials this session's tool calls use.
+   */
+  constructor(gateway: Gateway, transport: Transport, options: { caller?: string } = {}) {
+    this.caller = options.caller;
     this.#gateway = gateway;
     this.#requests = new ClientRequests(gateway, this);
     this.#transport = transport;

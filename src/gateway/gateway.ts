@@ -31,6 +31,7 @@ import { UpstreamPool } from "./upstream_pool.ts";
 import { ExposureCache } from "./exposure_cache.ts";
 import { ListChanges, type ListTexts } from "./list_changes.ts";
 import { type LocalTools, ToolCalls } from "./tool_calls.ts";
+import { CallerUpstreams } from "./caller_upstreams.ts";
 import { type ServerHealth, serverHealth } from "./server_health.ts";
 
 export { NAME_SEPARATOR } from "./exposed_names.ts";
@@ -45,6 +46,11 @@ export interface GatewayOptions {
   logger: Logger;
   /** Returns the credentials for a server (none for servers without `auth`). */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /**
+   * A caller's own credentials for a server (`gateway.callers`); undefined for servers whose
+   * credentials are the gateway's. Without it, every call uses the gateway's credentials.
+   */
+  callerCredentialsFor?: (server: ServerConfig, caller: string) => CredentialProvider | undefined;
   /** Default `globalThis.fetch`; used for upstream HTTP and SSE servers. */
   fetch?: typeof fetch;
   /** Remembers each server's last tool list so a server that needs login still shows tools. */
@@ -102,6 +108,7 @@ export class Gateway implements AsyncDisposable {
   readonly #tools: ToolCalls;
   readonly #changes: ListChanges;
   readonly #reloads: GatewayReloads;
+  readonly #callers?: CallerUpstreams;
   /** What this edge adds to fix commands: the `--config` it runs with. */
   readonly #fixes: FixContext;
 
@@ -129,12 +136,19 @@ export class Gateway implements AsyncDisposable {
     });
     // Before the local tools: their builder may subscribe to changes.
     this.#changes = new ListChanges(() => this.#listTexts());
+    this.#callers = options.callerCredentialsFor && new CallerUpstreams({
+      logger: options.logger,
+      credentialsFor: options.callerCredentialsFor,
+      fetch: options.fetch,
+      hub: this.hub,
+    });
     this.#tools = new ToolCalls({
       upstreams: this.upstreams,
       exposure: this.#exposure,
       metrics: this.metrics,
       logger: options.logger,
       fixes: this.#fixes,
+      callers: this.#callers,
     });
     const local = options.localTools?.(this);
     if (local) this.#tools.serveLocal(local);
@@ -264,8 +278,9 @@ export class Gateway implements AsyncDisposable {
     namespaced: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
+    caller?: string,
   ): Promise<CallToolResult> {
-    return await this.#tools.call(namespaced, args, signal);
+    return await this.#tools.call(namespaced, args, signal, caller);
   }
 
   /**
@@ -337,6 +352,7 @@ export class Gateway implements AsyncDisposable {
   async close(): Promise<void> {
     const reloaded = this.#reloads.close();
     this.#changes.clear();
+    await this.#callers?.close();
     // A reload under way has already swapped its upstreams in; closing them ends its connects.
     await this.#pool.closeAll();
     await reloaded;

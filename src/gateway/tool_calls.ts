@@ -19,6 +19,7 @@ import type { ExposureCache } from "./exposure_cache.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { maskSecrets } from "./mask_secrets.ts";
 import { RetiredUpstreamError } from "./upstream_pool.ts";
+import type { CallerUpstreams } from "./caller_upstreams.ts";
 
 /**
  * Tools served by the gateway itself rather than an upstream: listed before the upstreams'
@@ -30,12 +31,16 @@ export interface LocalTools {
   readonly tools: readonly Tool[];
   /** False: `listTools()` lists only {@link LocalTools.tools} (upstream tools stay callable). */
   readonly listUpstreamTools: boolean;
-  /** Calls one of {@link LocalTools.tools}; `signal` is the client's cancellation of the call. */
+  /**
+   * Calls one of {@link LocalTools.tools}; `signal` is the client's cancellation of the call,
+   * `caller` the `gateway.callers` caller making it (tool calls made for it act as that caller).
+   */
   // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
   call(
     name: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
+    caller?: string,
   ): Promise<CallToolResult>;
 }
 
@@ -51,6 +56,8 @@ export interface ToolCallsOptions {
   logger: Logger;
   /** What fix commands in error results add (`--config`). */
   fixes: FixContext;
+  /** The callers' own connections (`gateway.callers`); undefined: every call is the gateway's. */
+  callers?: CallerUpstreams;
 }
 
 /** The tool side of the gateway; see the module comment. */
@@ -91,9 +98,10 @@ export class ToolCalls {
     namespaced: string,
     args: Record<string, unknown> | undefined,
     signal?: AbortSignal,
+    caller?: string,
   ): Promise<CallToolResult> {
     if (this.#local?.names.has(namespaced)) {
-      return await this.#local.tools.call(namespaced, args, signal);
+      return await this.#local.tools.call(namespaced, args, signal, caller);
     }
     const { metrics, logger } = this.#options;
     const startedAt = performance.now();
@@ -105,10 +113,23 @@ export class ToolCalls {
       metrics.toolCalls(undefined, undefined).record("failed", startedAt);
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${namespaced}"`);
     }
-    const { upstream, name } = target;
+    const { name } = target;
     // Only names the upstream listed become labels, so clients cannot grow the series.
-    const calls = metrics.toolCalls(upstream.name, listed && name);
-    if (name === "authenticate" && upstream.state === "needs-auth") {
+    const calls = metrics.toolCalls(target.upstream.name, listed && name);
+    // A caller's call to an OAuth server goes through that caller's own connection.
+    const callers = this.#options.callers;
+    const own = caller === undefined || !callers
+      ? undefined
+      : await callers.forCall(target.upstream.config, caller);
+    const upstream = own ?? target.upstream;
+    if (own && own.state !== "ok" && own.lastFailure instanceof ToolscriptError) {
+      calls.record("failed", startedAt);
+      logger.info(`call of caller "${caller}" to server "${upstream.name}" refused`, {
+        error: own.lastError,
+      });
+      return this.errorResult(own.lastFailure, upstream.name);
+    }
+    if (!own && name === "authenticate" && upstream.state === "needs-auth") {
       calls.record("failed", startedAt);
       return this.errorResult(new NotAuthenticatedError(upstream.name));
     }
