@@ -125,6 +125,7 @@ export class Gateway implements AsyncDisposable {
       fetch: options.fetch,
       toolCache: options.toolCache,
       retryDelayMs: options.retryDelayMs,
+      fixes: this.#fixes,
     });
     this.upstreams = this.#pool.upstreams;
     for (const server of config.servers) {
@@ -141,6 +142,7 @@ export class Gateway implements AsyncDisposable {
       credentialsFor: options.callerCredentialsFor,
       fetch: options.fetch,
       hub: this.hub,
+      fixes: this.#fixes,
     });
     this.#tools = new ToolCalls({
       upstreams: this.upstreams,

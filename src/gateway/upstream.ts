@@ -15,6 +15,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { type FixContext, renderFix } from "../fix_command.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
@@ -45,6 +46,8 @@ export interface UpstreamOptions {
   cachedTools?: Tool[];
   /** The gateway's client sessions, where server-to-client messages are routed. */
   hub?: SessionHub;
+  /** What the fix in the "needs authentication" warning adds (the gateway's `--config`). */
+  fixes?: FixContext;
 }
 
 const CLIENT_INFO = { name: "toolscript", version: TOOLSCRIPT_VERSION };
@@ -236,7 +239,7 @@ export class Upstream implements AsyncDisposable {
     if (error instanceof NotAuthenticatedError) {
       this.state = "needs-auth";
       this.#options.logger.warn(`server "${this.name}" needs authentication`, {
-        fix: error.fix,
+        fix: renderFix(error, this.#options.fixes ?? {}),
       });
       if (offerChanged()) this.#changed();
       return; // retrying cannot help until new credentials arrive (reconnect()).

@@ -5,6 +5,7 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { FixContext } from "../fix_command.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
@@ -26,6 +27,8 @@ export interface UpstreamPoolOptions {
   fetch?: typeof fetch;
   /** Remembers each server's last tool list (see {@link ToolCache}). */
   toolCache?: ToolCache;
+  /** What the fix in an upstream's "needs authentication" warning adds. */
+  fixes?: FixContext;
   /** Backoff in ms before reconnect attempt `attempt` of a failed server. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -54,6 +57,7 @@ export class UpstreamPool {
       credentials: options.credentialsFor?.(server),
       fetch: options.fetch,
       retryDelayMs: options.retryDelayMs,
+      fixes: options.fixes,
       hub: options.hub,
       onChange: (upstream) => this.#changed(upstream),
     });
