@@ -95,7 +95,12 @@ export class Http1Connection {
   async #readRequests(): Promise<void> {
     const buffer = new Uint8Array(READ_BYTES);
     for (;;) {
-      const n = await this.#tcp.read(buffer).catch(() => null);
+      let n: number | null;
+      try {
+        n = await this.#tcp.read(buffer);
+      } catch {
+        n = null;
+      }
       if (n === null || this.closed) break;
       const now = performance.now();
       this.lastActivityAt = now;
@@ -118,7 +123,7 @@ export class Http1Connection {
             this.headStartedAt = undefined;
             this.served = true;
             // Pipelining: the next request waits for the response before it.
-            await this.current;
+            if (this.responding) await this.current;
             if (this.closed) return;
             const head = parseRequestHead(this.framer.head, this.#context.fallbackHost);
             if (typeof head === "string") {
@@ -141,7 +146,17 @@ export class Http1Connection {
               this.#body?.discard();
               body = null;
             }
-            this.current = this.#answer(head, body, this.#body);
+            let request: ServerRequest;
+            try {
+              request = new ServerRequest(head, body);
+            } catch (error) {
+              this.#context.logger.debug("gateway refused a request head", {
+                reason: String(error),
+              });
+              await this.#answerAndClose(400);
+              return;
+            }
+            this.current = this.#answer(request, head, this.#body);
             break;
           }
           case "body": {
@@ -167,18 +182,17 @@ export class Http1Connection {
   }
 
   async #answer(
+    request: ServerRequest,
     head: RequestHead,
-    body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null,
     sink: BodySink | undefined,
   ): Promise<void> {
     this.responding = true;
-    let request: ServerRequest | undefined;
+    this.#request = request;
     let keepAlive = false;
     try {
       let response: Response;
       try {
         if (head.expectContinue && sink) await this.#write(CONTINUE);
-        request = this.#request = new ServerRequest(head, body);
         response = await this.#context.handler(request);
       } catch (error) {
         response = await this.#onError(error);
@@ -205,7 +219,7 @@ export class Http1Connection {
       this.idleSince = performance.now();
     }
     if (!keepAlive || this.clientEnded || this.#context.closing()) {
-      request?.abort(new Error("the connection closed"));
+      request.abort(new Error("the connection closed"));
       this.close();
     }
   }

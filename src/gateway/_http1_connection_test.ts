@@ -118,7 +118,9 @@ Deno.test("a body cut short by the client fails the handler's read and frees the
     },
   );
   const client = await rawClient(server.addr.port);
-  await client.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(20_000));
+  await client.send(
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(20_000),
+  );
   client.conn.close();
   assert.match(await outcome.promise, /^failed: .*before the request body ended/);
   for (let i = 0; i < 1000 && server.connectionCount > 0; i++) {

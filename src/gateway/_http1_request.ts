@@ -23,8 +23,6 @@ export interface RequestHead {
 const latin1 = new TextDecoder("latin1");
 /** `Host`: a reg-name or IPv4 address, or a bracketed IPv6 literal, then an optional port. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d{0,5})?$/;
-/** Characters a header value may hold (RFC 9110 field-value, with obs-text). */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Parses `head` (request line, header lines, the empty line). `fallbackHost` names the server
@@ -33,10 +31,11 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * @returns the head, or a string saying why it is refused (answer 400).
  */
 export function parseRequestHead(head: Uint8Array, fallbackHost: string): RequestHead | string {
-  const lines = latin1.decode(head).split("\n");
-  let index = 0;
-  while (index < lines.length && (lines[index] === "" || lines[index] === "\r")) index++;
-  const requestLine = stripCr(lines[index++]);
+  const text = latin1.decode(head);
+  let start = 0;
+  while (text.charCodeAt(start) === 13 || text.charCodeAt(start) === 10) start++;
+  let end = lineEnd(text, start);
+  const requestLine = text.slice(start, end);
   const firstSpace = requestLine.indexOf(" ");
   const lastSpace = requestLine.lastIndexOf(" ");
   const method = requestLine.slice(0, firstSpace);
@@ -46,13 +45,12 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
   let host: string | undefined;
   let connection = "";
   let expect = "";
-  for (; index < lines.length; index++) {
-    const line = stripCr(lines[index]);
-    if (line === "") break;
-    const colon = line.indexOf(":");
-    const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
-    if (!FIELD_VALUE.test(value)) return "invalid header value";
+  for (start = nextLine(text, end); start < text.length; start = nextLine(text, end)) {
+    end = lineEnd(text, start);
+    if (end === start) break;
+    const colon = text.indexOf(":", start);
+    const name = text.slice(start, colon);
+    const value = text.slice(colon + 1, end).trim();
     headers.push(name, value);
     switch (name.length) {
       case 4:
@@ -79,9 +77,11 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
   else if (/^https?:\/\//i.test(target)) url = target;
   else if (target === "*" && method === "OPTIONS") url = `http://${host}/*`;
   else return "unsupported request target";
-  if (!URL.canParse(url)) return "invalid request target";
-  const tokens = connection.split(",").map((t) => t.trim());
-  const keepAlive = minorVersion === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
+  let keepAlive = minorVersion === 1;
+  if (connection !== "") {
+    const tokens = connection.split(",").map((t) => t.trim());
+    keepAlive = minorVersion === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
+  }
   return {
     method,
     url,
@@ -92,8 +92,15 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
   };
 }
 
-function stripCr(line: string): string {
-  return line.endsWith("\r") ? line.slice(0, -1) : line;
+/** Index of the LF ending the line at `start` (a CR before it excluded), or the text's end. */
+function lineEnd(text: string, start: number): number {
+  let end = text.indexOf("\n", start);
+  if (end === -1) end = text.length;
+  return end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+}
+
+function nextLine(text: string, end: number): number {
+  return text.charCodeAt(end) === 13 ? end + 2 : end + 1;
 }
 
 const ABORT = Symbol("abort");
@@ -108,7 +115,11 @@ export class ServerRequest extends Request {
   #abortReason: unknown = undefined;
   #aborted = false;
 
-  /** Builds the request of `head`, its body `body`. */
+  /**
+   * Builds the request of `head`, its body `body`.
+   *
+   * @throws {TypeError} when the URL or a header value is invalid (answer 400).
+   */
   constructor(head: RequestHead, body: BodyInit | null) {
     super(head.url, { method: head.method, body });
     const headers = this.headers;

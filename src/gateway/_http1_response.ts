@@ -81,15 +81,19 @@ export async function writeResponse(response: Response, target: ResponseTarget):
   const status = response.status;
   let head = `HTTP/1.1 ${status} ${response.statusText || REASONS[status] || ""}\r\n`;
   let declaredLength: string | null = null;
+  let closeAsked = false;
+  let eventStream = false;
   for (const [name, value] of response.headers) {
     if (FRAMING_HEADERS.has(name)) {
       if (name === "content-length") declaredLength = value;
+      else if (name === "connection") closeAsked = value.toLowerCase() === "close";
       continue;
     }
+    if (name === "content-type") eventStream = value.startsWith("text/event-stream");
     head += `${name}: ${value}\r\n`;
   }
   head += `date: ${httpDate()}\r\n`;
-  let keepAlive = target.keepAlive && response.headers.get("connection") !== "close";
+  let keepAlive = target.keepAlive && !closeAsked;
   const connection = keepAlive ? (target.minorVersion === 0 ? "keep-alive" : "") : "close";
   if (connection) head += `connection: ${connection}\r\n`;
   // Touching `response.body` would turn a string body into a stream: only event streams do.
@@ -98,7 +102,6 @@ export async function writeResponse(response: Response, target: ResponseTarget):
     await target.write(latin1Bytes(`${head}\r\n`));
     return keepAlive;
   }
-  const eventStream = isEventStream(response);
   if (target.method === "HEAD") {
     // The length a GET would have sent, when the body is not a stream of events.
     let length = declaredLength;
@@ -112,8 +115,15 @@ export async function writeResponse(response: Response, target: ResponseTarget):
   if (body === null) {
     // `bytes()` takes a string or byte body as it is, without making a stream of it.
     const content = await response.bytes();
-    const headBytes = latin1Bytes(`${head}content-length: ${content.length}\r\n\r\n`);
-    await target.write(concat([headBytes, content], headBytes.length + content.length));
+    head += `content-length: ${content.length}\r\n\r\n`;
+    // One buffer, one write: the head encoded in place, the body after it.
+    const out = new Uint8Array(head.length + content.length);
+    const encoded = encoder.encodeInto(head, out);
+    if (encoded.read !== head.length || encoded.written !== head.length) {
+      out.set(latin1Bytes(head)); // a header value beyond ASCII: one byte per character
+    }
+    out.set(content, head.length);
+    await target.write(out);
     return keepAlive;
   }
   return await streamBody(body.getReader(), target, head, keepAlive);
@@ -146,10 +156,6 @@ export async function writeResponse(response: Response, target: ResponseTarget):
 function frame(chunk: Uint8Array, chunked: boolean): Uint8Array[] {
   if (!chunked || chunk.length === 0) return chunk.length === 0 ? [] : [chunk];
   return [encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, CRLF];
-}
-
-function isEventStream(response: Response): boolean {
-  return response.headers.get("content-type")?.startsWith("text/event-stream") ?? false;
 }
 
 function sum(parts: Uint8Array[]): number {
