@@ -153,8 +153,9 @@ export async function writeResponse(response: Response, target: ResponseTarget):
   }
 }
 
+/** A body chunk as it goes on the wire: with its size line and CRLF when chunked. */
 function frame(chunk: Uint8Array, chunked: boolean): Uint8Array[] {
-  if (!chunked || chunk.length === 0) return chunk.length === 0 ? [] : [chunk];
+  if (!chunked) return [chunk];
   return [encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, CRLF];
 }
 
