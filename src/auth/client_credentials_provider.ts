@@ -11,11 +11,17 @@
  * our own {@link CredentialProvider} seam.
  */
 import { isLoopbackHost } from "../config/loopback.ts";
-import type { ClientCredentialsAuthConfig, PrivateKeyJwtAuthConfig } from "../config/types.ts";
+import type {
+  ClientCredentialsAuthConfig,
+  EnterpriseManagedAuthConfig,
+  JwtBearerAuthConfig,
+  PrivateKeyJwtAuthConfig,
+} from "../config/types.ts";
 import { AuthError, ConfigError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
 import { abortableDelay, raceAbort } from "../abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
+import type { MachineGrant } from "./_machine_grant.ts";
 import { type ObtainedToken, requestToken, TokenRequestError } from "./_token_request.ts";
 import type {
   CredentialProvider,
@@ -50,7 +56,19 @@ export interface ClientCredentialsProviderOptions {
    * @ignore
    */
   onTokenRequest?: TokenRequestHook;
+  /**
+   * How token requests are made; default the client_credentials grant of `auth`. Required for
+   * the extension grants (`jwt_bearer`, `enterprise_managed`), which only contribute this.
+   */
+  grant?: MachineGrant;
 }
+
+/** The auth types whose tokens this provider's lifecycle manages. */
+export type MachineAuthConfig =
+  | ClientCredentialsAuthConfig
+  | PrivateKeyJwtAuthConfig
+  | JwtBearerAuthConfig
+  | EnterpriseManagedAuthConfig;
 
 interface CachedToken {
   accessToken: string;
@@ -97,14 +115,14 @@ const MAX_RETRY_AFTER_MS = 60_000;
  */
 export class ClientCredentialsProvider implements CredentialProvider, AsyncDisposable {
   readonly #server: string;
-  readonly #auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig;
+  readonly #auth: MachineAuthConfig;
   readonly #logger: Logger;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #insecure: boolean;
-  readonly #client: ClientAuthentication;
+  readonly #grant: MachineGrant;
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
   readonly #background: boolean;
@@ -122,11 +140,12 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
    * Requests nothing yet: the first token is obtained by the first `headers()` call.
    * `serverName` names the server in logs and errors.
    *
-   * @throws {TypeError} when `auth.tokenUrl` is not a URL (validated configs always are).
+   * @throws {TypeError} when `auth.tokenUrl` is not a URL (validated configs always are), or an
+   *   extension grant's auth comes without `options.grant`.
    */
   constructor(
     serverName: string,
-    auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig,
+    auth: MachineAuthConfig,
     options: ClientCredentialsProviderOptions,
   ) {
     this.#server = serverName;
@@ -143,11 +162,14 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     this.#background = options.backgroundRefresh ?? true;
     const hook = options.onTokenRequest;
     if (hook) this.#onAttempt = (outcome) => hook(serverName, auth.type, outcome);
-    this.#client = new ClientAuthentication(serverName, auth, {
-      logger: this.#logger,
-      fetch: this.#fetch,
-      insecure: this.#insecure,
-    });
+    if (options.grant) this.#grant = options.grant;
+    else if (auth.type === "client_credentials" || auth.type === "private_key_jwt") {
+      this.#grant = new ClientAuthentication(serverName, auth, {
+        logger: this.#logger,
+        fetch: this.#fetch,
+        insecure: this.#insecure,
+      });
+    } else throw new TypeError(`"${auth.type}" auth needs options.grant`);
   }
 
   /** `Authorization: Bearer <token>`, obtaining or refreshing the token when due. */
@@ -286,13 +308,25 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
 
   async #requestToken(scopes: string[], maxAttempts: number): Promise<ObtainedToken> {
     const signal = this.#closed.signal;
-    const { as, client, clientAuth, credentials } = await this.#client.prepare(signal);
-    const parameters = new URLSearchParams();
+    const prepared = await this.#grant.prepare(signal);
+    const { as, client, clientAuth, credentials, grantInput, grant } = prepared;
+    const parameters = new URLSearchParams(prepared.parameters);
     if (scopes.length > 0) parameters.set("scope", scopes.join(" "));
-    if (this.#auth.resource) parameters.set("resource", this.#auth.resource);
-    if (this.#auth.audience) parameters.set("audience", this.#auth.audience);
+    // enterprise_managed sends resource and audience in its token exchange, not here.
+    if (this.#auth.type !== "enterprise_managed") {
+      if (this.#auth.resource) parameters.set("resource", this.#auth.resource);
+      if (this.#auth.audience) parameters.set("audience", this.#auth.audience);
+    }
     return await requestToken(
-      { server: this.#server, as, client, clientAuth, parameters, settings: { credentials } },
+      {
+        server: this.#server,
+        as,
+        client,
+        clientAuth,
+        parameters,
+        grantType: prepared.grantType,
+        settings: { credentials, grantInput, grant },
+      },
       {
         fetch: this.#fetch,
         logger: this.#logger,

@@ -11,6 +11,8 @@ import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./t
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
 import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
 import { OAuthCredentialProvider } from "./oauth_credentials.ts";
+import { JwtBearerGrant } from "./jwt_bearer_grant.ts";
+import { IdJagGrant } from "./id_jag_grant.ts";
 
 /** What credential providers may need from the program. */
 export interface CredentialProviderOptions {
@@ -88,6 +90,37 @@ export function createCredentialProvider(
         now: options.now,
         allowInsecureHttp: server.allowInsecureHttp,
         onTokenRequest: options.onTokenRequest,
+      });
+      break;
+    case "jwt_bearer":
+      provider = new ClientCredentialsProvider(server.name, auth, {
+        logger: options.logger,
+        fetch: options.fetch,
+        now: options.now,
+        allowInsecureHttp: server.allowInsecureHttp,
+        onTokenRequest: options.onTokenRequest,
+        grant: new JwtBearerGrant(server.name, auth, {
+          logger: options.logger,
+          fetch: options.fetch,
+          now: options.now,
+          allowInsecureHttp: server.allowInsecureHttp,
+        }),
+      });
+      break;
+    case "enterprise_managed":
+      provider = new ClientCredentialsProvider(server.name, auth, {
+        logger: options.logger,
+        fetch: options.fetch,
+        now: options.now,
+        allowInsecureHttp: server.allowInsecureHttp,
+        onTokenRequest: options.onTokenRequest,
+        grant: new IdJagGrant(server.name, auth, {
+          logger: options.logger,
+          serverUrl: server.url,
+          fetch: options.fetch,
+          now: options.now,
+          allowInsecureHttp: server.allowInsecureHttp,
+        }),
       });
       break;
   }

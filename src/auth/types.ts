@@ -51,7 +51,12 @@ export interface CredentialProvider {
 }
 
 /** The grant a token request used, as `/metrics` labels it. */
-export type TokenGrant = "refresh_token" | "client_credentials" | "private_key_jwt";
+export type TokenGrant =
+  | "refresh_token"
+  | "client_credentials"
+  | "private_key_jwt"
+  | "jwt_bearer"
+  | "enterprise_managed";
 
 /** How a token request ended: a token obtained (`ok`) or not (`error`). */
 export type TokenRequestOutcome = "ok" | "error";
