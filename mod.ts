@@ -26,8 +26,10 @@ export type {
   BearerAuthConfig,
   ClientCredentialsAuthConfig,
   Config,
+  EnterpriseManagedAuthConfig,
   GatewayConfig,
   GatewayExpose,
+  JwtBearerAuthConfig,
   OAuthAuthConfig,
   PrivateKeyJwtAuthConfig,
   RemoteServerConfig,
@@ -47,7 +49,8 @@ export type {
   StoredTokens,
   TokenStore,
 } from "./src/auth/token_store.ts";
-export type { CredentialProvider, CredentialStatus } from "./src/auth/types.ts";
+export type { StoredDpopKey } from "./src/auth/dpop.ts";
+export type { CredentialProvider, CredentialStatus, DpopSender } from "./src/auth/types.ts";
 export {
   createCredentialProvider,
   credentialProviderCache,

@@ -59,6 +59,8 @@ export interface ClientCredentialsProviderOptions {
   /**
    * How token requests are made; default the client_credentials grant of `auth`. Required for
    * the extension grants (`jwt_bearer`, `enterprise_managed`), which only contribute this.
+   * Internal: not part of the library API yet.
+   * @ignore
    */
   grant?: MachineGrant;
 }

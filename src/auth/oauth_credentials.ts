@@ -10,7 +10,13 @@ import { raceAbort } from "../abort.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
 import { readChallenge } from "./oauth_discovery.ts";
 import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  DpopSender,
+  TokenRequestHook,
+} from "./types.ts";
+import { DpopKey, isDpopBound } from "./dpop.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
 export interface OAuthCredentialProviderOptions {
@@ -81,6 +87,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   #checkedAt = -Infinity;
   /** A look at the store under way, shared by concurrent requests. */
   #reading: Promise<CredentialDocument | undefined> | undefined;
+  /** The stored DPoP key, imported once per stored key (its nonce memory lives here). */
+  #dpop: { jwk: string; key: Promise<DpopKey> } | undefined;
 
   /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
@@ -111,7 +119,22 @@ export class OAuthCredentialProvider implements CredentialProvider {
     }
     const token = doc.tokens!.accessToken;
     this.#lastSent = token;
-    return { Authorization: `Bearer ${token}` };
+    return { Authorization: `${isDpopBound(doc.tokens!.tokenType) ? "DPoP" : "Bearer"} ${token}` };
+  }
+
+  /** See {@link CredentialProvider.dpop}: the stored key, when there is one. */
+  async dpop(signal?: AbortSignal): Promise<DpopSender | undefined> {
+    return await this.#dpopKey(await this.#current(signal));
+  }
+
+  #dpopKey(doc: CredentialDocument | undefined): Promise<DpopKey> | undefined {
+    const stored = doc?.dpopKey;
+    if (!stored) return undefined;
+    const jwk = JSON.stringify(stored);
+    if (this.#dpop?.jwk !== jwk) {
+      this.#dpop = { jwk, key: DpopKey.fromStored(this.server.name, stored) };
+    }
+    return this.#dpop.key;
   }
 
   /** See {@link CredentialProvider.recover}. */
@@ -181,6 +204,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       state,
       ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
       ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+      ...(isDpopBound(tokens.tokenType) ? { dpop: true } : {}),
     };
   }
 
@@ -223,6 +247,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         doc?.tokens?.accessToken,
         doc?.tokens?.refreshToken,
         doc?.client?.clientSecret,
+        doc?.dpopKey?.jwk.d,
       ]
     ) {
       redactor.addSecret(secret);
@@ -282,6 +307,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         logger: this.#logger,
         signal: requestTimeout.signal,
         onTokenRequest: this.#options.onTokenRequest,
+        dpop: await this.#dpopKey(doc),
       });
     } catch (error) {
       if (error instanceof RefreshRejectedError) {

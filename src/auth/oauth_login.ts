@@ -29,6 +29,7 @@ import {
   startLoopbackCallback,
 } from "./loopback_callback.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { dpopKeyForLogin, withDpopKey } from "./dpop.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
 import type { CredentialDocument, TokenStore } from "./token_store.ts";
 
@@ -103,6 +104,8 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   const setup = await prepareLogin(inputs, { pkce: true });
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
+  // DPoP: the code exchange carries a proof of a new key, saved with the tokens it binds.
+  const dpop = await dpopKeyForLogin(server.name, metadata, config?.dpop, logger);
   // Responses are handled here, in the flow's own async context, which holds the lock.
   const inbox = new ResponseInbox();
   await using listener = openListener(
@@ -124,7 +127,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   });
   const provider = new StoreOAuthClientProvider({
     store: options.store,
-    document: setup.document,
+    document: withDpopKey(setup.document, dpop),
     redirectUrl: redirectUri,
     preRegistered: setup.preRegistered,
     clientMetadataUrl: setup.clientMetadataUrl,
@@ -135,7 +138,8 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     logger,
   });
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(inputs.fetch, signal, record);
+  const recording = recordingFetch(inputs.fetch, signal, record);
+  const fetchFn = dpop ? dpop.tokenFetch(recording) : recording;
   const authOptions = { serverUrl: server.url, scope: setup.scope, fetchFn };
   try {
     const first = await auth(provider, authOptions);
