@@ -240,6 +240,9 @@ const HINTS: Record<string, (settings: SettingNames) => string> = {
       s.grantInput ? ` and ${s.grantInput}` : ""
     }`,
   invalid_grant: (s) => s.grantInput ? `; check ${s.grantInput}` : "",
+  // RFC 9449 §5, §8: a server that requires DPoP refuses requests without a (usable) proof.
+  invalid_dpop_proof: () => `; the authorization server requires DPoP: check "dpop"`,
+  use_dpop_nonce: () => `; the authorization server requires DPoP: remove "dpop": false`,
   invalid_scope: () => `; check "scopes"`,
   invalid_target: () => `; check "resource"`,
   unsupported_grant_type: (s) =>

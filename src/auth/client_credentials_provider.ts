@@ -22,10 +22,12 @@ import { fingerprint, type Logger } from "../log.ts";
 import { abortableDelay, raceAbort } from "../abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
 import type { MachineGrant } from "./_machine_grant.ts";
+import { chooseDpopAlg, DpopKey, isDpopBound } from "./dpop.ts";
 import { type ObtainedToken, requestToken, TokenRequestError } from "./_token_request.ts";
 import type {
   CredentialProvider,
   CredentialStatus,
+  DpopSender,
   TokenRequestHook,
   TokenRequestOutcome,
 } from "./types.ts";
@@ -74,6 +76,8 @@ export type MachineAuthConfig =
 
 interface CachedToken {
   accessToken: string;
+  /** `bearer` or `dpop`. */
+  tokenType: string;
   expiresAt: number;
   refreshAt: number;
   scopes: string[];
@@ -137,6 +141,8 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
   #softFailures = 0;
   #retryNotBefore = 0;
   #timer?: ReturnType<typeof setTimeout>;
+  /** The in-memory DPoP key (RFC 9449), made at the first token request that uses DPoP. */
+  #dpop?: Promise<DpopKey>;
 
   /**
    * Requests nothing yet: the first token is obtained by the first `headers()` call.
@@ -178,7 +184,14 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
     signal?.throwIfAborted();
     const token = await this.#usableToken(signal);
-    return { Authorization: `Bearer ${token.accessToken}` };
+    return {
+      Authorization: `${isDpopBound(token.tokenType) ? "DPoP" : "Bearer"} ${token.accessToken}`,
+    };
+  }
+
+  /** See {@link CredentialProvider.dpop}: the key DPoP-bound tokens are bound to. */
+  async dpop(): Promise<DpopSender | undefined> {
+    return await this.#dpop;
   }
 
   /**
@@ -236,6 +249,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
       expiresAt: current?.expiresAt,
       scopes: scopes.length > 0 ? scopes : undefined,
       lastError: error ? this.#logger.redactor.redactText(error.message) : undefined,
+      ...(current && isDpopBound(current.tokenType) ? { dpop: true } : {}),
     });
   }
 
@@ -312,6 +326,12 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     const signal = this.#closed.signal;
     const prepared = await this.#grant.prepare(signal);
     const { as, client, clientAuth, credentials, grantInput, grant } = prepared;
+    const dpopAlg = chooseDpopAlg(this.#server, as, this.#auth.dpop);
+    if (dpopAlg && !this.#dpop) {
+      // Kept in memory only: the private key is never extractable.
+      this.#dpop = DpopKey.generate(this.#server, dpopAlg, { persist: false });
+    }
+    const dpop = dpopAlg ? (await this.#dpop)?.handle : undefined;
     const parameters = new URLSearchParams(prepared.parameters);
     if (scopes.length > 0) parameters.set("scope", scopes.join(" "));
     // enterprise_managed sends resource and audience in its token exchange, not here.
@@ -328,6 +348,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
         parameters,
         grantType: prepared.grantType,
         settings: { credentials, grantInput, grant },
+        dpop,
       },
       {
         fetch: this.#fetch,
@@ -366,6 +387,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     const now = this.#now();
     const token: CachedToken = {
       accessToken: obtained.accessToken,
+      tokenType: obtained.tokenType,
       expiresAt: now + lifetimeS * 1000,
       refreshAt: now + lifetimeS * 1000 * fraction,
       scopes: obtained.scope?.split(" ").filter(Boolean) ?? requested,

@@ -30,7 +30,7 @@ const JWT_ALGS = [
   "EdDSA",
 ] as const;
 
-const TOKEN_REQUEST_KEYS = ["scopes", "resource", "audience", "refreshAt"] as const;
+const TOKEN_REQUEST_KEYS = ["scopes", "resource", "audience", "refreshAt", "dpop"] as const;
 
 /** Where an auth block sits and what its server allows. */
 export interface AuthWhere {
@@ -221,5 +221,6 @@ function tokenRequest(f: Fields) {
     resource: f.string("resource"),
     audience: f.string("audience"),
     refreshAt: f.number("refreshAt", { above: 0, below: 1 }) ?? 0.8,
+    ...(f.has("dpop") ? { dpop: f.boolean("dpop", true) } : {}),
   };
 }

@@ -75,6 +75,11 @@ export interface ClientCredentialsAuthConfig {
   audience?: string;
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /** `{"type":"private_key_jwt"}`: client_credentials authenticated with a signed JWT. */
@@ -103,6 +108,11 @@ export interface PrivateKeyJwtAuthConfig {
   audience?: string;
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /**
@@ -135,6 +145,11 @@ export interface JwtBearerAuthConfig {
   audience?: string;
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /**
@@ -171,6 +186,11 @@ export interface EnterpriseManagedAuthConfig {
   scopes?: string[];
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /** `{"type":"bearer"}`: a static bearer token. */
