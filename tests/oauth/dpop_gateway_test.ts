@@ -239,3 +239,19 @@ Deno.test('DPoP: "dpop": false gets Bearer tokens from the same authorization se
   assert.equal(doc?.dpopKey, undefined);
   assert.equal((await world.as.verifyAccessToken(doc!.tokens!.accessToken))?.jkt, undefined);
 });
+
+Deno.test("DPoP: a device login binds its tokens too, and the gateway proves them", async () => {
+  await using world = await startDpopWorld();
+  const result = await runCli(
+    ["auth", "demo", "--device", "--no-browser", "--config", world.configPath],
+    { home: world.home },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const doc = await world.store.load("demo", world.mcp.url);
+  assert.equal(doc?.tokens?.tokenType?.toLowerCase(), "dpop"); // oauth4webapi lower-cases it
+  assert.ok((await world.as.verifyAccessToken(doc.tokens.accessToken))?.jkt);
+  await using gateway = await startGateway(world);
+  const called = await gateway.client.callTool({ name: "demo__echo", arguments: { text: "d" } });
+  assert.equal(textOf(called), "echo: d");
+  assert.deepEqual(world.gateLog.refusals, []);
+});
