@@ -135,7 +135,7 @@ export class DpopKey {
       for (let attempt = 0;; attempt++) {
         const headers = new Headers(init?.headers);
         await proofs.addProof(url, headers, "POST");
-        const response = await inner(input, { ...init, headers, body: form });
+        const response = await inner(input, { ...init, headers });
         proofs.cacheNonce(response, url);
         if (!(await asksForNonce(response))) return response;
         await response.body?.cancel();
