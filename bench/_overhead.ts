@@ -5,10 +5,19 @@
  * HTTP, `1c` with a stdio upstream and the client on stdio too (`gateway --stdio` against a
  * direct stdio client, the same client transport on both sides). The release targets stand
  * beside the ratios: p50 at c=1 at most 1.3×, throughput at c=32 at least 0.8× (1a, 1c).
+ *
+ * Each phase also reads the CPU time the gateway process used per call of its own (the hop's
+ * cost, which other work on the machine does not inflate as it does latency) beside the
+ * direct server's per call it served.
  */
 import type { BenchContext } from "./_context.ts";
 import { compareRows } from "./_compare.ts";
-import { type Call, interleavedConcurrent, interleavedSequential } from "./_measure.ts";
+import {
+  type Call,
+  interleavedConcurrent,
+  interleavedSequential,
+  type Samples,
+} from "./_measure.ts";
 import {
   childEnv,
   connectHttp,
@@ -16,12 +25,13 @@ import {
   denoScript,
   echoCall,
   MAIN_TS,
+  readCpuMs,
   scratchDir,
   spawnGateway,
   spawnUpstream,
   writeConfig,
 } from "./_procs.ts";
-import { type BenchRow, type BenchTarget } from "./_table.ts";
+import { type BenchRow, type BenchTarget, formatMs } from "./_table.ts";
 import { stdioServerCommand } from "../tests/fixtures/stdio_server.ts";
 
 /** Concurrency of the loaded measurement. */
@@ -40,28 +50,72 @@ const TARGETS: Record<string, BenchTarget> = {
   [`throughput, c=${HIGH_CONCURRENCY}`]: { op: "≥", value: 0.8 },
 };
 
+/** The processes whose CPU time {@link gatewayVsDirect} reads. */
+export interface OverheadProcesses {
+  /** The gateway process (not its upstream children). */
+  gateway: number;
+  /** The server the direct side calls. */
+  server: number;
+  /** True when that server also serves the gateway's calls (one HTTP upstream for both). */
+  serverShared: boolean;
+}
+
 /** Measures `gateway` against `direct` at concurrency 1 and {@link HIGH_CONCURRENCY}. */
 export async function gatewayVsDirect(
   ctx: BenchContext,
   group: string,
   gateway: Call,
   direct: Call,
-  withTargets = false,
+  options: { targets?: boolean; processes?: OverheadProcesses } = {},
 ): Promise<BenchRow[]> {
   const budget = overheadBudget(ctx.quick);
   const labels = { group, subject: "gateway", baseline: "direct" };
+  const cpu = cpuMeter(options.processes);
   ctx.progress(`${group}: concurrency 1`);
-  const [g1, d1] = await interleavedSequential([gateway, direct], budget);
+  const [g1, d1] = await cpu.during(() => interleavedSequential([gateway, direct], budget));
+  const cpu1 = cpu.rows(group, "c=1", g1, d1);
   ctx.progress(`${group}: concurrency ${HIGH_CONCURRENCY}`);
-  const [gN, dN] = await interleavedConcurrent([gateway, direct], {
-    concurrency: HIGH_CONCURRENCY,
-    ...budget,
-  });
+  const [gN, dN] = await cpu.during(() =>
+    interleavedConcurrent([gateway, direct], { concurrency: HIGH_CONCURRENCY, ...budget })
+  );
   const rows = [
     ...compareRows({ ...labels, suffix: "c=1" }, g1, d1),
     ...compareRows({ ...labels, suffix: `c=${HIGH_CONCURRENCY}` }, gN, dN),
   ];
-  return withTargets ? rows.map((row) => ({ ...row, target: TARGETS[row.measure] })) : rows;
+  const cpuN = cpu.rows(group, `c=${HIGH_CONCURRENCY}`, gN, dN);
+  const all = [...rows, ...cpu1, ...cpuN];
+  return options.targets ? all.map((row) => ({ ...row, target: TARGETS[row.measure] })) : all;
+}
+
+/** CPU time per call of the gateway and of the direct server, over one measured phase. */
+function cpuMeter(processes: OverheadProcesses | undefined) {
+  let used = { gateway: NaN, server: NaN };
+  return {
+    async during<T>(phase: () => Promise<T>): Promise<T> {
+      if (!processes) return await phase();
+      const before = await Promise.all([readCpuMs(processes.gateway), readCpuMs(processes.server)]);
+      const result = await phase();
+      const after = await Promise.all([readCpuMs(processes.gateway), readCpuMs(processes.server)]);
+      used = { gateway: after[0] - before[0], server: after[1] - before[1] };
+      return result;
+    },
+    rows(group: string, suffix: string, through: Samples, direct: Samples): BenchRow[] {
+      if (!processes) return [];
+      const calls = (s: Samples) => s.latenciesMs.length + s.failures;
+      const gatewayMs = used.gateway / calls(through);
+      const served = calls(direct) + (processes.serverShared ? calls(through) : 0);
+      const serverMs = used.server / served;
+      return [{
+        group,
+        measure: `CPU per call, ${suffix}`,
+        subject: `gateway ${formatMs(gatewayMs)}`,
+        baseline: `server ${formatMs(serverMs)}`,
+        ratio: gatewayMs / serverMs,
+        ideal: "≈ 0 (the hop's own CPU)",
+        raw: { gatewayCpuMs: used.gateway, serverCpuMs: used.server, gatewayMs, serverMs },
+      }];
+    },
+  };
 }
 
 /** Row group 1 for both upstream transports. */
@@ -87,7 +141,10 @@ async function httpOverhead(ctx: BenchContext): Promise<BenchRow[]> {
     "1a Gateway overhead, HTTP upstream",
     echoCall(through, "echo__echo"),
     echoCall(direct, "echo"),
-    true,
+    {
+      targets: true,
+      processes: { gateway: gateway.pid, server: upstream.pid, serverShared: true },
+    },
   );
 }
 
@@ -105,7 +162,7 @@ async function stdioToStdioOverhead(ctx: BenchContext): Promise<BenchRow[]> {
     "1c Gateway overhead, stdio upstream (client → gateway --stdio)",
     echoCall(through, "echo__echo"),
     echoCall(direct, "echo"),
-    true,
+    { targets: true, processes: stdioProcesses(through.pid, direct.pid) },
   );
 }
 
@@ -121,5 +178,14 @@ async function stdioOverhead(ctx: BenchContext): Promise<BenchRow[]> {
     "1b Gateway overhead, stdio upstream (client → gateway over HTTP)",
     echoCall(through, "echo__echo"),
     echoCall(direct, "echo"),
+    { processes: stdioProcesses(gateway.pid, direct.pid) },
   );
+}
+
+/** The gateway and a direct stdio server, when both pids are known. */
+function stdioProcesses(
+  gateway: number | null,
+  server: number | null,
+): OverheadProcesses | undefined {
+  return gateway && server ? { gateway, server, serverShared: false } : undefined;
 }

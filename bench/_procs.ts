@@ -230,6 +230,17 @@ export async function readRssKiB(pid: number): Promise<number> {
   return Number(match[1]);
 }
 
+/**
+ * CPU time a process has used so far, user plus system, all its threads (not its children),
+ * in ms (`utime` + `stime` of `/proc/<pid>/stat`, in clock ticks of 10 ms).
+ */
+export async function readCpuMs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Direct children of a process (from `/proc/<pid>/task/<tid>/children`). */
 export async function childPids(pid: number): Promise<number[]> {
   const pids: number[] = [];

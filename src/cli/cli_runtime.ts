@@ -11,7 +11,10 @@ import { Logger, parseLogLevel } from "../log.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
-import { credentialProviderCache } from "../auth/create_credential_provider.ts";
+import {
+  createCredentialProvider,
+  credentialProviderCache,
+} from "../auth/create_credential_provider.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
@@ -54,6 +57,11 @@ export interface CliRuntime {
   /** The config path to name in `--config` hints, when it is not found by default lookup. */
   configHint?: string;
   credentialsFor: (server: ServerConfig) => CredentialProvider | undefined;
+  /**
+   * A new provider on each call (same store, clock and metrics as `credentialsFor`): for a
+   * gateway that reloads its config and so builds upstreams again.
+   */
+  newCredentials: (server: ServerConfig) => CredentialProvider | undefined;
   /** The metrics of gateways built from this runtime; its providers count token requests in it. */
   metrics: GatewayMetrics;
 }
@@ -92,15 +100,18 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
   const configHint = config.source === "flag" ? config.file : undefined;
   const metrics = new GatewayMetrics();
-  const credentialsFor = credentialProviderCache({
+  const providerOptions = {
     logger,
     store,
     fetch: io.fetch,
     now: io.now,
     configPath: configHint,
     onTokenRequest: metrics.countTokenRequest,
-  });
-  return { io, config, logger, store, home, configHint, credentialsFor, metrics };
+  };
+  const credentialsFor = credentialProviderCache(providerOptions);
+  const newCredentials = (server: ServerConfig) =>
+    createCredentialProvider(server, providerOptions);
+  return { io, config, logger, store, home, configHint, credentialsFor, newCredentials, metrics };
 }
 
 /**
@@ -137,12 +148,13 @@ export function findEnabledServer(runtime: CliRuntime, name: string): ServerConf
 
 /**
  * Builds a gateway over the given servers (all enabled ones by default), with the local tools
- * of `extra` (code mode's, for `gateway --expose`).
+ * of `extra` (code mode's, for `gateway --expose`) and its `credentialsFor` when given (a
+ * reloading gateway passes `runtime.newCredentials`).
  */
 export function createCliGateway(
   runtime: CliRuntime,
   only?: ServerConfig[],
-  extra: Pick<CreateGatewayOptions, "localTools"> = {},
+  extra: Pick<CreateGatewayOptions, "localTools" | "credentialsFor"> = {},
 ): Gateway {
   const config = only ? { ...runtime.config, servers: only } : runtime.config;
   return createGateway(config, {
@@ -150,7 +162,7 @@ export function createCliGateway(
     logger: runtime.logger,
     fetch: runtime.io.fetch,
     now: runtime.io.now,
-    credentialsFor: runtime.credentialsFor,
+    credentialsFor: extra.credentialsFor ?? runtime.credentialsFor,
     metrics: runtime.metrics,
     localTools: extra.localTools,
   });

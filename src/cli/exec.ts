@@ -15,7 +15,12 @@ import {
 import { ToolscriptError, UsageError } from "../errors.ts";
 import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
 import { generateToolsModule } from "../codemode/tools_module.ts";
-import { runSandboxed, type SandboxOutcome } from "../codemode/exec_sandbox.ts";
+import {
+  runSandboxed,
+  type SandboxOutcome,
+  sandboxRunRoot,
+  timedOutMessage,
+} from "../codemode/exec_sandbox.ts";
 import { findDeno } from "../codemode/find_deno.ts";
 import { UNUSED_GATEWAY_URL } from "../codemode/code_mode_tools.ts";
 
@@ -51,7 +56,8 @@ error or a timeout.
 
 Options:
   --file <path>        Read the program from a file ('-' = stdin)
-  --timeout <seconds>  Kill the program after this long (default ${DEFAULT_EXEC_TIMEOUT_SECONDS})
+  --timeout <seconds>  Kill the program when it has run this long, type-checking not
+                       included (default ${DEFAULT_EXEC_TIMEOUT_SECONDS})
 ${GLOBAL_HELP}`;
 
 /** Parses `exec` arguments (pure). */
@@ -100,10 +106,9 @@ export async function runExec(args: ExecArgs, io: CliIo): Promise<number> {
       );
       return 1;
     case "timed_out":
-      throw new ToolscriptError(
-        `The program ran past ${args.timeoutMs / 1000} s and was stopped`,
-        { code: "timeout" },
-      );
+      throw new ToolscriptError(timedOutMessage(outcome.phase, args.timeoutMs), {
+        code: "timeout",
+      });
   }
 }
 
@@ -149,6 +154,7 @@ async function runWithOwnGateway(code: string, args: ExecArgs, io: CliIo): Promi
 function sandboxIo(io: CliIo, args: ExecArgs) {
   return {
     timeoutMs: args.timeoutMs,
+    runRoot: sandboxRunRoot(io.env),
     env: io.env,
     stdout: io.stdout,
     stderr: io.stderr,

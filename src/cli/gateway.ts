@@ -6,7 +6,8 @@
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
 import { UsageError } from "../errors.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
-import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
+import { join } from "node:path";
+import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
@@ -15,7 +16,10 @@ import { watchCredentials } from "../gateway/credential_watch.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
 import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
-import type { GatewayExpose } from "../config/types.ts";
+import type { GatewayConfig, GatewayExpose } from "../config/types.ts";
+import { loadConfigText } from "../config/load_config.ts";
+import { TRUSTED_CONFIGS_FILE } from "../config/trusted_configs.ts";
+import { watchConfigReload } from "../gateway/config_reload.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -33,6 +37,9 @@ export const GATEWAY_HELP =
   `Usage: toolscript gateway [--host H] [--port N] [--stdio] [--expose tools|code|both]
 
 Connects to every enabled server and serves all their tools as one MCP endpoint.
+The config file is watched: a saved change applies without a restart (added servers
+connect, removed ones close, changed ones reconnect); an invalid edit is logged and the
+running config stays. Host and port changes need a restart.
 
 Options:
   --host <host>     Address to bind (default from config, else 127.0.0.1)
@@ -113,16 +120,24 @@ export async function runGateway(
     localTools: expose === "tools"
       ? undefined
       : (g) => createCodeModeTools(g, { expose, env: io.env }),
+    // A reload builds upstreams again: each needs a provider of its own.
+    credentialsFor: runtime.newCredentials,
   });
   const log = runtime.logger;
-  const watch = () =>
-    watchCredentials(gateway, {
+  const watch = async () => {
+    const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
       signal: io.signal,
     });
+    const stopConfig = await watchGatewayConfig(gateway, runtime, args);
+    return () => {
+      stopCredentials();
+      stopConfig();
+    };
+  };
   if (args.stdio) {
     await gateway.start(io.signal);
-    const stopWatch = watch();
+    const stopWatch = await watch();
     log.info("gateway serving MCP on stdio", { servers: gateway.upstreams.size });
     await serveGatewayStdio(gateway, io.signal);
     stopWatch();
@@ -150,7 +165,7 @@ export async function runGateway(
   });
   origin = server.origin;
   await gateway.start(io.signal);
-  const stopWatch = watch();
+  const stopWatch = await watch();
   io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
   log.info("gateway ready", {
     url: server.url,
@@ -160,6 +175,39 @@ export async function runGateway(
   stopWatch();
   log.info("gateway stopped");
   return 0;
+}
+
+/**
+ * Starts the config watch (hot reload) of a gateway run from a config file; nothing for the
+ * ad-hoc `MCP_SERVER_URL` config. Each saved text is loaded as at start: a project config
+ * must be trusted again (the trust file is watched too, so `toolscript trust` applies it),
+ * and `${VAR}` expands from the gateway's environment.
+ */
+async function watchGatewayConfig(
+  gateway: Gateway,
+  runtime: CliRuntime,
+  args: GatewayArgs,
+): Promise<() => void> {
+  const { file, source } = runtime.config;
+  if (!file || source === "adhoc") return () => {};
+  // A config that is a symlink (dotfiles) changes where it points: watch there too.
+  const target = await Deno.realPath(file).catch(() => file);
+  const { io, logger } = runtime;
+  const ignored: (keyof GatewayConfig)[] = [];
+  if (args.stdio) ignored.push("host", "port", "allowedHosts");
+  if (args.host !== undefined) ignored.push("host");
+  if (args.port !== undefined) ignored.push("port");
+  if (args.expose !== undefined) ignored.push("expose");
+  return watchConfigReload(gateway, {
+    file,
+    alsoWatch: [
+      ...target === file ? [] : [target],
+      ...source === "cwd" ? [join(runtime.home, TRUSTED_CONFIGS_FILE)] : [],
+    ],
+    load: (text) => loadConfigText(text, { file, source, env: io.env, home: io.home, logger }),
+    ignoreGatewaySettings: ignored,
+    signal: io.signal,
+  });
 }
 
 /**

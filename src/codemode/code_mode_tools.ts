@@ -13,7 +13,12 @@ import { catalogOfGateway, filterCatalog, resolveFilters } from "./gateway_catal
 import type { CatalogTool } from "./tool_catalog.ts";
 import { createToolSearch, type ToolSearch } from "./tool_search.ts";
 import { generateToolsDeclarations, generateToolsModule } from "./tools_module.ts";
-import { runSandboxed, type SandboxOutcome } from "./exec_sandbox.ts";
+import {
+  runSandboxed,
+  type SandboxOutcome,
+  sandboxRunRoot,
+  timedOutMessage,
+} from "./exec_sandbox.ts";
 import { findDeno } from "./find_deno.ts";
 
 /** The names of the code-mode tools. */
@@ -48,6 +53,8 @@ export interface CodeModeToolsOptions {
   maxTimeoutSeconds?: number;
   /** The Deno that runs programs; default: found like the `exec` command finds it. */
   denoPath?: string;
+  /** Where runs keep their reusable directories; default `sandboxRunRoot(env)`. */
+  runRoot?: string;
 }
 
 /**
@@ -69,6 +76,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
   const catalog = new CatalogView(gateway);
   let denoPath: Promise<string> | undefined;
   const own = new Set<string>(Object.values(CODE_MODE_TOOL_NAMES));
+  const runRoot = options.runRoot ?? sandboxRunRoot(options.env);
 
   async function exec(args: Record<string, unknown>, signal?: AbortSignal) {
     const code = args.code;
@@ -87,6 +95,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
           ? Promise.reject(new Error(`Unknown tool "${name}"`))
           : gateway.callTool(name, toolArgs, callSignal),
       timeoutMs,
+      runRoot,
       env: options.env,
       stdout: (text) => stdout.add(text),
       stderr: (text) => stderr.add(text),
@@ -215,7 +224,7 @@ function execResult(
       status = `exit code: ${outcome.code}`;
       break;
     case "timed_out":
-      status = `The program ran past ${timeoutMs / 1000} s and was stopped`;
+      status = timedOutMessage(outcome.phase, timeoutMs);
       break;
     case "rejected":
       status = `The program may import only "toolscript"; it also imports ` +
@@ -304,7 +313,8 @@ function codeModeToolList(maxSeconds: number): Tool[] {
             type: "number",
             exclusiveMinimum: 0,
             maximum: maxSeconds,
-            description: `Stop the program after this long (default and most ${maxSeconds})`,
+            description: `Stop the program when it has run this long, type-checking not ` +
+              `included (default and most ${maxSeconds})`,
           },
         },
         required: ["code"],

@@ -7,8 +7,9 @@ import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { restoreRefused, sandboxImportMap } from "./_module_graph.ts";
-import { parseRelayFrame, RELAY_PREAMBLE_SOURCE, type RelayCall, RelayDemux } from "./_relay.ts";
+import { restoreRefused } from "./_module_graph.ts";
+import { parseRelayFrame, type RelayCall, RelayDemux } from "./_relay.ts";
+import { openRunDir } from "./_run_dir.ts";
 
 /** Makes one tool call of the program: `server`'s tool `tool` with `args`. */
 export type SandboxCallTool = (
@@ -32,8 +33,23 @@ export interface SandboxOptions {
    * the program ends, times out or the run is aborted.
    */
   callTool: SandboxCallTool;
-  /** Kill the program (SIGKILL) after this long, type-checking included. */
+  /**
+   * Kill the program (SIGKILL) when it has run this long. Type-checking and loading come
+   * before and do not count; they are bounded by {@link checkTimeoutMs}.
+   */
   timeoutMs: number;
+  /**
+   * Kill the process (SIGKILL) when type-checking and loading the program take longer than
+   * this; default {@link DEFAULT_CHECK_TIMEOUT_MS}.
+   */
+  checkTimeoutMs?: number;
+  /**
+   * A private directory (made 0700 when missing; refused when it is a link or another user's)
+   * in which runs keep reusable directories, so that Deno's type-check cache spares
+   * re-checking an unchanged tools module (see `_run_dir.ts` and {@link sandboxRunRoot});
+   * default none: every run gets a fresh temporary directory.
+   */
+  runRoot?: string;
   /**
    * The parent's environment. Only what Deno itself needs to find its cache and print
    * (see {@link SANDBOX_ENV_NAMES}) and `PATH` (to find `sh` and `timeout`) are read; the
@@ -61,11 +77,16 @@ export interface SandboxOptions {
 export type SandboxOutcome =
   /** The program ran (or failed type-checking) and exited with `code`. */
   | { kind: "exited"; code: number }
-  /** The program ran past the timeout and was killed. */
-  | { kind: "timed_out" }
+  /**
+   * Killed: it ran past the timeout (`run`), or type-checking and loading took longer than
+   * their own bound (`check`; no line of the program ran).
+   */
+  | { kind: "timed_out"; phase: "check" | "run" }
   /** The program imports something other than `toolscript`; it did not run. */
   | { kind: "rejected"; imports: string[] };
 
+/** Default {@link SandboxOptions.checkTimeoutMs}. */
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 /** Default {@link SandboxOptions.heapMiB}. */
 export const DEFAULT_SANDBOX_HEAP_MIB = 1024;
 /** Default {@link SandboxOptions.dataMiB}. */
@@ -89,17 +110,22 @@ export const SANDBOX_ENV_NAMES: readonly string[] = [
  * Runs `code` as a TypeScript module in which `import { tools } from "toolscript"` resolves
  * to `options.toolsModule`, and relays its tool calls to `options.callTool`.
  *
- * The program, the module, a preamble and an import map are written to a fresh temporary
- * directory (removed afterwards). The program runs under `deno run --check --no-prompt
- * --no-remote --no-npm` with no `--allow-*` flag and a cleared environment: a type error
- * prints the compiler's diagnostics and exits 1 before any line of the program runs. The
+ * The program, the module, a preamble, an import map and the compiler options are written to
+ * the run's directory (a reused slot under `options.runRoot`, else a fresh temporary one; see
+ * `_run_dir.ts`). The program runs under `deno run --check --no-prompt --no-remote --no-npm`
+ * with no `--allow-*` flag and a cleared environment: a type error prints the compiler's
+ * diagnostics and exits 1 before any line of the program runs. The
  * import map refuses every module but the run's own, at load time and at run time (a
  * refused static import gives outcome `rejected`). Its stdout is split into relay frames
  * (tool calls, answered on its stdin) and output, which passes through in order.
  *
+ * The timeout counts from the moment the program starts (the preamble's "ready" frame);
+ * type-checking and loading before it have their own bound, `checkTimeoutMs`.
+ *
  * Limits that hold even if the caller's process dies: the program exits when its stdin
  * closes, and on Unix it runs under `sh` with `ulimit -d` (data segment) and, when coreutils
- * `timeout` is on `PATH`, under `timeout -s KILL` at the deadline; V8's heap is capped too.
+ * `timeout` is on `PATH`, under `timeout -s KILL` at the latest deadline (both bounds added);
+ * V8's heap is capped too.
  *
  * @throws the abort reason when `options.signal` is aborted (the program is killed first).
  * @example
@@ -112,55 +138,81 @@ export const SANDBOX_ENV_NAMES: readonly string[] = [
  */
 export async function runSandboxed(code: string, options: SandboxOptions): Promise<SandboxOutcome> {
   options.signal?.throwIfAborted();
-  const dir = await Deno.makeTempDir({ prefix: "toolscript-exec-" });
+  const checkTimeoutMs = options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  await using files = await openRunDir(code, options.toolsModule, options.runRoot);
+  const dir = files.dir;
   const calls = new AbortController();
-  try {
-    const files = await writeProgram(dir, code, options.toolsModule);
-    const command = await sandboxCommand(files.entry, files.importMap, options);
-    const child = new Deno.Command(command.path, {
-      args: command.args,
-      cwd: dir,
-      env: sandboxEnv(options.env),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const startedAt = performance.now();
-    let timedOut = false;
-    const kill = () => killTree(child, command.ownGroup);
-    const timer = setTimeout(() => {
-      timedOut = true;
+  const command = await sandboxCommand(files, checkTimeoutMs + options.timeoutMs, options);
+  const child = new Deno.Command(command.path, {
+    args: command.args,
+    cwd: dir,
+    env: sandboxEnv(options.env),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const startedAt = performance.now();
+  let timedOut: "check" | "run" | undefined;
+  const kill = () => killTree(child, command.ownGroup);
+  const deadline = (phase: "check" | "run", ms: number) =>
+    setTimeout(() => {
+      timedOut = phase;
       kill();
-    }, options.timeoutMs);
-    options.signal?.addEventListener("abort", kill);
-    const relay = new CallRelay(child.stdin, options.callTool, calls.signal);
-    const refused = new Set<string>();
-    let status: Deno.CommandStatus;
-    try {
-      [status] = await Promise.all([
-        child.status,
-        pumpStdout(child.stdout, options.stdout, relay),
-        pumpStderr(child.stderr, options.stderr, dir, (s) => refused.add(s)),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", kill);
-      calls.abort();
-      await relay.close();
-    }
-    options.signal?.throwIfAborted();
-    // The independent `timeout` may fire a moment before our own timer does.
-    const killedAtDeadline = status.signal === "SIGKILL" &&
-      performance.now() - startedAt >= options.timeoutMs - 250;
-    if (timedOut || killedAtDeadline) return { kind: "timed_out" };
-    if (status.code !== 0 && !relay.ready && refused.size > 0) {
-      return { kind: "rejected", imports: [...refused].sort() };
-    }
-    return { kind: "exited", code: status.code };
+    }, ms);
+  let timer = deadline("check", checkTimeoutMs);
+  options.signal?.addEventListener("abort", kill);
+  const onReady = () => {
+    clearTimeout(timer);
+    timer = deadline("run", options.timeoutMs);
+  };
+  const relay = new CallRelay(child.stdin, options.callTool, calls.signal, onReady);
+  const refused = new Set<string>();
+  let status: Deno.CommandStatus;
+  try {
+    [status] = await Promise.all([
+      child.status,
+      pumpStdout(child.stdout, options.stdout, relay),
+      pumpStderr(child.stderr, options.stderr, dir, (s) => refused.add(s)),
+    ]);
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", kill);
+    calls.abort();
+    await relay.close();
   }
+  options.signal?.throwIfAborted();
+  if (timedOut !== undefined) return { kind: "timed_out", phase: timedOut };
+  // The independent `timeout` may fire a moment before our own timer does.
+  if (
+    status.signal === "SIGKILL" &&
+    performance.now() - startedAt >= checkTimeoutMs + options.timeoutMs - 250
+  ) return { kind: "timed_out", phase: relay.ready ? "run" : "check" };
+  if (status.code !== 0 && !relay.ready && refused.size > 0) {
+    return { kind: "rejected", imports: [...refused].sort() };
+  }
+  return { kind: "exited", code: status.code };
+}
+
+/**
+ * The run root (see {@link SandboxOptions.runRoot}) of this user: `toolscript-exec-<uid>` in
+ * the temporary directory (`TMPDIR`, `TEMP` or `TMP` from `env`, else `/tmp` on Unix). Its
+ * directories are scratch that speeds up the next run, not data: the temporary directory is
+ * where they belong. Undefined when there is no temporary directory to name.
+ */
+export function sandboxRunRoot(env: (name: string) => string | undefined): string | undefined {
+  const tmp = env("TMPDIR") || env("TEMP") || env("TMP") ||
+    (Deno.build.os === "windows" ? undefined : "/tmp");
+  if (tmp === undefined) return undefined;
+  return join(tmp, `toolscript-exec-${Deno.uid() ?? "user"}`);
+}
+
+/** What a {@link SandboxOutcome} of kind `timed_out` says to the user. */
+export function timedOutMessage(phase: "check" | "run", timeoutMs: number): string {
+  return phase === "run"
+    ? `The program ran past ${timeoutMs / 1000} s and was stopped`
+    : `Type-checking the program took longer than ${DEFAULT_CHECK_TIMEOUT_MS / 1000} s; ` +
+      `it did not run`;
 }
 
 /** Picks {@link SANDBOX_ENV_NAMES} from `env`, turns off colours and the update check. */
@@ -186,8 +238,8 @@ interface SandboxCommand {
  * deno run …` so that the memory cap and the deadline do not depend on this process.
  */
 async function sandboxCommand(
-  entry: string,
-  importMap: string,
+  files: { entry: string; importMap: string; config: string },
+  deadlineMs: number,
   options: SandboxOptions,
 ): Promise<SandboxCommand> {
   const denoPath = options.denoPath ?? Deno.execPath();
@@ -198,14 +250,15 @@ async function sandboxCommand(
     "--quiet",
     "--check",
     "--no-prompt",
-    "--no-config",
+    "--config",
+    files.config,
     "--no-lock",
     "--no-remote",
     "--no-npm",
     `--v8-flags=--max-old-space-size=${heapMiB}`,
     "--import-map",
-    importMap,
-    entry,
+    files.importMap,
+    files.entry,
   ];
   if (Deno.build.os === "windows") return { path: deno[0], args: deno.slice(1), ownGroup: false };
   const shell = await findExecutable("sh", options.env, ["/bin/sh"]);
@@ -214,7 +267,7 @@ async function sandboxCommand(
   const dataKiB = (options.dataMiB ?? DEFAULT_SANDBOX_DATA_MIB) * 1024;
   // A limit above the hard limit cannot be set; the lower hard limit then applies.
   const script = `ulimit -d ${dataKiB} 2>/dev/null; exec "$@"`;
-  const seconds = (options.timeoutMs / 1000).toFixed(3);
+  const seconds = (deadlineMs / 1000).toFixed(3);
   const killer = timeout === undefined ? [] : [timeout, "-s", "KILL", seconds];
   return {
     path: shell,
@@ -254,26 +307,6 @@ function killTree(child: Deno.ChildProcess, ownGroup: boolean): void {
   }
 }
 
-interface ProgramFiles {
-  entry: string;
-  importMap: string;
-}
-
-async function writeProgram(dir: string, code: string, toolsSource: string): Promise<ProgramFiles> {
-  const path = (name: string) => join(dir, name);
-  const write = (name: string, text: string) =>
-    Deno.writeTextFile(path(name), text, { mode: 0o600, createNew: true });
-  const all = ["main.ts", "preamble.ts", "program.ts", "tools.ts"].map(path);
-  await write("tools.ts", toolsSource);
-  await write("program.ts", code);
-  await write("preamble.ts", RELAY_PREAMBLE_SOURCE);
-  // Imports evaluate in order: the preamble is done before the program's first line runs.
-  await write("main.ts", `import "./preamble.ts";\nimport "./program.ts";\n`);
-  const importMap = sandboxImportMap({ tools: path("tools.ts"), all });
-  await write("import_map.json", JSON.stringify(importMap, null, 2));
-  return { entry: path("main.ts"), importMap: path("import_map.json") };
-}
-
 /**
  * Answers the program's relay frames: each call goes to `callTool`, its result or error back
  * as one JSON line on the program's stdin. Calls run concurrently, at most
@@ -287,11 +320,19 @@ class CallRelay {
   #signal: AbortSignal;
   #inFlight = new Set<Promise<void>>();
   #encoder = new TextEncoder();
+  #onReady: () => void;
 
-  constructor(stdin: WritableStream<Uint8Array>, callTool: SandboxCallTool, signal: AbortSignal) {
+  /** `onReady` is called once, at the preamble's "ready" frame. */
+  constructor(
+    stdin: WritableStream<Uint8Array>,
+    callTool: SandboxCallTool,
+    signal: AbortSignal,
+    onReady: () => void,
+  ) {
     this.#writer = stdin.getWriter();
     this.#callTool = callTool;
     this.#signal = signal;
+    this.#onReady = onReady;
   }
 
   /** Handles a frame's JSON; false when it was no frame of ours (it is output then). */
@@ -299,6 +340,8 @@ class CallRelay {
     const frame = parseRelayFrame(json);
     if (frame === undefined) return false;
     if (frame.kind === "ready") {
+      // Only the preamble's first frame counts: a program cannot restart its deadline.
+      if (!this.ready) this.#onReady();
       this.ready = true;
       return true;
     }

@@ -84,15 +84,46 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   }
   const { file, source } = found;
   const text = await readConfigText(file, options.readTextFile);
+  const config = await loadConfigText(text, { ...options, file, source });
+  options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
+  return config;
+}
+
+/** Options of {@link loadConfigText}. */
+export interface LoadConfigTextOptions {
+  /** The file the text was read from (absolute). */
+  file: string;
+  /** How that file was found; `cwd` (a project config) requires trust. */
+  source: Exclude<Config["source"], "adhoc">;
+  /** The environment `${VAR}` expands from. */
+  env: EnvLookup;
+  /** The user's home directory (for `$TOOLSCRIPT_HOME`'s default, where `trusted.json` is). */
+  home: string;
+  /** Receives trust-file permission warnings; default silent. */
+  logger?: Logger;
+}
+
+/**
+ * Turns the text of a config file already found (and read) into a config, as
+ * {@link loadConfig} does: a project config (`source: "cwd"`) is checked against
+ * `trusted.json` first, before the text is parsed or any `${VAR}` expanded. The gateway's
+ * config watch calls it with each saved text, so an edit of a project config is refused until
+ * it is trusted again.
+ *
+ * @throws {UntrustedConfigError} and {@link ConfigError} as {@link loadConfig}.
+ */
+export async function loadConfigText(
+  text: string,
+  options: LoadConfigTextOptions,
+): Promise<Config> {
+  const { file, source } = options;
   if (source === "cwd") {
     await checkConfigTrusted(file, text, {
       home: toolscriptHome(options.env, options.home),
       logger: options.logger,
     });
   }
-  const config = validateConfig(parseConfigJson(text, file), { file, source, env: options.env });
-  options.logger?.debug("Loaded config", { file, source, servers: config.servers.length });
-  return config;
+  return validateConfig(parseConfigJson(text, file), { file, source, env: options.env });
 }
 
 /**

@@ -80,10 +80,8 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   /** Starts the transport and joins the gateway's hub. */
   async start(): Promise<void> {
     this.#gateway.hub.add(this);
-    this.#unsubscribe = this.#gateway.onChange(() => {
-      this.notify("notifications/tools/list_changed", {});
-      this.notify("notifications/prompts/list_changed", {});
-      this.notify("notifications/resources/list_changed", {});
+    this.#unsubscribe = this.#gateway.onChange((changed) => {
+      for (const kind of changed) this.notify(`notifications/${kind}/list_changed`, {});
     });
     await this.#transport.start();
   }

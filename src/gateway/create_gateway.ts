@@ -8,7 +8,7 @@ import type { CredentialProvider } from "../auth/types.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { TokenStore } from "../auth/token_store.ts";
 import { FileTokenStore } from "../auth/file_token_store.ts";
-import { credentialProviderCache } from "../auth/create_credential_provider.ts";
+import { createCredentialProvider } from "../auth/create_credential_provider.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { FileToolCache } from "./tool_cache.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -25,7 +25,12 @@ export interface CreateGatewayOptions {
   fetch?: typeof fetch;
   /** Epoch ms; decides token expiry. Default `Date.now`. */
   now?: () => number;
-  /** Credentials per server, when the caller shares them elsewhere (e.g. with `status`). */
+  /**
+   * Credentials per server, when the caller shares them elsewhere (e.g. with `status`). Called
+   * once per upstream the gateway builds: at construction, and on a reload for each server that
+   * is new or whose entry changed. The gateway closes a provider with its upstream, so a
+   * reloading caller must hand out a new provider for a changed entry, not a cached one.
+   */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
   /**
    * The gateway's metrics (default a new registry). With `credentialsFor`, pass the registry
@@ -57,7 +62,7 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
   const configPath = config.source === "flag" ? config.file : undefined;
   const metrics = options.metrics ?? new GatewayMetrics();
-  const credentialsFor = options.credentialsFor ?? credentialProviderCache({
+  const providerOptions = {
     logger,
     store: options.store ??
       new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now }),
@@ -65,7 +70,10 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     now: options.now,
     configPath,
     onTokenRequest: metrics.countTokenRequest,
-  });
+  };
+  // One provider per upstream built (its reconnects share it); a reload builds new ones.
+  const credentialsFor = options.credentialsFor ??
+    ((server: ServerConfig) => createCredentialProvider(server, providerOptions));
   return new Gateway(config, {
     logger,
     fetch: options.fetch,

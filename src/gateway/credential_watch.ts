@@ -28,7 +28,8 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
   const told = new Map<string, Set<string>>();
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const remote = [...gateway.upstreams.values()].filter((u) => u.config.type !== "stdio");
+  // Asked again every round: a config reload adds, removes and replaces upstreams.
+  const remote = () => [...gateway.upstreams.values()].filter((u) => u.config.type !== "stdio");
 
   /** The server's change token, or `failed` when the store cannot be read (warned once). */
   async function versionOf(server: string): Promise<{ version?: string; failed?: true }> {
@@ -51,21 +52,25 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
   }
 
   async function look(): Promise<void> {
-    await Promise.all(remote.map(async (upstream) => {
-      const { version, failed } = await versionOf(upstream.name);
-      if (failed) return;
-      const before = seen.get(upstream.name);
-      seen.set(upstream.name, version);
-      if (version === before) return;
-      if (upstream.state === "ok") {
-        // A refresh or login by another process: the next request uses the stored token set.
-        gateway.logger.info(`credentials of server "${upstream.name}" changed`);
-        upstream.credentialsChanged();
-        return;
-      }
-      gateway.logger.info(`credentials of server "${upstream.name}" changed; reconnecting`);
-      await upstream.reconnect();
-    }));
+    await Promise.all(
+      remote().map(async (upstream) => {
+        const { version, failed } = await versionOf(upstream.name);
+        if (failed) return;
+        // A server new since the last round starts from what it finds (it just connected).
+        const known = seen.has(upstream.name);
+        const before = seen.get(upstream.name);
+        seen.set(upstream.name, version);
+        if (!known || version === before) return;
+        if (upstream.state === "ok") {
+          // A refresh or login by another process: the next request uses the stored token set.
+          gateway.logger.info(`credentials of server "${upstream.name}" changed`);
+          upstream.credentialsChanged();
+          return;
+        }
+        gateway.logger.info(`credentials of server "${upstream.name}" changed; reconnecting`);
+        await upstream.reconnect();
+      }),
+    );
   }
 
   async function loop(): Promise<void> {
@@ -81,10 +86,12 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
   }
   options.signal?.addEventListener("abort", stop, { once: true });
   // Record the starting versions first, so only later changes count.
-  Promise.all(remote.map(async (u) => {
-    const { version, failed } = await versionOf(u.name);
-    if (!failed) seen.set(u.name, version);
-  }))
+  Promise.all(
+    remote().map(async (u) => {
+      const { version, failed } = await versionOf(u.name);
+      if (!failed) seen.set(u.name, version);
+    }),
+  )
     .catch((error) => gateway.logger.warn("credential watch failed", { error: String(error) }))
     .then(() => {
       if (!stopped) timer = setTimeout(loop, options.intervalMs ?? 1000);

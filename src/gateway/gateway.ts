@@ -23,6 +23,7 @@ import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./
 import { maskSecrets } from "./mask_secrets.ts";
 import { SessionHub } from "./session_hub.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { planReload } from "./reload_plan.ts";
 
 export { NAME_SEPARATOR } from "./exposed_names.ts";
 
@@ -99,8 +100,6 @@ export interface ServerHealth {
  * `await using`) stops stdio children and open connections.
  */
 export class Gateway implements AsyncDisposable {
-  /** The config it was built from; servers with `enabled: false` get no upstream. */
-  readonly config: Config;
   /**
    * The upstream of each enabled server, by name. Internal: for toolscript's own endpoints
    * and commands, not part of the library API.
@@ -121,7 +120,9 @@ export class Gateway implements AsyncDisposable {
    * @ignore
    */
   readonly metrics: GatewayMetrics;
-  #listeners = new Set<() => void>();
+  #listeners = new Set<(changed: ReadonlySet<ListKind>) => void>();
+  /** What clients were last told each merged list holds (JSON), to tell which ones changed. */
+  #lists: Record<ListKind, string> = { tools: "", prompts: "", resources: "" };
   #options: GatewayOptions;
   #version = 0;
   /** Tool-cache writes under way; `close()` waits for them. */
@@ -131,31 +132,140 @@ export class Gateway implements AsyncDisposable {
   /** Collisions already logged, so each is warned about once while it lasts. */
   #warned = new Set<string>();
   #local?: { tools: LocalTools; names: Set<string> };
+  #config: Config;
+  /** Reloads run one at a time, in order (see {@link Gateway.reload}). */
+  #reloading: Promise<unknown> = Promise.resolve();
+  #closing = false;
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
-    this.config = config;
+    this.#config = config;
     this.logger = options.logger;
     this.#options = options;
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.upstreams = new Map();
     for (const server of config.servers) {
-      if (!server.enabled) continue;
-      this.upstreams.set(
-        server.name,
-        new Upstream(server, {
-          logger: options.logger,
-          credentials: options.credentialsFor?.(server),
-          fetch: options.fetch,
-          configPath: options.configPath,
-          retryDelayMs: options.retryDelayMs,
-          hub: this.hub,
-          onChange: (upstream) => this.#changed(upstream),
-        }),
-      );
+      if (server.enabled) this.upstreams.set(server.name, this.#newUpstream(server));
     }
     const local = options.localTools?.(this);
     if (local) this.#local = { tools: local, names: new Set(local.tools.map((t) => t.name)) };
+    this.#lists = this.#currentLists();
+  }
+
+  /** The merged lists as JSON, one text per kind of `list_changed`. */
+  #currentLists(): Record<ListKind, string> {
+    return {
+      tools: JSON.stringify(this.listTools()),
+      prompts: JSON.stringify(this.listPrompts()),
+      resources: JSON.stringify([this.listResources(), this.listResourceTemplates()]),
+    };
+  }
+
+  /** Something changed: bumps the version and tells listeners which merged lists differ. */
+  #notify(): void {
+    this.#version++;
+    const lists = this.#currentLists();
+    const changed = new Set<ListKind>();
+    for (const kind of LIST_KINDS) if (lists[kind] !== this.#lists[kind]) changed.add(kind);
+    this.#lists = lists;
+    for (const listener of this.#listeners) listener(changed);
+  }
+
+  /**
+   * The config it runs: the one it was built from, or the last one {@link Gateway.reload}
+   * applied (with the `gateway` block it started with). Servers with `enabled: false` get no
+   * upstream.
+   */
+  get config(): Config {
+    return this.#config;
+  }
+
+  #newUpstream(server: ServerConfig): Upstream {
+    const options = this.#options;
+    return new Upstream(server, {
+      logger: options.logger,
+      credentials: options.credentialsFor?.(server),
+      fetch: options.fetch,
+      configPath: options.configPath,
+      retryDelayMs: options.retryDelayMs,
+      hub: this.hub,
+      onChange: (upstream) => this.#changed(upstream),
+    });
+  }
+
+  /** Shows an upstream's cached tools until it connects; then makes its first attempt. */
+  async #connectFirst(upstream: Upstream): Promise<void> {
+    const cached = await this.#options.toolCache?.load(upstream.name).catch((error) => {
+      this.logger.debug(`no cached tools for server "${upstream.name}"`, {
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
+    await upstream.connect();
+  }
+
+  /**
+   * Applies a new config without a restart: servers that are new (or newly enabled) get an
+   * upstream and connect, servers gone (or disabled) are closed, servers whose entry changed
+   * are closed and connected again with the new entry, and the others are left alone (their
+   * connections, stdio children and sessions untouched). The upstreams take the new config's
+   * order, which decides who wins a shared exposed name. Clients hear `list_changed` when the
+   * merged lists change. Requests in flight to a closed upstream reject with an `McpError`
+   * (`ConnectionClosed`) that names the server and says why. Its `secrets` join the logger's
+   * redactor first. Resolves, like {@link Gateway.start}, once every new upstream has
+   * connected or failed its first attempt; reloads run one at a time in call order.
+   *
+   * The `gateway` block (host, port, …) is not applied, and {@link Gateway.config} keeps the
+   * one it started with: the caller decides what a change there means (the CLI logs that a
+   * restart is needed). Internal: not part of the library API yet.
+   * @ignore
+   */
+  reload(config: Config): Promise<GatewayReload> {
+    const run = this.#reloading.then(() => this.#apply(config));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(config: Config): Promise<GatewayReload> {
+    if (this.#closing) return { added: [], removed: [], changed: [] };
+    for (const secret of config.secrets) this.logger.redactor.addSecret(secret);
+    const plan = planReload([...this.upstreams.values()].map((u) => u.config), config.servers);
+    // The endpoint keeps running as it started: its block stays the one it runs with.
+    this.#config = { ...config, gateway: this.#config.gateway };
+    const summary: GatewayReload = {
+      added: plan.added.map((s) => s.name),
+      removed: plan.removed,
+      changed: plan.changed.map((s) => s.name),
+    };
+    if (!plan.reshaped) return summary;
+    const retired = [
+      ...plan.removed.map((name) => ({ name, why: "it was removed from the config" })),
+      ...summary.changed.map((name) => ({
+        name,
+        why: "its config entry changed; it is reconnecting",
+      })),
+    ].map(({ name, why }) => ({ upstream: this.upstreams.get(name)!, why }));
+    const fresh = [...plan.added, ...plan.changed].map((server) => this.#newUpstream(server));
+    const byName = new Map([...this.upstreams, ...fresh.map((u) => [u.name, u] as const)]);
+    // Swap in place: sessions and routes hold this very map.
+    this.upstreams.clear();
+    for (const name of plan.order) this.upstreams.set(name, byName.get(name)!);
+    this.#notify();
+    // Old connections go first: a changed stdio server's old child is stopped before the new
+    // one starts, so the two never hold the same files or ports.
+    await Promise.all(retired.map(({ upstream, why }) =>
+      upstream.close(
+        new RetiredUpstreamError(
+          `Server "${upstream.name}" is no longer available: ${why}; the request did not finish`,
+        ),
+      )
+    ));
+    // New upstreams send log messages from the level the connected clients asked for.
+    const level = this.hub.mostVerboseLevel();
+    for (const upstream of level ? fresh : []) await upstream.setLogLevel(level!);
+    await Promise.all(fresh.map((upstream) => this.#connectFirst(upstream)));
+    return summary;
   }
 
   /**
@@ -166,16 +276,7 @@ export class Gateway implements AsyncDisposable {
   async start(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const started = Promise.all(
-      [...this.upstreams.values()].map(async (upstream) => {
-        const cached = await this.#options.toolCache?.load(upstream.name).catch((error) => {
-          this.logger.debug(`no cached tools for server "${upstream.name}"`, {
-            error: String(error),
-          });
-          return undefined;
-        });
-        if (cached && upstream.catalog.tools.length === 0) upstream.catalog.tools = cached;
-        await upstream.connect();
-      }),
+      [...this.upstreams.values()].map((upstream) => this.#connectFirst(upstream)),
     );
     if (!signal) return void await started;
     const aborted = Promise.withResolvers<never>();
@@ -193,14 +294,21 @@ export class Gateway implements AsyncDisposable {
     return this.#version;
   }
 
-  /** Subscribes to changes of the merged lists; returns the unsubscribe function. */
-  onChange(listener: () => void): () => void {
+  /**
+   * Subscribes to changes of the upstreams' offers; `listener` gets the kinds of merged list
+   * whose content changed (empty when none did, e.g. only a state changed). Returns the
+   * unsubscribe function.
+   */
+  onChange(
+    listener: (changed: ReadonlySet<"tools" | "prompts" | "resources">) => void,
+  ): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   #changed(upstream: Upstream): void {
-    this.#version++;
+    // A retired upstream's last words (its close) change nothing clients see.
+    if (this.upstreams.get(upstream.name) !== upstream) return;
     if (upstream.state === "ok" && this.#options.toolCache) {
       const saving = this.#options.toolCache.save(upstream.name, upstream.catalog.tools)
         .catch((error) =>
@@ -211,7 +319,7 @@ export class Gateway implements AsyncDisposable {
         .finally(() => this.#saving.delete(saving));
       this.#saving.add(saving);
     }
-    for (const listener of this.#listeners) listener();
+    this.#notify();
   }
 
   /**
@@ -378,6 +486,7 @@ export class Gateway implements AsyncDisposable {
       return result;
     } catch (error) {
       calls.record("failed", startedAt);
+      if (error instanceof RetiredUpstreamError) throw error;
       if (error instanceof McpError && !isLocalError(error)) {
         error.message = this.logger.redactor.maskSecrets(error.message);
         this.maskSecrets(error.data); // in place: `data` is read-only
@@ -488,14 +597,43 @@ export class Gateway implements AsyncDisposable {
 
   /** Closes every upstream (stopping stdio children). */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#listeners.clear();
+    // A reload under way has already swapped its upstreams in; closing them ends its connects.
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    await this.#reloading;
     await Promise.all(this.#saving);
   }
 
   /** Same as {@link Gateway.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** A merged list clients can be told changed: `notifications/<kind>/list_changed`. */
+export type ListKind = "tools" | "prompts" | "resources";
+
+const LIST_KINDS: readonly ListKind[] = ["tools", "prompts", "resources"];
+
+/** What {@link Gateway.reload} did, by server name, in config order. */
+export interface GatewayReload {
+  /** Servers that are new (or newly enabled): connected. */
+  added: string[];
+  /** Servers gone (or disabled): closed. */
+  removed: string[];
+  /** Servers whose entry changed: closed and connected again. */
+  changed: string[];
+}
+
+/**
+ * How a request in flight to an upstream ends when a reload closes that upstream: a JSON-RPC
+ * error (`ConnectionClosed`) that names the server and says why, passed to the client as is.
+ */
+class RetiredUpstreamError extends McpError {
+  constructor(message: string) {
+    super(ErrorCode.ConnectionClosed, message);
+    this.name = "RetiredUpstreamError";
   }
 }
 

@@ -41,6 +41,7 @@ import { isRequest, isResponse, type RpcRequest } from "./jsonrpc.ts";
 import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 import { abortableDelay } from "../abort.ts";
+import { byteChunks } from "./byte_pipes.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
@@ -220,7 +221,7 @@ export class StatelessHttpTransport implements Transport {
     id: RequestId,
     controller: AbortController,
   ): Promise<void> {
-    const reader = body.getReader();
+    const chunks = byteChunks(body);
     const decoder = new TextDecoder();
     let buffer = "";
     let answered = false;
@@ -247,9 +248,7 @@ export class StatelessHttpTransport implements Transport {
       this.#deliver(message, id);
     };
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
+      for await (const value of chunks) {
         buffer += decoder.decode(value, { stream: true });
         if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
         let end;

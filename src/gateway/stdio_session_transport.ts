@@ -2,21 +2,27 @@
  * MCP over a byte stream pair with newline-delimited JSON (the stdio transport), for
  * `gateway --stdio`. It does what the SDK's `StdioServerTransport` does, minus a schema
  * validation of every message (the gateway checks the JSON-RPC shape it routes on), and it
- * notices the input ending, which ends the session. Messages sent while a write is under way
- * go out together in the next one: one write per message when calls come one at a time, fewer
- * than one per message under load, always in the order sent.
+ * notices the input ending, which ends the session. Lines are cut by {@link LineReader} (a
+ * line over 10 MiB is reported and skipped), messages written by {@link LineWriter} (one
+ * write for those sent while the previous write was under way, always in the order sent).
+ * By default it speaks on this process's stdin and stdout ({@link processStdio}: sockets on
+ * the event loop when they are pipes).
  */
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "./jsonrpc.ts";
+import { LineReader, LineWriter } from "./ndjson.ts";
+import {
+  type ByteSink,
+  type ByteSource,
+  processStdio,
+  streamSink,
+  streamSource,
+} from "./byte_pipes.ts";
 
-const ENCODER = new TextEncoder();
-
-/** Options of {@link StdioSessionTransport}. */
+/** Options of {@link StdioSessionTransport}; without both, this process's stdin and stdout. */
 export interface StdioSessionTransportOptions {
-  /** Default `Deno.stdin.readable`. */
   input?: ReadableStream<Uint8Array>;
-  /** Default `Deno.stdout.writable`. */
   output?: WritableStream<Uint8Array>;
 }
 
@@ -25,79 +31,43 @@ export class StdioSessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T) => void;
-  #input: ReadableStream<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reader?: ReadableStreamDefaultReader<Uint8Array>;
+  #input: ByteSource;
+  #output: ByteSink;
+  #writer: LineWriter;
   #closed = false;
-  /** Serialized messages waiting for the write under way to finish. */
-  #queue: string[] = [];
-  /** The write loop while it runs; every queued message's `send` resolves with it. */
-  #writing?: Promise<void>;
 
   constructor(options: StdioSessionTransportOptions = {}) {
-    this.#input = options.input ?? Deno.stdin.readable;
-    this.#writer = (options.output ?? Deno.stdout.writable).getWriter();
+    const own = !options.input || !options.output ? processStdio() : undefined;
+    this.#input = options.input ? streamSource(options.input) : own!.input;
+    this.#output = options.output ? streamSink(options.output) : own!.output;
+    this.#writer = new LineWriter(this.#output);
   }
 
   start(): Promise<void> {
-    this.#reader = this.#input.getReader();
-    this.#read().catch((error) => this.onerror?.(error)).finally(() => this.close());
+    const lines = new LineReader({
+      onMessage: (message) => {
+        if (!this.#closed) this.onmessage?.(message as JSONRPCMessage);
+      },
+      onError: (error) => this.onerror?.(error),
+    });
+    this.#input.start((chunk) => lines.push(chunk), (error) => {
+      if (error && !this.#closed) this.onerror?.(error);
+      void this.close();
+    });
     return Promise.resolve();
-  }
-
-  async #read(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await this.#reader!.read();
-      if (done || this.#closed) return;
-      buffer += decoder.decode(value, { stream: true });
-      // Lines are cut from where the last one ended, and the rest kept once per chunk.
-      let start = 0;
-      let newline;
-      while ((newline = buffer.indexOf("\n", start)) >= 0) {
-        const line = buffer.slice(start, newline).trim();
-        start = newline + 1;
-        if (!line) continue;
-        let message: unknown;
-        try {
-          message = JSON.parse(line);
-        } catch (error) {
-          this.onerror?.(error as Error);
-          continue;
-        }
-        if (message !== null && typeof message === "object") {
-          this.onmessage?.(message as JSONRPCMessage);
-        }
-      }
-      if (start > 0) buffer = buffer.slice(start);
-    }
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("the stdio session is closed"));
-    this.#queue.push(JSON.stringify(message));
-    return this.#writing ??= this.#drain();
+    return this.#writer.write(message);
   }
 
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const lines = this.#queue;
-        this.#queue = [];
-        await this.#writer.write(ENCODER.encode(lines.join("\n") + "\n"));
-      }
-    } finally {
-      this.#writing = undefined;
-      this.#queue = [];
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    await this.#reader?.cancel().catch(() => {});
-    this.#writer.releaseLock();
+    this.#input.stop();
+    this.#output.release();
     this.onclose?.();
+    return Promise.resolve();
   }
 }

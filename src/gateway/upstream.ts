@@ -291,6 +291,8 @@ export class Upstream implements AsyncDisposable {
         });
       } catch (error) {
         if (signal?.aborted && error === signal.reason) throw error;
+        // Closed under the call (removed from the config, shutdown): say so, not "closed".
+        if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
         if (attempt === 0 && isSessionLost(error)) {
           // The server restarted and forgot our session: the spec says start a new one.
           this.#options.logger.info(`server "${this.name}" lost our session; reconnecting`);
@@ -337,6 +339,7 @@ export class Upstream implements AsyncDisposable {
 
   /** The connected link, connecting first when the server is down. */
   async #readyLink(): Promise<UpstreamLink> {
+    if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
     // A call right after a failed attempt reports that failure instead of trying again at once.
     const recent = performance.now() - this.#lastFailureAt < RECONNECT_ON_CALL_AFTER_MS;
     if (!this.#link && this.state !== "closed" && (!recent || this.#connecting)) {
@@ -354,9 +357,13 @@ export class Upstream implements AsyncDisposable {
     await client?.close().catch(() => {});
   }
 
-  /** Stops retrying and closes the connection (and the child process, for stdio). */
-  async close(): Promise<void> {
-    this.#closed.abort(new UpstreamError(this.name, "gateway is shutting down"));
+  /**
+   * Stops retrying and closes the connection (and the child process, for stdio). Requests in
+   * flight reject with `reason` (default: an {@link UpstreamError} saying the gateway is
+   * shutting down).
+   */
+  async close(reason?: unknown): Promise<void> {
+    this.#closed.abort(reason ?? new UpstreamError(this.name, "gateway is shutting down"));
     clearTimeout(this.#retryTimer);
     this.state = "closed";
     await this.#connecting?.catch(() => {});

@@ -1,12 +1,11 @@
 /**
- * Builds the SDK client transport for one configured server: a child process for `stdio`,
- * streamable HTTP for `http` (the stateless MCP 2026-07-28 wire when the server speaks it, else
- * the session-based one; see {@link StatelessHttpTransport}), legacy SSE for `sse`. HTTP
+ * Builds the client transport for one configured server: a child process for `stdio` (our
+ * {@link StdioChildTransport}), streamable HTTP for `http` (the stateless MCP 2026-07-28 wire
+ * when the server speaks it, else the session-based one; see {@link StatelessHttpTransport}),
+ * legacy SSE for `sse`. HTTP
  * transports get a fetch that carries the server's headers and credentials and records the last
  * HTTP status, so a failed connect can tell "needs login" from "down".
  */
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/client/sse"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
@@ -16,6 +15,7 @@ import { createAuthFetch } from "../auth/auth_fetch.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
 import { StatelessHttpTransport } from "./stateless_http_transport.ts";
+import { StdioChildTransport } from "./stdio_child_transport.ts";
 
 /** What {@link createUpstreamTransport} returns: the transport and what it observed. */
 export interface UpstreamTransport {
@@ -42,23 +42,17 @@ export function createUpstreamTransport(
 ): UpstreamTransport {
   const lastResponse: UpstreamTransport["lastResponse"] = {};
   if (server.type === "stdio") {
-    const transport = new StdioClientTransport({
+    const tail: string[] = [];
+    const transport = new StdioChildTransport({
       command: server.command,
       args: server.args,
-      // The SDK merges this over its own short list of safe variables (PATH, HOME, …).
       env: server.env,
       cwd: server.cwd,
-      stderr: "pipe",
-    });
-    const tail: string[] = [];
-    transport.stderr?.on("data", (chunk: Uint8Array | string) => {
-      const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-      for (const line of text.split("\n")) {
-        if (!line.trim()) continue;
+      onStderrLine: (line) => {
         options.logger.debug(`server "${server.name}" stderr: ${line}`);
         tail.push(line);
         if (tail.length > STDERR_TAIL_LINES) tail.shift();
-      }
+      },
     });
     return { transport, lastResponse, stderrTail: () => tail.join("\n") };
   }

@@ -354,3 +354,153 @@ console.error("err two");
   assert.equal(lines[6], "\u0000toolscript-relay\u0000not json");
   assert.match(result.stderr, /err one\n(.|\n)*err two/);
 });
+
+// Issue 15 item 3: runs reuse directories under `$TMPDIR/toolscript-exec-<uid>/` so that Deno's
+// type-check cache applies. Those directories must stay private and must never let one run see
+// another's files, nor let a planted or stale file run unchecked.
+
+/** The run root `exec` uses with the world's `TMPDIR`. */
+function runRoot(world: World): string {
+  return join(world.tmp, `toolscript-exec-${Deno.uid()}`);
+}
+
+/** Every entry under `dir` (depth-bounded), with its lstat. */
+async function walkEntries(dir: string): Promise<{ path: string; info: Deno.FileInfo }[]> {
+  const found: { path: string; info: Deno.FileInfo }[] = [];
+  const walk = async (path: string, depth: number) => {
+    if (depth > 6) return;
+    for await (const entry of Deno.readDir(path)) {
+      const child = join(path, entry.name);
+      const info = await Deno.lstat(child);
+      found.push({ path: child, info });
+      if (info.isDirectory) await walk(child, depth + 1);
+    }
+  };
+  await walk(dir, 0);
+  return found;
+}
+
+Deno.test("reused run directories are private (0700 / 0600, the user's, no links) and keep no program after the run", async () => {
+  await using world = await startWorld();
+  const marker = `program-marker-${crypto.randomUUID()}`;
+  const program = `import { tools } from "toolscript";
+// ${marker}
+console.log(await tools.web.echo({ text: "one" }));
+`;
+  const result = await world.exec(program);
+  assert.equal(result.code, 0, result.stderr);
+  const root = await Deno.lstat(runRoot(world));
+  assert.ok(root.isDirectory && !root.isSymlink);
+  assert.equal(root.mode! & 0o777, 0o700);
+  const entries = await walkEntries(runRoot(world));
+  assert.ok(entries.some((e) => e.path.endsWith("tools.ts")), "a run left its slot");
+  for (const { path, info } of entries) {
+    assert.ok(!info.isSymlink, `${path} is a link`);
+    assert.equal(info.uid, Deno.uid(), `${path} is another user's`);
+    assert.equal(info.mode! & 0o777, info.isDirectory ? 0o700 : 0o600, `mode of ${path}`);
+    assert.ok(!path.endsWith("program.ts"), `${path} outlived its run`);
+  }
+  assert.deepEqual(await filesHolding(world.tmp, marker), []);
+  assert.deepEqual(await filesHolding(world.tmp, world.token), []);
+});
+
+Deno.test("a program cannot load the files of another run that is going on", async () => {
+  await using world = await startWorld();
+  const marker = `other-run-${crypto.randomUUID()}`;
+  const other = `import { tools } from "toolscript";
+export const secret = "${marker}";
+console.log("calling");
+await tools.local.slow({ ms: 60000 });
+`;
+  await using first = spawnCli(["exec", "--timeout", "120", other], {
+    home: world.dir,
+    env: {
+      TOOLSCRIPT_GATEWAY_URL: world.gatewayUrl,
+      TOOLSCRIPT_GATEWAY_TOKEN: world.token,
+      TMPDIR: world.tmp,
+    },
+  });
+  await first.waitForLine(/^calling$/, { timeoutMs: RUN_TIMEOUT_MS });
+  const programs = (await walkEntries(runRoot(world)))
+    .map((e) => e.path).filter((path) => path.endsWith("program.ts"));
+  assert.equal(programs.length, 1, `the first run's program: ${programs}`);
+  const [path] = programs;
+  const dir = path.slice(0, -"/program.ts".length);
+  const siblings = ["program.ts", "tools.ts", "main.ts"].map((name) => join(dir, name));
+  // Loaded statically: refused before the program runs.
+  const statically = await world.exec(`import { secret } from ${JSON.stringify(path)};
+console.log("LEAK", secret);
+`);
+  assert.equal(statically.code, 1);
+  assert.doesNotMatch(statically.stdout, /LEAK/);
+  assert.match(statically.stderr, /may import only "toolscript"/);
+  // Computed at run time: refused too, for each of the other run's modules.
+  const computed = await world.exec(`const paths: string[] = ${JSON.stringify(siblings)};
+for (const path of paths) {
+  try {
+    const module = await import(["file://", path].join(""));
+    console.log("LEAK", JSON.stringify(module));
+  } catch {
+    console.log("refused");
+  }
+}
+`);
+  assert.equal(computed.code, 0, computed.stderr);
+  assert.doesNotMatch(computed.stdout, /LEAK/);
+  assert.equal(computed.stdout, "refused\n".repeat(siblings.length));
+  // Named in a type reference: the checker does not read (nor quote) it either.
+  const referenced = await world.exec(`/// <reference path=${JSON.stringify(path)} />
+console.log("RAN");
+`);
+  assert.equal(referenced.code, 1);
+  assert.doesNotMatch(referenced.stdout, /RAN/);
+  assert.match(referenced.stderr, /may import only "toolscript"/);
+  for (const result of [statically, computed, referenced]) {
+    assert.ok(!(result.stdout + result.stderr).includes(marker), "the other run's text leaked");
+    assertNoToken(world, result);
+  }
+  first.kill("SIGTERM");
+  await first.status;
+});
+
+Deno.test("a run root that is a symbolic link is not used, and nothing is written where it points", async () => {
+  await using world = await startWorld();
+  const target = join(world.dir.path, "elsewhere");
+  await Deno.mkdir(target, { mode: 0o700 });
+  await Deno.symlink(target, runRoot(world));
+  const result = await world.exec(`import { tools } from "toolscript";
+console.log(await tools.web.echo({ text: "still works" }));
+`);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, "echo: still works\n");
+  assert.deepEqual([...Deno.readDirSync(target)], []);
+  assert.ok((await Deno.lstat(runRoot(world))).isSymlink, "the link was left alone");
+});
+
+Deno.test("a file planted in a reused run directory is replaced, and a changed program is checked again", async () => {
+  await using world = await startWorld();
+  const canary = `planted-${crypto.randomUUID()}`;
+  const program = `import { tools } from "toolscript";
+console.log(await tools.web.echo({ text: "real" }));
+`;
+  const first = await world.exec(program);
+  assert.equal(first.code, 0, first.stderr);
+  const slots = (await walkEntries(runRoot(world)))
+    .filter((e) => e.path.endsWith("/tools.ts")).map((e) => e.path);
+  assert.ok(slots.length >= 1);
+  const planted = `export const tools = { web: { echo: () => "${canary}" } };\n` +
+    `export class ToolError extends Error {}\n`;
+  for (const path of slots) await Deno.writeTextFile(path, planted);
+  const again = await world.exec(program);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, "echo: real\n");
+  assert.ok(!again.stdout.includes(canary));
+  // Same directory, changed program: a type error is still found and nothing runs.
+  const broken = await world.exec(`import { tools } from "toolscript";
+console.log("RAN");
+await tools.web.echo({ text: 42 });
+`);
+  assert.equal(broken.code, 1);
+  assert.doesNotMatch(broken.stdout, /RAN/);
+  assert.match(broken.stderr, /TS2322/);
+});
