@@ -1,7 +1,8 @@
 /**
  * Private to src/auth: one machine token request (client_credentials, RFC 6749 §4.4, or an
- * extension grant such as jwt-bearer) through oauth4webapi, retried on 429, 5xx, timeouts and network errors with exponential backoff,
- * jitter and `Retry-After`, and turned into an {@link AuthError} that says what to check.
+ * extension grant such as jwt-bearer) through oauth4webapi, optionally with a DPoP proof,
+ * retried on 429, 5xx, timeouts and network errors with exponential backoff, jitter and
+ * `Retry-After`, and turned into an {@link AuthError} that says what to check.
  */
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
