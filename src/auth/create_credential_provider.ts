@@ -7,7 +7,12 @@ import type { ServerConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import { NotAuthenticatedError } from "../errors.ts";
 import type { TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  DpopSender,
+  TokenRequestHook,
+} from "./types.ts";
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
 import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
 import { OAuthCredentialProvider } from "./oauth_credentials.ts";
@@ -143,6 +148,9 @@ class OptionalCredentialProvider implements CredentialProvider {
   }
   status(): Promise<CredentialStatus> {
     return this.inner.status();
+  }
+  async dpop(signal?: AbortSignal): Promise<DpopSender | undefined> {
+    return await this.inner.dpop?.(signal);
   }
   async close(): Promise<void> {
     await this.inner.close?.();

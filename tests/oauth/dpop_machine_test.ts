@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import type { ClientCredentialsAuthConfig } from "../../src/config/types.ts";
 import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
 import { createAuthFetch } from "../../src/auth/auth_fetch.ts";
+import { createCredentialProvider } from "../../src/auth/create_credential_provider.ts";
+import { FileTokenStore } from "../../src/auth/file_token_store.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
@@ -102,4 +104,45 @@ Deno.test('DPoP: "dpop": false keeps client_credentials tokens Bearer', async ()
   assert.equal(scheme, "Bearer");
   assert.equal((await t.as.verifyAccessToken(token))?.jkt, undefined);
   assert.equal((await provider.status()).dpop, undefined);
+});
+
+Deno.test("DPoP: an allowUnauthenticated server's provider still signs its proofs", async () => {
+  await using t = await setup();
+  const provider = createCredentialProvider({
+    name: "bot",
+    type: "http",
+    url: t.mcp.url,
+    headers: {},
+    enabled: true,
+    allowUnauthenticated: true,
+    allowInsecureHttp: false,
+    timeoutMs: 10_000,
+    auth: {
+      type: "client_credentials",
+      tokenUrl: t.as.tokenEndpoint,
+      clientId: { value: "bot" },
+      clientSecret: { value: t.secret },
+      scopes: ["mcp:tools"],
+      refreshAt: 0.8,
+    },
+  }, {
+    logger: captureLogger().logger,
+    store: new FileTokenStore({ dir: await Deno.makeTempDir() }),
+  })!;
+  try {
+    const authFetch = createAuthFetch({ credentials: provider, backoff: () => Promise.resolve() });
+    const response = await authFetch(t.mcp.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: INITIALIZE,
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 200);
+    assert.equal(t.log.accepted, 1);
+  } finally {
+    await provider.close?.();
+  }
 });
