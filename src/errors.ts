@@ -15,7 +15,6 @@ export type ToolscriptErrorCode =
   | "upstream"
   | "timeout"
   | "insecure_file"
-  | "lock"
   | "internal";
 
 /** Options accepted by every toolscript error. */
@@ -91,6 +90,10 @@ export function authCommand(
 export class NotAuthenticatedError extends ToolscriptError {
   /** The server's name in config. */
   readonly server: string;
+  /** Why a login is needed, e.g. `the refresh token was rejected (invalid_grant)`. */
+  readonly reason: string;
+  /** Scopes the new login should ask for, when a scope step-up is needed. */
+  readonly scopes?: string[];
   /**
    * Builds the message from `reason` (default "no stored credentials") and sets `fix` to the
    * `toolscript auth` command, with `--scope` and `--config` when `scopes` and `configPath`
@@ -109,6 +112,8 @@ export class NotAuthenticatedError extends ToolscriptError {
     });
     this.name = "NotAuthenticatedError";
     this.server = server;
+    this.reason = reason;
+    if (options?.scopes?.length) this.scopes = options.scopes;
   }
 }
 
@@ -170,14 +175,25 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * A credential file that cannot be read as a credential document: not valid JSON, not the
- * expected shape, or of a format version this toolscript does not know. The message names
- * the file, never its content; `fix` is the command that removes it (log in again after).
+ * expected shape, or of a format version this toolscript does not know. Not a security refusal
+ * (that is {@link InsecureTokenFileError}): a new login replaces the file, so it is a missing
+ * login (code `not_authenticated`, exit 3) whose `fix` is `toolscript auth <server>`. The
+ * message names the file, never its content.
  */
-export class UnreadableTokenFileError extends InsecureTokenFileError {
-  override readonly fix: string;
-  constructor(file: string, reason: string, options?: ErrorOptions) {
-    super(file, reason, options);
+export class UnreadableTokenFileError extends ToolscriptError {
+  /** Path of the unreadable file. */
+  readonly file: string;
+  /** The server whose credentials the file holds. */
+  readonly server: string;
+  /** The message names `file` and `reason`. */
+  constructor(file: string, server: string, reason: string, options?: ErrorOptions) {
+    super(
+      `Cannot use credential file "${file}" of server "${server}": ${reason}; a new login ` +
+        `replaces it`,
+      { ...options, code: "not_authenticated", fix: authCommand(server) },
+    );
     this.name = "UnreadableTokenFileError";
-    this.fix = `rm '${file.replaceAll("'", `'\\''`)}'`;
+    this.file = file;
+    this.server = server;
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Private to src/auth: one machine token request (client_credentials, RFC 6749 §4.4, or an
  * extension grant such as jwt-bearer) through oauth4webapi, optionally with a DPoP proof,
- * retried on 429, 5xx, timeouts and network errors with exponential backoff, jitter and
- * `Retry-After`, and turned into an {@link AuthError} that says what to check.
+ * retried on 429, 5xx, timeouts and network errors by the one backoff policy
+ * (`_retry_policy.ts`: exponential, jitter, `Retry-After`), and turned into an
+ * {@link AuthError} that says what to check.
  */
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { retryDelayMs } from "./_retry_policy.ts";
 import type { TokenRequestOutcome } from "./types.ts";
 
 /** A token as the endpoint returned it (already registered with the redactor). */
@@ -72,13 +74,10 @@ export class TokenRequestError extends AuthError {
     options: ErrorOptions & { server: string; temporary: boolean; retryAfterMs?: number },
   ) {
     super(message, options);
-    this.name = "AuthError";
+    this.name = "TokenRequestError";
     this.retryAfterMs = options.retryAfterMs;
   }
 }
-
-const BASE_DELAY_MS = 500;
-const MAX_DELAY_MS = 10_000;
 
 /**
  * Sends the request, retrying temporary failures.
@@ -104,8 +103,7 @@ export async function requestToken(
     if (!failure.temporary || attempt >= options.maxAttempts) throw failure;
     const retryAfterMs = failure.retryAfterMs;
     if (retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs) throw failure;
-    const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
-    const delay = Math.max(retryAfterMs ?? 0, Math.round(backoff * (0.5 + options.random() / 2)));
+    const delay = retryDelayMs(attempt, { random: options.random, retryAfterMs });
     logger.debug(`Retrying the token request of server "${request.server}"`, {
       reason: failure.message,
       delayMs: delay,

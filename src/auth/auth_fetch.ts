@@ -4,6 +4,7 @@
  */
 import type { CredentialProvider } from "./types.ts";
 import { abortableDelay } from "../abort.ts";
+import { retryDelayMs } from "./_retry_policy.ts";
 
 /** Options of {@link createAuthFetch}. */
 export interface AuthFetchOptions {
@@ -15,7 +16,10 @@ export interface AuthFetchOptions {
   fetch?: typeof fetch;
   /** How many recover-and-retry rounds a request may take; default 2. */
   maxRetries?: number;
-  /** Waits between retries; default exponential from 100 ms. Tests pass a no-op. */
+  /**
+   * Waits between retries; default none before the first, then the token backoff policy
+   * (0.5 s doubling, jittered). Tests pass a no-op.
+   */
   backoff?: (attempt: number, signal?: AbortSignal) => Promise<void>;
   /**
    * Sees every response before it is returned (e.g. to remember the last status), so a caller
@@ -122,7 +126,8 @@ function needsRecovery(response: Response): boolean {
   return /insufficient_scope/i.test(response.headers.get("www-authenticate") ?? "");
 }
 
+/** The first retry goes at once (a fresh token); later ones wait by the one backoff policy. */
 function defaultBackoff(attempt: number, signal?: AbortSignal): Promise<void> {
   if (attempt === 0) return Promise.resolve();
-  return abortableDelay(100 * 2 ** attempt, signal);
+  return abortableDelay(retryDelayMs(attempt), signal);
 }

@@ -19,7 +19,7 @@ import {
   type LoginInputs,
   noOAuthLoginError,
   prepareLogin,
-  runLoginLocked,
+  runLogin,
   settleClient,
 } from "./_oauth_login_setup.ts";
 import { abortableDelay } from "../abort.ts";
@@ -59,14 +59,16 @@ export interface DeviceLoginOptions extends
 }
 
 /**
- * Runs the device flow under `store.withLock(server)` and saves the credentials.
+ * Runs the device flow and saves the credentials. A transaction of the server's credentials
+ * (holding its lock) reads the stored document, another one saves the tokens; none is open
+ * while the user approves the code.
  * @throws {AuthError} when the server offers no device flow, the user denies, or the code expires.
  * @throws {UnsafeUrlError} when `verification_uri` or `verification_uri_complete` is not an
  *   https (or loopback http) URL; `onUserCode` is then never called.
  * @throws the signal's reason when `signal` aborts first.
  */
 export async function loginWithDeviceCode(options: DeviceLoginOptions): Promise<OAuthLoginResult> {
-  return await runLoginLocked(options, (inputs) => runDeviceFlow(options, inputs));
+  return await runLogin(options, (inputs) => runDeviceFlow(options, inputs));
 }
 
 async function runDeviceFlow(
@@ -76,7 +78,11 @@ async function runDeviceFlow(
   const { server, signal } = options;
   const logger = inputs.logger;
   const name = server.name;
-  const setup = await prepareLogin(inputs, { pkce: false });
+  const setup = await inputs.store.transaction(
+    name,
+    (tx) => prepareLogin(inputs, tx, { pkce: false }),
+    signal,
+  );
   const metadata = setup.discovery.authorizationServerMetadata;
   if (!metadataString(metadata, "device_authorization_endpoint")) {
     throw new AuthError(
