@@ -26,8 +26,10 @@ export type {
   BearerAuthConfig,
   ClientCredentialsAuthConfig,
   Config,
+  EnterpriseManagedAuthConfig,
   GatewayConfig,
   GatewayExpose,
+  JwtBearerAuthConfig,
   OAuthAuthConfig,
   PrivateKeyJwtAuthConfig,
   RemoteServerConfig,
@@ -48,7 +50,8 @@ export type {
   TokenStore,
   TokenTransaction,
 } from "./src/auth/token_store.ts";
-export type { CredentialProvider, CredentialStatus } from "./src/auth/types.ts";
+export type { StoredDpopKey } from "./src/auth/dpop.ts";
+export type { CredentialProvider, CredentialStatus, DpopSender } from "./src/auth/types.ts";
 // One factory builds every kind of credential provider (OAuth, machine grants, static headers);
 // the provider classes behind it are internals.
 export { createCredentialProvider } from "./src/auth/create_credential_provider.ts";

@@ -69,7 +69,12 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       : init?.body;
     for (let attempt = 0;; attempt++) {
       const headers = mergeHeaders(init?.headers, staticHeaders, await credentials.headers(signal));
-      const response = await baseFetch(input, { ...init, headers, body });
+      // A DPoP-bound token goes out with a proof of this very request (RFC 9449 §7).
+      const dpopToken = /^DPoP (.+)$/.exec(headers.authorization ?? "")?.[1];
+      const dpop = dpopToken ? await credentials.dpop?.(signal) : undefined;
+      const response = dpop && dpopToken
+        ? await dpop.send(baseFetch, input, { ...init, headers, body }, dpopToken)
+        : await baseFetch(input, { ...init, headers, body });
       onResponse?.(response);
       if (!needsRecovery(response) || attempt >= maxRetries) return response;
       // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.

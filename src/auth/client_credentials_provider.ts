@@ -1,6 +1,8 @@
 /**
  * Machine credentials: the OAuth client_credentials grant, with the client authenticated by a
- * secret (`client_credentials`) or by a signed JWT (`private_key_jwt`, RFC 7523).
+ * secret (`client_credentials`) or by a signed JWT (`private_key_jwt`, RFC 7523), and the
+ * extension grants that only change how the token request looks (`jwt_bearer`,
+ * `enterprise_managed`: a {@link MachineGrant}); optionally DPoP-bound (RFC 9449).
  *
  * Why not the SDK's `client/auth-extensions.js` `ClientCredentialsProvider` /
  * `PrivateKeyJwtProvider`: they are `OAuthClientProvider`s for the SDK's `auth()` flow, which
@@ -11,17 +13,25 @@
  * the shared {@link TokenLifecycle}, and plugs into our own {@link CredentialProvider} seam.
  */
 import { isLoopbackHost } from "../config/loopback.ts";
-import type { ClientCredentialsAuthConfig, PrivateKeyJwtAuthConfig } from "../config/types.ts";
+import type {
+  ClientCredentialsAuthConfig,
+  EnterpriseManagedAuthConfig,
+  JwtBearerAuthConfig,
+  PrivateKeyJwtAuthConfig,
+} from "../config/types.ts";
 import { AuthError } from "../errors.ts";
 import { fingerprint, type Logger } from "../log.ts";
 import { abortableDelay } from "../abort.ts";
 import { ClientAuthentication } from "./_client_authentication.ts";
+import type { MachineGrant } from "./_machine_grant.ts";
+import { chooseDpopAlg, DpopKey, isDpopBound } from "./dpop.ts";
 import { readChallenge } from "./_mcp_probe.ts";
 import { type ObtainedToken, requestToken } from "./_token_request.ts";
 import { type TokenDemand, TokenLifecycle, type TokenSet } from "./token_lifecycle.ts";
 import type {
   CredentialProvider,
   CredentialStatus,
+  DpopSender,
   TokenRequestHook,
   TokenRequestOutcome,
 } from "./types.ts";
@@ -52,7 +62,21 @@ export interface ClientCredentialsProviderOptions {
    * @ignore
    */
   onTokenRequest?: TokenRequestHook;
+  /**
+   * How token requests are made; default the client_credentials grant of `auth`. Required for
+   * the extension grants (`jwt_bearer`, `enterprise_managed`), which only contribute this.
+   * Internal: not part of the library API yet.
+   * @ignore
+   */
+  grant?: MachineGrant;
 }
+
+/** The auth types whose tokens this provider obtains (each a grant under one lifecycle). */
+export type MachineAuthConfig =
+  | ClientCredentialsAuthConfig
+  | PrivateKeyJwtAuthConfig
+  | JwtBearerAuthConfig
+  | EnterpriseManagedAuthConfig;
 
 const DEFAULT_LIFETIME_S = 3600;
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -86,29 +110,32 @@ const MAX_RETRY_AFTER_MS = 60_000;
  */
 export class ClientCredentialsProvider implements CredentialProvider, AsyncDisposable {
   readonly #server: string;
-  readonly #auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig;
+  readonly #auth: MachineAuthConfig;
   readonly #logger: Logger;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #insecure: boolean;
-  readonly #client: ClientAuthentication;
+  readonly #grant: MachineGrant;
   readonly #maxAttempts: number;
   readonly #timeoutMs: number;
   readonly #onAttempt?: (outcome: TokenRequestOutcome) => void;
   readonly #lifecycle: TokenLifecycle;
   #extraScopes: string[] = [];
+  /** The in-memory DPoP key (RFC 9449), made at the first token request that uses DPoP. */
+  #dpop?: Promise<DpopKey>;
 
   /**
    * Requests nothing yet: the first token is obtained by the first `headers()` call.
    * `serverName` names the server in logs and errors.
    *
-   * @throws {TypeError} when `auth.tokenUrl` is not a URL (validated configs always are).
+   * @throws {TypeError} when `auth.tokenUrl` is not a URL (validated configs always are), or an
+   *   extension grant's auth comes without `options.grant`.
    */
   constructor(
     serverName: string,
-    auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig,
+    auth: MachineAuthConfig,
     options: ClientCredentialsProviderOptions,
   ) {
     this.#server = serverName;
@@ -124,11 +151,14 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     const hook = options.onTokenRequest;
     if (hook) this.#onAttempt = (outcome) => hook(serverName, auth.type, outcome);
-    this.#client = new ClientAuthentication(serverName, auth, {
-      logger: this.#logger,
-      fetch: this.#fetch,
-      insecure: this.#insecure,
-    });
+    if (options.grant) this.#grant = options.grant;
+    else if (auth.type === "client_credentials" || auth.type === "private_key_jwt") {
+      this.#grant = new ClientAuthentication(serverName, auth, {
+        logger: this.#logger,
+        fetch: this.#fetch,
+        insecure: this.#insecure,
+      });
+    } else throw new TypeError(`"${auth.type}" auth needs options.grant`);
     this.#lifecycle = new TokenLifecycle({ obtain: (demand) => this.#obtain(demand) }, {
       server: serverName,
       logger: this.#logger,
@@ -139,10 +169,20 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     });
   }
 
-  /** `Authorization: Bearer <token>`, obtaining or refreshing the token when due. */
+  /**
+   * `Authorization: Bearer <token>` (`DPoP <token>` for a DPoP-bound one), obtaining or
+   * refreshing the token when due.
+   */
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
     const token = await this.#lifecycle.token(signal);
-    return { Authorization: `Bearer ${token.accessToken}` };
+    return {
+      Authorization: `${isDpopBound(token.tokenType) ? "DPoP" : "Bearer"} ${token.accessToken}`,
+    };
+  }
+
+  /** See {@link CredentialProvider.dpop}: the key DPoP-bound tokens are bound to. */
+  async dpop(): Promise<DpopSender | undefined> {
+    return await this.#dpop;
   }
 
   /**
@@ -193,6 +233,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
       expiresAt: current?.expiresAt,
       scopes: scopes.length > 0 ? scopes : undefined,
       lastError: error ? this.#logger.redactor.redactText(error.message) : undefined,
+      ...(current && isDpopBound(current.tokenType) ? { dpop: true } : {}),
     });
   }
 
@@ -207,16 +248,38 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     return this.close();
   }
 
-  /** The grant: one token request (retried within itself only when a caller waits for it). */
+  /**
+   * The token source: one token request of the grant (retried within itself only when a caller
+   * waits for it), with a DPoP proof when the server's `dpop` setting and its metadata ask for one.
+   */
   async #obtain(demand: TokenDemand): Promise<TokenSet> {
     const scopes = this.#requestedScopes();
-    const { as, client, clientAuth, credentials } = await this.#client.prepare(demand.signal);
-    const parameters = new URLSearchParams();
+    const prepared = await this.#grant.prepare(demand.signal);
+    const { as, client, clientAuth, credentials, grantInput, grant } = prepared;
+    const dpopAlg = chooseDpopAlg(this.#server, as, this.#auth.dpop);
+    if (dpopAlg && !this.#dpop) {
+      // Kept in memory only: the private key is never extractable.
+      this.#dpop = DpopKey.generate(this.#server, dpopAlg, { persist: false });
+    }
+    const dpop = dpopAlg ? (await this.#dpop)?.handle : undefined;
+    const parameters = new URLSearchParams(prepared.parameters);
     if (scopes.length > 0) parameters.set("scope", scopes.join(" "));
-    if (this.#auth.resource) parameters.set("resource", this.#auth.resource);
-    if (this.#auth.audience) parameters.set("audience", this.#auth.audience);
+    // enterprise_managed sends resource and audience in its token exchange, not here.
+    if (this.#auth.type !== "enterprise_managed") {
+      if (this.#auth.resource) parameters.set("resource", this.#auth.resource);
+      if (this.#auth.audience) parameters.set("audience", this.#auth.audience);
+    }
     const obtained = await requestToken(
-      { server: this.#server, as, client, clientAuth, parameters, settings: { credentials } },
+      {
+        server: this.#server,
+        as,
+        client,
+        clientAuth,
+        parameters,
+        grantType: prepared.grantType,
+        settings: { credentials, grantInput, grant },
+        dpop,
+      },
       {
         fetch: this.#fetch,
         logger: this.#logger,
@@ -252,6 +315,7 @@ export class ClientCredentialsProvider implements CredentialProvider, AsyncDispo
     const now = this.#now();
     const token: TokenSet = {
       accessToken: obtained.accessToken,
+      tokenType: obtained.tokenType,
       obtainedAt: now,
       expiresAt: now + lifetimeS * 1000,
       scopes: obtained.scope?.split(" ").filter(Boolean) ?? requested,

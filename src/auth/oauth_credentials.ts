@@ -16,7 +16,13 @@ import type {
   TokenStore,
   TokenTransaction,
 } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  DpopSender,
+  TokenRequestHook,
+} from "./types.ts";
+import { DpopKey, isDpopBound } from "./dpop.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
 export interface OAuthCredentialProviderOptions {
@@ -88,6 +94,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
   #checkedAt = -Infinity;
   /** A look at the store under way, shared by concurrent requests. */
   #reading: Promise<CredentialDocument | undefined> | undefined;
+  /** The stored DPoP key, imported once per stored key (its nonce memory lives here). */
+  #dpop: { jwk: string; key: Promise<DpopKey> } | undefined;
 
   /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
@@ -114,11 +122,25 @@ export class OAuthCredentialProvider implements CredentialProvider {
     // Without a refresh token there is nothing to renew: the token serves until it expires.
     const renewable = doc.tokens.refreshToken !== undefined ||
       this.#lifecycle.isExpired(tokenSetOf(doc));
-    const token = renewable
-      ? (await this.#lifecycle.token(signal)).accessToken
-      : doc.tokens.accessToken;
-    this.#lastSent = token;
-    return { Authorization: `Bearer ${token}` };
+    const token = renewable ? await this.#lifecycle.token(signal) : tokenSetOf(doc)!;
+    this.#lastSent = token.accessToken;
+    const scheme = isDpopBound(token.tokenType) ? "DPoP" : "Bearer";
+    return { Authorization: `${scheme} ${token.accessToken}` };
+  }
+
+  /** See {@link CredentialProvider.dpop}: the stored key, when there is one. */
+  async dpop(signal?: AbortSignal): Promise<DpopSender | undefined> {
+    return await this.#dpopKey(await this.#current(signal));
+  }
+
+  #dpopKey(doc: CredentialDocument | undefined): Promise<DpopKey> | undefined {
+    const stored = doc?.dpopKey;
+    if (!stored) return undefined;
+    const jwk = JSON.stringify(stored);
+    if (this.#dpop?.jwk !== jwk) {
+      this.#dpop = { jwk, key: DpopKey.fromStored(this.server.name, stored) };
+    }
+    return this.#dpop.key;
   }
 
   /** See {@link CredentialProvider.recover}. */
@@ -185,6 +207,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       state: this.#lifecycle.state(tokens.refreshToken !== undefined),
       ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
       ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+      ...(isDpopBound(tokens.tokenType) ? { dpop: true } : {}),
     };
   }
 
@@ -250,6 +273,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         doc?.tokens?.accessToken,
         doc?.tokens?.refreshToken,
         doc?.client?.clientSecret,
+        doc?.dpopKey?.jwk.d,
       ]
     ) {
       redactor.addSecret(secret);
@@ -308,6 +332,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
         logger: this.#logger,
         signal: requestTimeout.signal,
         onTokenRequest: this.#options.onTokenRequest,
+        dpop: await this.#dpopKey(doc),
       });
     } catch (error) {
       if (error instanceof RefreshRejectedError) {
@@ -366,6 +391,7 @@ function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
     ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
     ...(obtainedAt ? { obtainedAt } : {}),
     ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+    ...(tokens.tokenType ? { tokenType: tokens.tokenType } : {}),
   };
 }
 

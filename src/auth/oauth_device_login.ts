@@ -26,6 +26,7 @@ import { abortableDelay } from "../abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { dpopKeyForLogin, withDpopKey } from "./dpop.ts";
 import { checkBrowserUrl, UnsafeUrlError } from "./url_policy.ts";
 import { stripControlChars } from "../log.ts";
 
@@ -91,9 +92,12 @@ async function runDeviceFlow(
     );
   }
   const registration = settleClient(setup, inputs, { grantType: DEVICE_GRANT });
+  // DPoP: the device code exchange carries a proof of a new key, saved with the tokens.
+  const dpopSetting = server.auth?.type === "oauth" ? server.auth.dpop : undefined;
+  const dpop = await dpopKeyForLogin(name, metadata, dpopSetting, logger);
   const provider = new StoreOAuthClientProvider({
     store: options.store,
-    document: setup.document,
+    document: withDpopKey(setup.document, dpop),
     preRegistered: setup.preRegistered,
     clientMetadataUrl: setup.clientMetadataUrl,
     scope: setup.scope,
@@ -164,6 +168,7 @@ async function runDeviceFlow(
   let intervalMs = (device.interval ?? 5) * 1000;
   const now = options.now ?? Date.now;
   const deadline = now() + device.expires_in * 1000;
+  let nonceRetried = false;
   for (;;) {
     await abortableDelay(intervalMs, signal);
     if (now() > deadline) {
@@ -180,12 +185,18 @@ async function runDeviceFlow(
         device.device_code,
         {
           ...http,
+          DPoP: dpop?.handle,
           additionalParameters: extra,
         },
       );
       tokens = await oauth.processDeviceCodeResponse(as, client, response);
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError && error.error === "authorization_pending") {
+        continue;
+      }
+      // The handle remembered the nonce the server sent: the next poll uses it, once.
+      if (dpop && oauth.isDPoPNonceError(error) && !nonceRetried) {
+        nonceRetried = true;
         continue;
       }
       if (error instanceof oauth.ResponseBodyError && error.error === "slow_down") {

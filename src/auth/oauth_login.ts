@@ -32,6 +32,7 @@ import {
   startLoopbackCallback,
 } from "./loopback_callback.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { type DpopKey, dpopKeyForLogin, withDpopKey } from "./dpop.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
 import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
@@ -108,6 +109,9 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   const setup = await locked((tx) => prepareLogin(inputs, tx, { pkce: true }));
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
+  // DPoP: the code exchange carries a proof of a new key, saved with the tokens it binds. Made
+  // once for the flow: a registration again after a forgotten client binds to the same key.
+  const dpop = await dpopKeyForLogin(server.name, metadata, config?.dpop, logger);
   // Responses are handled here, in the flow's own async context, one at a time.
   const inbox = new ResponseInbox();
   await using listener = openListener(
@@ -130,7 +134,7 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   const stopReading = new AbortController();
   const reading = readPastedUrls(options.readPasted, inbox, stopReading.signal, logger);
   try {
-    const flow: Flow = { options, inputs, setup, inbox, redirectUri, locked };
+    const flow: Flow = { options, inputs, setup, inbox, redirectUri, locked, dpop };
     const first = await authorizeOnce(flow);
     if (first !== CLIENT_FORGOTTEN) return first;
     // The authorization server forgot the client we registered: register again, once.
@@ -163,6 +167,8 @@ interface Flow {
   redirectUri: string;
   /** Runs `fn` in a transaction of the server's credentials (holding its lock). */
   locked: <T>(fn: (tx: TokenTransaction) => Promise<T>) => Promise<T>;
+  /** The DPoP key the tokens are bound to, saved with them; undefined: no DPoP. */
+  dpop?: DpopKey;
 }
 
 /** An attempt found that the authorization server forgot our dynamically registered client. */
@@ -175,13 +181,13 @@ const CLIENT_FORGOTTEN: unique symbol = Symbol("client forgotten");
  * in the authorization response, or at the code exchange.
  */
 async function authorizeOnce(flow: Flow): Promise<OAuthLoginResult | typeof CLIENT_FORGOTTEN> {
-  const { options, inputs, setup, inbox, redirectUri, locked } = flow;
+  const { options, inputs, setup, inbox, redirectUri, locked, dpop } = flow;
   const { server, signal } = options;
   const logger = inputs.logger;
   const metadata = setup.discovery.authorizationServerMetadata;
   const provider = new StoreOAuthClientProvider({
     store: options.store,
-    document: setup.document,
+    document: withDpopKey(setup.document, dpop),
     redirectUrl: redirectUri,
     preRegistered: setup.preRegistered,
     clientMetadataUrl: setup.clientMetadataUrl,
@@ -199,7 +205,8 @@ async function authorizeOnce(flow: Flow): Promise<OAuthLoginResult | typeof CLIE
     return CLIENT_FORGOTTEN;
   };
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(inputs.fetch, signal, record);
+  const recording = recordingFetch(inputs.fetch, signal, record);
+  const fetchFn = dpop ? dpop.tokenFetch(recording) : recording;
   const authOptions = { serverUrl: server.url, scope: setup.scope, fetchFn };
   try {
     const first = await auth(provider, authOptions);

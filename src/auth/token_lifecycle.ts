@@ -5,9 +5,10 @@
  * the {@link CredentialStatus} state vocabulary.
  *
  * A grant contributes only how it obtains a token: a {@link TokenSource}. Authorization-code
- * refresh (`oauth_credentials.ts`: under the store's lock, across processes), client_credentials
- * and private_key_jwt (`client_credentials_provider.ts`) are sources today; a JWT bearer or
- * DPoP-bound grant is one more source, plugged into a {@link TokenLifecycle} the same way.
+ * refresh (`oauth_credentials.ts`: under the store's lock, across processes) and the machine
+ * grants (`client_credentials_provider.ts`: client_credentials, private_key_jwt, and through a
+ * `MachineGrant` jwt_bearer and enterprise_managed) are the sources; DPoP changes how a source
+ * requests and how a token is sent, not the lifecycle.
  */
 import { AuthError, ConfigError, NotAuthenticatedError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -25,6 +26,8 @@ export interface TokenSet {
   obtainedAt?: number;
   /** Scopes granted, when known. */
   scopes?: string[];
+  /** The `token_type` issued (`bearer`, `dpop`, as the server spelled it); undefined: Bearer. */
+  tokenType?: string;
 }
 
 /** Why a {@link TokenSource} is asked for a token. */

@@ -4,6 +4,8 @@
  * `file_token_store.ts`) is the production store.
  */
 
+import type { StoredDpopKey } from "./dpop.ts";
+
 /** A token set obtained from an authorization server. */
 export interface StoredTokens {
   /** The access token; secret. */
@@ -63,6 +65,8 @@ export interface CredentialDocument {
   tokensDropped?: { reason: string; at: number };
   /** Cached authorization server and protected resource metadata. */
   discovery?: Record<string, unknown>;
+  /** The key DPoP-bound tokens are bound to (its private JWK is a secret); see `dpop.ts`. */
+  dpopKey?: StoredDpopKey;
   /** When the document was last saved, epoch ms; set by the store on save. */
   updatedAt: number;
 }

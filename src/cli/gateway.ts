@@ -291,8 +291,8 @@ interface ConnectionLimits {
 
 /** File descriptors kept free for everything but client connections (upstreams, files). */
 const RESERVED_FDS = 128;
-/** A client connection holds up to three: its socket and both ends of the inner one. */
-const FDS_PER_CONNECTION = 3;
+/** A client connection holds one: its socket (the guard serves HTTP in process). */
+const FDS_PER_CONNECTION = 1;
 
 function connectionLimits(
   io: CliIo,
