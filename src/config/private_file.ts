@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { writeAll } from "../write_all.ts";
 
 /** Options of the functions in this module. */
 export interface PrivateFileOptions {
@@ -88,8 +89,7 @@ export async function writeFileAtomically(
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   try {
     try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await writeAll(file, bytes);
       await file.sync();
     } finally {
       file.close();
