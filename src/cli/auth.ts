@@ -5,8 +5,8 @@
 import { GLOBAL_HELP, parseCommandArgs, parsePort, parseSeconds } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime, runtimeForCaller } from "./cli_runtime.ts";
 import { AuthError, UsageError } from "../errors.ts";
-import { loginWithOAuth } from "../auth/oauth_login.ts";
-import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
+import { loginWithOAuth } from "../auth/login/oauth_login.ts";
+import { loginWithDeviceCode } from "../auth/login/oauth_device_login.ts";
 import { stripControlChars } from "../log.ts";
 
 /** Parsed `auth` arguments. */

@@ -8,18 +8,18 @@ import { loadConfig } from "../config/load_config.ts";
 import { toolscriptHome } from "../config/toolscript_home.ts";
 import type { Config, ServerConfig } from "../config/types.ts";
 import { Logger, parseLogLevel } from "../log.ts";
-import { FileTokenStore } from "../auth/file_token_store.ts";
-import type { TokenStore } from "../auth/token_store.ts";
+import { FileTokenStore } from "../auth/store/file_token_store.ts";
+import type { TokenStore } from "../auth/store/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import {
   createCredentialProvider,
   credentialProviderCache,
-} from "../auth/create_credential_provider.ts";
+} from "../auth/lifecycle/create_credential_provider.ts";
 import {
   createCallerCredentialProvider,
   storeForCaller,
   usesCallerCredentials,
-} from "../auth/caller_credentials.ts";
+} from "../auth/lifecycle/caller_credentials.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
@@ -136,7 +136,7 @@ async function openStore(
   now: () => number,
 ): Promise<TokenStore> {
   if (!config.store) return new FileTokenStore({ dir: join(home, "credentials"), logger, now });
-  const { openRedisStore } = await import("../auth/redis_store_open.ts");
+  const { openRedisStore } = await import("../auth/store/redis_store_open.ts");
   return await openRedisStore(config.store, { logger, now, configFile: config.file });
 }
 

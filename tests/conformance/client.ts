@@ -30,7 +30,7 @@ import {
   type RemoteServerConfig,
   ToolscriptError,
 } from "../../mod.ts";
-import { discoverOAuth } from "../../src/auth/oauth_discovery.ts";
+import { discoverOAuth } from "../../src/auth/protocol/oauth_discovery.ts";
 import { openHeadless } from "./_headless_browser.ts";
 import {
   planScenario,

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { generateKeyPair, jwtVerify, SignJWT } from "jose";
 import type { EnterpriseManagedAuthConfig } from "../../src/config/types.ts";
 import { AuthError, ConfigError } from "../../src/errors.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
-import { IdJagGrant } from "../../src/auth/id_jag_grant.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
+import { IdJagGrant } from "../../src/auth/lifecycle/id_jag_grant.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { assertNoSecrets, canary, captureLogger, writeSecretFile } from "./_machine.ts";
 

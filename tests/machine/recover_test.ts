@@ -3,8 +3,8 @@
  * a 401 gets a new token, a 403 insufficient_scope a wider one.
  */
 import assert from "node:assert/strict";
-import { createAuthFetch } from "../../src/auth/auth_fetch.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
+import { createAuthFetch } from "../../src/auth/lifecycle/auth_fetch.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { type OAuthServerHandle, startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { assertNoSecrets, canary, captureLogger, secretClient } from "./_machine.ts";

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { NotAuthenticatedError } from "../../src/errors.ts";
 import { renderFix } from "../../src/fix_command.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { authorizationUrlOf, connectWith, login, spawnAuth, startWorld, textOf } from "./_world.ts";
 import { completeAuthorizeUrl } from "../fixtures/oauth_server.ts";
 

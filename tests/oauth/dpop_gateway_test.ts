@@ -16,8 +16,8 @@ import { makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { connectWith, login, type OAuthWorld, textOf } from "./_world.ts";
 

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import type { ClientCredentialsAuthConfig } from "../../src/config/types.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
-import { createAuthFetch } from "../../src/auth/auth_fetch.ts";
-import { createCredentialProvider } from "../../src/auth/create_credential_provider.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
+import { createAuthFetch } from "../../src/auth/lifecycle/auth_fetch.ts";
+import { createCredentialProvider } from "../../src/auth/lifecycle/create_credential_provider.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { AuthError, NotAuthenticatedError } from "../../src/errors.ts";
 import { renderFix } from "../../src/fix_command.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { connectWith, login, startWorld, textOf } from "./_world.ts";
 
 const quiet = () => new Logger({ level: "error", write: () => {} });
