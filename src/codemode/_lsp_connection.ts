@@ -55,7 +55,8 @@ export class LspConnection {
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    // A gateway that ends does not wait for its checker; the checker exits when stdin closes.
+    // Idle, the server keeps no process alive (it exits when its stdin closes); a request
+    // in flight does.
     child.unref();
     return new LspConnection(child, options);
   }
@@ -72,17 +73,23 @@ export class LspConnection {
     const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
+        const pending = this.#pending.get(id);
         this.#pending.delete(id);
-        reject(signal.reason);
+        pending?.reject(signal.reason);
+      };
+      const settle = () => {
+        signal.removeEventListener("abort", onAbort);
+        if (this.#pending.size === 0) this.#child.unref();
       };
       signal.addEventListener("abort", onAbort, { once: true });
+      this.#child.ref();
       this.#pending.set(id, {
         resolve: (value) => {
-          signal.removeEventListener("abort", onAbort);
+          settle();
           resolve(value);
         },
         reject: (error) => {
-          signal.removeEventListener("abort", onAbort);
+          settle();
           reject(error);
         },
       });
@@ -155,13 +162,15 @@ export class LspConnection {
 
   #fail(error: Error): void {
     this.#alive = false;
-    for (const pending of this.#pending.values()) pending.reject(error);
+    const all = [...this.#pending.values()];
     this.#pending.clear();
+    for (const pending of all) pending.reject(error);
   }
 
   /** Kills the child and waits for it (and its cleanup). */
   async close(): Promise<void> {
     this.#fail(new Error("The language server was stopped"));
+    this.#child.ref();
     try {
       this.#child.kill("SIGKILL");
     } catch {

@@ -18,6 +18,7 @@ import { ensurePrivateDir } from "../config/private_file.ts";
 import { SANDBOX_COMPILER_OPTIONS, SANDBOX_GLOBALS_SOURCE } from "./_sandbox_types.ts";
 import { RELAY_PREAMBLE_SOURCE } from "./_relay.ts";
 import { LspConnection } from "./_lsp_connection.ts";
+import { sandboxImportMap } from "./_module_graph.ts";
 import { sandboxRunRoot } from "./exec_sandbox.ts";
 import { findDeno } from "./find_deno.ts";
 
@@ -155,13 +156,19 @@ class CheckerServer {
       "deno.json",
       JSON.stringify({
         compilerOptions: SANDBOX_COMPILER_OPTIONS,
-        imports: { toolscript: "./tools.ts" },
+        importMap: "./import_map.json",
         lock: false,
       }),
     );
     await write("globals.ts", SANDBOX_GLOBALS_SOURCE);
     await write("preamble.ts", RELAY_PREAMBLE_SOURCE);
     await write("tools.ts", "export {};\n");
+    // The sandbox's own import map: whatever a run may not load, the checker may not either.
+    const all = ["globals.ts", "preamble.ts", "tools.ts"].map((name) => join(dir, name));
+    await write(
+      "import_map.json",
+      JSON.stringify(sandboxImportMap({ tools: join(dir, "tools.ts"), all })),
+    );
     const env: Record<string, string> = {};
     for (const name of CHECKER_ENV_NAMES) {
       const value = options.env(name);
