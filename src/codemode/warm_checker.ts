@@ -43,7 +43,7 @@ export interface WarmCheckerOptions {
   root: string;
   /** The parent's environment: only Deno's cache locations are passed on. */
   env: (name: string) => string | undefined;
-  /** Longest wait for one check (the first one includes the server's start); default 10 s. */
+  /** Longest wait for one check of a warm server; default {@link DEFAULT_WARM_CHECK_TIMEOUT_MS}. */
   checkTimeoutMs?: number;
   /** Checks after which the server is restarted, bounding its memory; default 500. */
   maxChecksPerServer?: number;
@@ -57,71 +57,117 @@ const CHECKER_ENV_NAMES = ["DENO_DIR", "HOME", "XDG_CACHE_HOME", "LOCALAPPDATA",
 /**
  * The warm checker. Checks are answered one at a time (each a few milliseconds once warm),
  * each program under a document name of its own, so two callers never see each other's
- * diagnostics. The server starts at the first check, and again after it died or served
+ * diagnostics. The server starts at the first check (or {@link WarmChecker.warmUp}), and again
+ * after it died, timed out twice in a row or served
  * {@link WarmCheckerOptions.maxChecksPerServer} checks. Disposing stops it.
  */
 export class WarmChecker implements ProgramChecker, AsyncDisposable {
   #options: WarmCheckerOptions;
-  #server: Promise<CheckerServer> | undefined;
+  /** The server that finished warming up. */
+  #ready: CheckerServer | undefined;
+  /** The server being started and warmed up. */
+  #warming: Promise<void> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #timeouts = 0;
   #closed = false;
 
-  /** Nothing starts until the first {@link check}. */
+  /** Nothing starts until the first {@link check} or {@link warmUp}. */
   constructor(options: WarmCheckerOptions) {
     this.#options = options;
   }
 
-  /** See {@link ProgramChecker.check}. */
+  /**
+   * See {@link ProgramChecker.check}. Without a warm server this answers "unsure" at once and
+   * starts one (its cold start takes longer than a `deno check`), so only later checks use it.
+   */
   check(code: string, toolsModule: string, signal?: AbortSignal): Promise<CheckVerdict> {
-    const run = this.#queue.then(() => this.#checkNow(code, toolsModule, signal));
+    if (this.#closed) return Promise.resolve("unsure");
+    const server = this.#ready;
+    if (server === undefined || !server.alive) {
+      this.warmUp(toolsModule);
+      return Promise.resolve("unsure");
+    }
+    const run = this.#queue.then(() => this.#checkOn(server, code, toolsModule, signal));
     this.#queue = run.catch(() => {});
     return run.catch(() => "unsure" as const);
   }
 
-  /** The server's process id, while one runs (for specs and diagnostics). */
-  async serverPid(): Promise<number | undefined> {
-    const server = await this.#server?.catch(() => undefined);
-    return server?.alive ? server.pid : undefined;
+  /**
+   * Starts the server unless one runs or starts, and has it parse the libraries and
+   * `toolsModule`; resolves when it is warm (or failed to start: the next check retries).
+   */
+  warmUp(toolsModule: string): Promise<void> {
+    if (this.#closed || this.#ready?.alive) return Promise.resolve();
+    this.#warming ??= (async () => {
+      const bound = AbortSignal.timeout(WARM_UP_TIMEOUT_MS);
+      let server: CheckerServer | undefined;
+      try {
+        server = await CheckerServer.start(this.#options, bound);
+        await server.check("export {};\n", toolsModule, bound);
+        if (this.#closed) await server.close();
+        else {
+          this.#ready = server;
+          this.#timeouts = 0;
+        }
+      } catch {
+        await server?.close();
+      } finally {
+        this.#warming = undefined;
+      }
+    })();
+    return this.#warming;
   }
 
-  async #checkNow(code: string, toolsModule: string, signal?: AbortSignal): Promise<CheckVerdict> {
-    if (this.#closed || signal?.aborted) return "unsure";
-    const timeoutMs = this.#options.checkTimeoutMs ?? 10_000;
-    const bound = AbortSignal.timeout(timeoutMs);
-    const both = signal ? AbortSignal.any([signal, bound]) : bound;
+  /** The warm server's process id, while one runs (for specs and diagnostics). */
+  serverPid(): number | undefined {
+    return this.#ready?.alive ? this.#ready.pid : undefined;
+  }
+
+  async #checkOn(
+    server: CheckerServer,
+    code: string,
+    toolsModule: string,
+    signal?: AbortSignal,
+  ): Promise<CheckVerdict> {
+    if (this.#closed || signal?.aborted || !server.alive) return "unsure";
+    const bound = AbortSignal.timeout(
+      this.#options.checkTimeoutMs ?? DEFAULT_WARM_CHECK_TIMEOUT_MS,
+    );
     try {
-      const server = await this.#serverFor(both);
-      const verdict = await server.check(code, toolsModule, both);
-      if (server.checks >= (this.#options.maxChecksPerServer ?? 500)) await this.#stop();
+      const verdict = await server.check(
+        code,
+        toolsModule,
+        signal ? AbortSignal.any([signal, bound]) : bound,
+      );
+      this.#timeouts = 0;
+      if (server.checks >= (this.#options.maxChecksPerServer ?? 500)) await this.#stop(server);
       return verdict;
     } catch {
-      // A slow or dead server is replaced; its verdict is "unsure" either way.
-      await this.#stop();
+      // A dead server, or one that timed out twice in a row, is replaced at the next check.
+      if (!server.alive || (bound.aborted && ++this.#timeouts >= 2)) await this.#stop(server);
       return "unsure";
     }
   }
 
-  async #serverFor(signal: AbortSignal): Promise<CheckerServer> {
-    const current = await this.#server?.catch(() => undefined);
-    if (current?.alive) return current;
-    this.#server = CheckerServer.start(this.#options, signal);
-    return await this.#server;
-  }
-
-  async #stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    const running = await server?.catch(() => undefined);
-    await running?.close();
+  async #stop(server: CheckerServer): Promise<void> {
+    if (this.#ready === server) this.#ready = undefined;
+    await server.close();
   }
 
   /** Stops the server; later checks answer "unsure". */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closed = true;
+    await this.#warming;
     await this.#queue;
-    await this.#stop();
+    if (this.#ready) await this.#stop(this.#ready);
   }
 }
+
+/** Longest wait for one warm check; default of {@link WarmCheckerOptions.checkTimeoutMs}. */
+export const DEFAULT_WARM_CHECK_TIMEOUT_MS = 5_000;
+
+/** Longest start and warm-up of a server. */
+const WARM_UP_TIMEOUT_MS = 60_000;
 
 /** One running `deno lsp` and the documents it holds. */
 class CheckerServer {

@@ -117,6 +117,7 @@ Deno.test("the warm checker agrees with deno check, and a run it clears is a run
     root: join(dir.path, "checker"),
     env: (name) => Deno.env.get(name),
   });
+  await checker.warmUp(TOOLS);
   for (const program of PROGRAMS) {
     // A comment never seen before: Deno's own cache cannot answer for either side.
     const code = `// ${crypto.randomUUID()}\n${program.code}`;
@@ -136,6 +137,20 @@ Deno.test("the warm checker agrees with deno check, and a run it clears is a run
   }
 });
 
+Deno.test("a checker not yet warm answers unsure at once and warms up for the next check", async () => {
+  await using dir = await makeScratchDir();
+  await using checker = new WarmChecker({
+    denoPath: Deno.execPath(),
+    root: join(dir.path, "checker"),
+    env: (name) => Deno.env.get(name),
+  });
+  const code = `console.log("warm");\n`;
+  assert.equal(await checker.check(code, TOOLS), "unsure");
+  assert.equal(checker.serverPid(), undefined);
+  await checker.warmUp(TOOLS);
+  assert.equal(await checker.check(code, TOOLS), "clean");
+});
+
 Deno.test("a type error reaches the user as deno check's diagnostics, through the warm path", async () => {
   await using dir = await makeScratchDir();
   await using checker = new WarmChecker({
@@ -143,6 +158,7 @@ Deno.test("a type error reaches the user as deno check's diagnostics, through th
     root: join(dir.path, "checker"),
     env: (name) => Deno.env.get(name),
   });
+  await checker.warmUp(TOOLS);
   const code =
     `import { tools } from "toolscript";\nconst n: string = 1;\nconsole.log("RAN", n, tools);\n`;
   const run = options({ checker });
@@ -169,8 +185,9 @@ Deno.test("a checker killed mid-check answers unsure, the run type-checks itself
     root: join(dir.path, "checker"),
     env: (name) => Deno.env.get(name),
   });
+  await checker.warmUp(TOOLS);
   assert.equal(await checker.check(`console.log(1);\n`, TOOLS), "clean");
-  const pid = await checker.serverPid();
+  const pid = checker.serverPid();
   assert.ok(pid !== undefined);
   // A program with a type error, checked while its server dies.
   const code = `const n: string = 1;\nconsole.log("RAN", n);\n`;
@@ -180,10 +197,13 @@ Deno.test("a checker killed mid-check answers unsure, the run type-checks itself
   assert.deepEqual(await running, { kind: "exited", code: 1 });
   assert.match(run.output(), /TS2322/);
   assert.doesNotMatch(run.output(), /^RAN/m);
-  // A new server answers the next check.
-  assert.equal(await checker.check(`// ${crypto.randomUUID()}\nconsole.log(2);\n`, TOOLS), "clean");
-  const next = await checker.serverPid();
-  assert.ok(next !== undefined && next !== pid);
+  // The next check finds the server dead, answers unsure and starts a new one, which answers.
+  const next = `// ${crypto.randomUUID()}\nconsole.log(2);\n`;
+  assert.equal(await checker.check(next, TOOLS), "unsure");
+  await checker.warmUp(TOOLS);
+  assert.equal(await checker.check(next, TOOLS), "clean");
+  const nextPid = checker.serverPid();
+  assert.ok(nextPid !== undefined && nextPid !== pid);
 });
 
 Deno.test("two concurrent checks do not mix their diagnostics", async () => {
@@ -193,6 +213,7 @@ Deno.test("two concurrent checks do not mix their diagnostics", async () => {
     root: join(dir.path, "checker"),
     env: (name) => Deno.env.get(name),
   });
+  await checker.warmUp(TOOLS);
   const good =
     `import { tools } from "toolscript";\nconsole.log("GOOD", (await tools.calc.add({ a: 2, b: 2 })).sum);\n`;
   const bad = `const n: string = 1;\nconsole.log("BAD", n);\n`;
@@ -222,6 +243,7 @@ Deno.test("an unchanged program checks clean again, a changed one or a changed t
     root: join(dir.path, "checker"),
     env: (name) => Deno.env.get(name),
   });
+  await checker.warmUp(TOOLS);
   const program =
     `import { tools } from "toolscript";\nconsole.log((await tools.calc.add({ a: 1, b: 2 })).sum);\n`;
   assert.equal(await checker.check(program, TOOLS), "clean");
