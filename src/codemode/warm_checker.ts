@@ -341,14 +341,20 @@ export async function toolsModuleHash(source: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The gateway's shared warm checker, its files under the sandbox's run root. */
+/**
+ * The gateway's shared warm checker, its files beside the sandbox's run root
+ * (`toolscript-exec-<uid>-checker`), or one that is always unsure when there is no temporary
+ * directory or no Deno to run.
+ */
 export async function gatewayChecker(
   gateway: object,
   env: (name: string) => string | undefined,
 ): Promise<ProgramChecker> {
   const none: ProgramChecker = { check: () => Promise.resolve("unsure") };
-  const root = sandboxRunRoot(env);
-  if (root === undefined) return none;
+  const runRoot = sandboxRunRoot(env);
+  if (runRoot === undefined) return none;
+  // Beside the run root, not in it: its day-old key directories are pruned.
+  const root = `${runRoot}-checker`;
   const denoPath = await findDeno(env).catch(() => undefined);
   if (denoPath === undefined) return none;
   return sharedWarmChecker(gateway, () => new WarmChecker({ denoPath, root, env }));
