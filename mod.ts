@@ -26,8 +26,10 @@ export type {
   BearerAuthConfig,
   ClientCredentialsAuthConfig,
   Config,
+  EnterpriseManagedAuthConfig,
   GatewayConfig,
   GatewayExpose,
+  JwtBearerAuthConfig,
   OAuthAuthConfig,
   PrivateKeyJwtAuthConfig,
   RemoteServerConfig,
@@ -35,6 +37,7 @@ export type {
   ServerConfig,
   ServerConfigBase,
   StdioServerConfig,
+  StoreConfig,
   ToolFilterConfig,
 } from "./src/config/types.ts";
 
@@ -42,26 +45,17 @@ export { FileTokenStore } from "./src/auth/file_token_store.ts";
 export type { FileTokenStoreOptions } from "./src/auth/file_token_store.ts";
 export type {
   CredentialDocument,
-  PendingAuthorization,
   StoredClient,
   StoredTokens,
   TokenStore,
+  TokenTransaction,
 } from "./src/auth/token_store.ts";
-export type { CredentialProvider, CredentialStatus } from "./src/auth/types.ts";
-export {
-  createCredentialProvider,
-  credentialProviderCache,
-} from "./src/auth/create_credential_provider.ts";
+export type { StoredDpopKey } from "./src/auth/dpop.ts";
+export type { CredentialProvider, CredentialStatus, DpopSender } from "./src/auth/types.ts";
+// One factory builds every kind of credential provider (OAuth, machine grants, static headers);
+// the provider classes behind it are internals.
+export { createCredentialProvider } from "./src/auth/create_credential_provider.ts";
 export type { CredentialProviderOptions } from "./src/auth/create_credential_provider.ts";
-export { StaticCredentialProvider, TokenOverrideProvider } from "./src/auth/static_credentials.ts";
-export type { StaticCredentialOptions } from "./src/auth/static_credentials.ts";
-export { OAuthCredentialProvider } from "./src/auth/oauth_credentials.ts";
-export type { OAuthCredentialProviderOptions } from "./src/auth/oauth_credentials.ts";
-export { StoreOAuthClientProvider } from "./src/auth/oauth_provider.ts";
-export type {
-  PreRegisteredClient,
-  StoreOAuthClientProviderOptions,
-} from "./src/auth/oauth_provider.ts";
 export { loginWithOAuth } from "./src/auth/oauth_login.ts";
 export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/oauth_login.ts";
 export { loginWithDeviceCode } from "./src/auth/oauth_device_login.ts";
@@ -72,8 +66,6 @@ export type {
   OAuthLogoutResult,
   TokenRevocation,
 } from "./src/auth/oauth_logout.ts";
-export { ClientCredentialsProvider } from "./src/auth/client_credentials_provider.ts";
-export type { ClientCredentialsProviderOptions } from "./src/auth/client_credentials_provider.ts";
 export { createAuthFetch } from "./src/auth/auth_fetch.ts";
 export type { AuthFetchOptions } from "./src/auth/auth_fetch.ts";
 
@@ -94,6 +86,7 @@ export {
   InsecureTokenFileError,
   NotAuthenticatedError,
   ToolscriptError,
+  UnreadableTokenFileError,
   UpstreamError,
   UsageError,
 } from "./src/errors.ts";

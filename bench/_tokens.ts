@@ -1,9 +1,11 @@
 /**
- * Row group 3, token economy: a client_credentials upstream whose tokens live only a second
- * or two, 64 concurrent callers through the gateway for 5 lifetimes. Counts the token
- * requests the authorization server saw from the gateway's start to the end of the load
- * (ideal: one per refresh window, 5 lifetimes ÷ `refreshAt` 0.8 = 6.25)
- * and the calls that failed for a caller (ideal: none).
+ * Row group 3, token economy: upstreams whose tokens live only a second or two, 64 concurrent
+ * callers for 5 lifetimes. client_credentials through one gateway; OAuth (one login by the
+ * authorization code flow, rotating refresh tokens) through two gateway processes sharing the
+ * credential store. Counts the token requests the authorization server saw from the gateways'
+ * start to the end of the load (ideal: one per refresh window, 5 lifetimes ÷ `refreshAt` 0.8 =
+ * 6.25, for the two OAuth processes together) and the calls that failed for a caller (ideal:
+ * none).
  */
 import type { BenchContext } from "./_context.ts";
 import { runLoad, type Samples } from "./_measure.ts";
@@ -17,6 +19,7 @@ import {
   unavailableReason,
 } from "./_protected_echo.ts";
 import { type BenchRow, firstLine, unavailableRow } from "./_table.ts";
+import { benchOAuthRefreshes } from "./_tokens_oauth.ts";
 
 const GROUP = "3 Token economy (client_credentials, 64 callers)";
 const CALLERS = 64;
@@ -28,6 +31,10 @@ const CALL_TIMEOUT_MS = 5000;
 
 /** Row group 3. */
 export async function benchTokens(ctx: BenchContext): Promise<BenchRow[]> {
+  return [...await benchClientCredentials(ctx), ...await benchOAuthRefreshes(ctx)];
+}
+
+async function benchClientCredentials(ctx: BenchContext): Promise<BenchRow[]> {
   const lifetimeSeconds = ctx.quick ? 1 : 2;
   const requestsMeasure = `token requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`;
   const failuresMeasure = "caller-visible failures";

@@ -3,7 +3,7 @@
  * baseline in the same run and prints one markdown table (date and machine above it); writes
  * the same as JSON to `bench/results/latest.json`. Progress goes to stderr.
  *
- * Groups: overhead, auth, tokens, startup, memory, peer, codemode, search, toolslist. Benchmarks are never tests:
+ * Groups: overhead, auth, tokens, startup, memory, peer, codemode, search, toolslist, redis. Benchmarks are never tests:
  * nothing here fails on a slow figure.
  */
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ import { benchPeer } from "./_peer.ts";
 import { benchCodeMode } from "./_codemode.ts";
 import { benchSearch } from "./_search.ts";
 import { benchToolsList } from "./_tokens_list.ts";
+import { benchRedis } from "./_redis.ts";
 import {
   type BenchReport,
   type BenchRow,
@@ -38,6 +39,7 @@ const GROUPS: Record<string, { title: string; run: Group }> = {
   codemode: { title: "7 Code mode", run: benchCodeMode },
   search: { title: "8 Search quality", run: benchSearch },
   toolslist: { title: "9 tools/list size", run: benchToolsList },
+  redis: { title: "10 Shared store", run: benchRedis },
 };
 
 async function machineInfo(): Promise<MachineInfo> {

@@ -15,7 +15,6 @@ export type ToolscriptErrorCode =
   | "upstream"
   | "timeout"
   | "insecure_file"
-  | "lock"
   | "internal";
 
 /** Options accepted by every toolscript error. */
@@ -76,12 +75,16 @@ export class ConfigError extends ToolscriptError {
   }
 }
 
-/** Builds the `toolscript auth <server>` command, with `--config` when it is not the default. */
+/**
+ * Builds the `toolscript auth <server>` command, with `--caller` for a gateway caller's login
+ * and `--config` when it is not the default.
+ */
 export function authCommand(
   server: string,
-  options?: { configPath?: string; scopes?: string[] },
+  options?: { configPath?: string; scopes?: string[]; caller?: string },
 ): string {
   let command = `toolscript auth ${server}`;
+  if (options?.caller) command += ` --caller ${options.caller}`;
   if (options?.scopes?.length) command += ` --scope "${options.scopes.join(" ")}"`;
   if (options?.configPath) command += ` --config ${options.configPath}`;
   return command;
@@ -91,6 +94,10 @@ export function authCommand(
 export class NotAuthenticatedError extends ToolscriptError {
   /** The server's name in config. */
   readonly server: string;
+  /** Why a login is needed, e.g. `the refresh token was rejected (invalid_grant)`. */
+  readonly reason: string;
+  /** Scopes the new login should ask for, when a scope step-up is needed. */
+  readonly scopes?: string[];
   /**
    * Builds the message from `reason` (default "no stored credentials") and sets `fix` to the
    * `toolscript auth` command, with `--scope` and `--config` when `scopes` and `configPath`
@@ -98,7 +105,13 @@ export class NotAuthenticatedError extends ToolscriptError {
    */
   constructor(
     server: string,
-    options?: ErrorOptions & { reason?: string; configPath?: string; scopes?: string[] },
+    options?: ErrorOptions & {
+      reason?: string;
+      configPath?: string;
+      scopes?: string[];
+      /** The gateway caller whose login is missing (`--caller` in the fix). */
+      caller?: string;
+    },
   ) {
     const reason = options?.reason ?? "no stored credentials";
     const fix = authCommand(server, options);
@@ -109,6 +122,8 @@ export class NotAuthenticatedError extends ToolscriptError {
     });
     this.name = "NotAuthenticatedError";
     this.server = server;
+    this.reason = reason;
+    if (options?.scopes?.length) this.scopes = options.scopes;
   }
 }
 
@@ -170,14 +185,25 @@ export function exitCodeFor(error: unknown): number {
 
 /**
  * A credential file that cannot be read as a credential document: not valid JSON, not the
- * expected shape, or of a format version this toolscript does not know. The message names
- * the file, never its content; `fix` is the command that removes it (log in again after).
+ * expected shape, or of a format version this toolscript does not know. Not a security refusal
+ * (that is {@link InsecureTokenFileError}): a new login replaces the file, so it is a missing
+ * login (code `not_authenticated`, exit 3) whose `fix` is `toolscript auth <server>`. The
+ * message names the file, never its content.
  */
-export class UnreadableTokenFileError extends InsecureTokenFileError {
-  override readonly fix: string;
-  constructor(file: string, reason: string, options?: ErrorOptions) {
-    super(file, reason, options);
+export class UnreadableTokenFileError extends ToolscriptError {
+  /** Path of the unreadable file. */
+  readonly file: string;
+  /** The server whose credentials the file holds. */
+  readonly server: string;
+  /** The message names `file` and `reason`. */
+  constructor(file: string, server: string, reason: string, options?: ErrorOptions) {
+    super(
+      `Cannot use credential file "${file}" of server "${server}": ${reason}; a new login ` +
+        `replaces it`,
+      { ...options, code: "not_authenticated", fix: authCommand(server) },
+    );
     this.name = "UnreadableTokenFileError";
-    this.fix = `rm '${file.replaceAll("'", `'\\''`)}'`;
+    this.file = file;
+    this.server = server;
   }
 }

@@ -27,15 +27,26 @@ export interface AuthChallenge {
   error?: string;
 }
 
-/** Reads the Bearer challenge of a 401/403 response (nothing when there is none). */
+/**
+ * Reads the Bearer or DPoP challenge of a 401/403 response (nothing when there is none). A
+ * DPoP challenge (RFC 9449 §7.1) carries the same `error` and `scope` parameters; `bearer`
+ * stays false for it.
+ */
 export function readChallenge(response: Response): AuthChallenge {
   const header = response.headers.get("www-authenticate") ?? "";
   const bearer = /^\s*bearer\b/i.test(header);
-  return {
-    status: response.status,
-    bearer,
-    ...(bearer ? extractWWWAuthenticateParams(response) : {}),
-  };
+  const dpop = !bearer && /^\s*dpop\b/i.test(header);
+  // The SDK's parser reads Bearer challenges only: hand it the DPoP one under that name.
+  const params = bearer
+    ? extractWWWAuthenticateParams(response)
+    : dpop
+    ? extractWWWAuthenticateParams(
+      new Response(null, {
+        headers: { "www-authenticate": header.replace(/^\s*dpop\b/i, "Bearer") },
+      }),
+    )
+    : {};
+  return { status: response.status, bearer, ...params };
 }
 
 /** Options of {@link probeServer}. */

@@ -7,7 +7,7 @@
 import type { OAuthAuthConfig, RemoteServerConfig } from "../config/types.ts";
 import { readSecret } from "../config/read_secret.ts";
 import { tokenOverrideVariable } from "../config/validate_config.ts";
-import { authCommand, AuthError, UsageError } from "../errors.ts";
+import { authCommand, AuthError, UnreadableTokenFileError, UsageError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";
 import {
@@ -23,7 +23,7 @@ import {
   type DiscoveryUrlPolicy,
   guardDiscoveryFetch,
 } from "./url_policy.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Inputs shared by both login flows. */
 export interface LoginInputs {
@@ -60,10 +60,11 @@ export interface LoginOptionsBase
 }
 
 /**
- * Fills in the defaults of `options` and runs `flow` under `store.withLock(server)`, so a
- * concurrent login or refresh of the same server waits.
+ * Fills in the defaults of `options` and runs `flow`. The flow takes the server's lock only
+ * for its short steps (reading the stored document, the token exchange and the save), never
+ * while it waits for the user: a gateway refreshing the same server meanwhile is not held up.
  */
-export async function runLoginLocked<T>(
+export async function runLogin<T>(
   options: LoginOptionsBase,
   flow: (inputs: LoginInputs) => Promise<T>,
 ): Promise<T> {
@@ -82,7 +83,7 @@ export async function runLoginLocked<T>(
     scopes: options.scopes,
     configPath: options.configPath,
   };
-  return await options.store.withLock(options.server.name, () => flow(inputs), options.signal);
+  return await flow(inputs);
 }
 
 /** What a flow starts from. */
@@ -104,11 +105,12 @@ export interface LoginSetup {
 }
 
 /**
- * Probes, discovers and loads; call it while holding the server's lock. `needs.pkce`: the
+ * Probes, discovers and loads through `tx` (a transaction of the server's credentials). `needs.pkce`: the
  * flow uses PKCE, so an authorization server that does not advertise S256 is refused.
  */
 export async function prepareLogin(
   inputs: LoginInputs,
+  tx: TokenTransaction,
   needs: { pkce: boolean },
 ): Promise<LoginSetup> {
   const { server, logger, signal } = inputs;
@@ -140,7 +142,7 @@ export async function prepareLogin(
     : discovery.resourceMetadata?.scopes_supported ?? [];
   const preRegistered = await resolvePreRegistered(inputs, config);
   const clientMetadataUrl = usableMetadataUrl(config, discovery, inputs.urlPolicy, logger);
-  const document = (await inputs.store.load(server.name, server.url, signal)) ?? {
+  const document = (await loadReplaceable(tx, server.url, logger)) ?? {
     version: 1,
     server: server.name,
     serverUrl: server.url,
@@ -198,6 +200,24 @@ export function settleClient(
       fix: `${authCommand(inputs.server.name, { configPath: inputs.configPath })} --client-id <id>`,
     },
   );
+}
+
+/** The stored document; an unreadable one is what this login replaces (so: none). */
+async function loadReplaceable(
+  tx: TokenTransaction,
+  serverUrl: string,
+  logger: Logger,
+): Promise<CredentialDocument | undefined> {
+  try {
+    return await tx.load(serverUrl);
+  } catch (error) {
+    if (!(error instanceof UnreadableTokenFileError)) throw error;
+    logger.warn(`Replacing the unreadable credential file of "${tx.server}"`, {
+      file: error.file,
+      reason: error.message,
+    });
+    return undefined;
+  }
 }
 
 /** A stored pre-registered client (from an earlier `--client-id`) is reused when present. */

@@ -27,6 +27,7 @@ import { toStoredTokens } from "./oauth_provider.ts";
 import { discoveryPolicyFor, guardDiscoveryFetch, UnsafeUrlError } from "./url_policy.ts";
 import type { CredentialDocument, StoredTokens } from "./token_store.ts";
 import type { TokenRequestHook } from "./types.ts";
+import type { DpopKey } from "./dpop.ts";
 
 /** The refresh token was rejected (`invalid_grant`): only a new login helps. */
 export class RefreshRejectedError extends Error {
@@ -58,6 +59,8 @@ export interface RefreshInputs {
   signal?: AbortSignal;
   /** Told whether the refresh request got a token (not called when none was sent). */
   onTokenRequest?: TokenRequestHook;
+  /** The document's DPoP key: the refresh request carries a proof (RFC 9449 §5). */
+  dpop?: DpopKey;
 }
 
 /**
@@ -85,7 +88,8 @@ export async function refreshStoredTokens(
   }
   const record: { status?: number } = {};
   const guarded = guardDiscoveryFetch(inputs.fetch, discoveryPolicyFor(inputs.server));
-  const fetchFn = recordingFetch(guarded, inputs.signal, record);
+  const recording = recordingFetch(guarded, inputs.signal, record);
+  const fetchFn = inputs.dpop ? inputs.dpop.tokenFetch(recording) : recording;
   const temporary = (what: string, error: unknown) =>
     error instanceof UnsafeUrlError ? error : new AuthError(
       `Cannot ${what} of server "${name}": ${describeFailure(error, record.status)}`,

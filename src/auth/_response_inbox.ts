@@ -1,7 +1,7 @@
 /**
  * Private to src/auth: authorization responses on their way to the login flow. The loopback
- * callback and the paste reader only queue them; the flow handles them in its own async
- * context, the one that holds the server's lock (so its saves re-enter that lock).
+ * callback and the paste reader only queue them; the flow takes them one at a time, screens
+ * each and answers it (the browser page, or the paste loop) with the outcome.
  */
 import type { Logger } from "../log.ts";
 import { displayUrl } from "../config/display_url.ts";

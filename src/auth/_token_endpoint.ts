@@ -111,7 +111,14 @@ function fromMetadata(metadata: unknown, tokenUrl: string): TokenEndpoint | unde
     list.includes("client_secret_post") && !list.includes("client_secret_basic")
       ? "client_secret_post"
       : "client_secret_basic";
-  return { as: { issuer, token_endpoint: tokenUrl }, secretMethod, discovered: true };
+  // DPoP (RFC 9449): the machine grants bind their tokens when the server offers it.
+  const dpopAlgs = (metadata as Record<string, unknown>).dpop_signing_alg_values_supported;
+  const as: oauth.AuthorizationServer = {
+    issuer,
+    token_endpoint: tokenUrl,
+    ...(Array.isArray(dpopAlgs) ? { dpop_signing_alg_values_supported: dpopAlgs.map(String) } : {}),
+  };
+  return { as, secretMethod, discovered: true };
 }
 
 function sameUrl(a: string, b: string): boolean {

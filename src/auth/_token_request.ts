@@ -1,11 +1,14 @@
 /**
- * Private to src/auth: one client_credentials token request (RFC 6749 §4.4) through
- * oauth4webapi, retried on 429, 5xx, timeouts and network errors with exponential backoff,
- * jitter and `Retry-After`, and turned into an {@link AuthError} that says what to check.
+ * Private to src/auth: one machine token request (client_credentials, RFC 6749 §4.4, or an
+ * extension grant such as jwt-bearer) through oauth4webapi, optionally with a DPoP proof,
+ * retried on 429, 5xx, timeouts and network errors by the one backoff policy
+ * (`_retry_policy.ts`: exponential, jitter, `Retry-After`), and turned into an
+ * {@link AuthError} that says what to check.
  */
 import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { retryDelayMs } from "./_retry_policy.ts";
 import type { TokenRequestOutcome } from "./types.ts";
 
 /** A token as the endpoint returned it (already registered with the redactor). */
@@ -15,12 +18,18 @@ export interface ObtainedToken {
   expiresIn?: number;
   /** Granted scopes, when the response says. */
   scope?: string;
+  /** `bearer` or `dpop`, lower-cased as oauth4webapi returns it. */
+  tokenType: string;
 }
 
 /** Which config settings to name when the server rejects something. */
 export interface SettingNames {
   /** e.g. `"clientId" and "clientSecretFile"` or `"clientId" and "privateKeyFile"`. */
   credentials: string;
+  /** The grant's own input, for `invalid_grant`, e.g. `"assertionFile"`; undefined: none. */
+  grantInput?: string;
+  /** The grant's name in messages; default `client_credentials`. */
+  grant?: string;
 }
 
 /** One token request, ready to send. */
@@ -31,6 +40,10 @@ export interface TokenRequest {
   clientAuth: oauth.ClientAuth;
   parameters: URLSearchParams;
   settings: SettingNames;
+  /** An extension grant type (e.g. jwt-bearer); undefined: client_credentials. */
+  grantType?: string;
+  /** Sender-constrains the token (RFC 9449): proofs on the request, nonces retried once. */
+  dpop?: oauth.DPoPHandle;
 }
 
 /** How requests are sent and retried. */
@@ -61,13 +74,10 @@ export class TokenRequestError extends AuthError {
     options: ErrorOptions & { server: string; temporary: boolean; retryAfterMs?: number },
   ) {
     super(message, options);
-    this.name = "AuthError";
+    this.name = "TokenRequestError";
     this.retryAfterMs = options.retryAfterMs;
   }
 }
-
-const BASE_DELAY_MS = 500;
-const MAX_DELAY_MS = 10_000;
 
 /**
  * Sends the request, retrying temporary failures.
@@ -93,8 +103,7 @@ export async function requestToken(
     if (!failure.temporary || attempt >= options.maxAttempts) throw failure;
     const retryAfterMs = failure.retryAfterMs;
     if (retryAfterMs !== undefined && retryAfterMs > options.maxRetryAfterMs) throw failure;
-    const backoff = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
-    const delay = Math.max(retryAfterMs ?? 0, Math.round(backoff * (0.5 + options.random() / 2)));
+    const delay = retryDelayMs(attempt, { random: options.random, retryAfterMs });
     logger.debug(`Retrying the token request of server "${request.server}"`, {
       reason: failure.message,
       delayMs: delay,
@@ -109,38 +118,65 @@ async function attemptOnce(
 ): Promise<ObtainedToken | TokenRequestError> {
   const { server } = request;
   const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-  try {
-    const response = await oauth.clientCredentialsGrantRequest(
-      request.as,
-      request.client,
-      request.clientAuth,
-      request.parameters,
-      {
-        signal,
-        [oauth.customFetch]: options.fetch,
-        [oauth.allowInsecureRequests]: options.allowInsecureRequests,
-      },
-    );
-    if (response.status === 429 || response.status >= 500) {
-      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), options.now());
-      await response.body?.cancel();
-      return temporary(server, `the token endpoint answered ${response.status}`, retryAfterMs);
+  for (let nonceRetry = false;; nonceRetry = true) {
+    try {
+      return await sendAndProcess(request, options, signal);
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason;
+      // The DPoP handle remembered the nonce the server sent: one retry uses it.
+      if (request.dpop && oauth.isDPoPNonceError(error)) {
+        if (!nonceRetry) continue;
+        return new TokenRequestError(
+          `Cannot get a token for server "${server}": the authorization server asked for a ` +
+            "new DPoP nonce again after a retry with the one it sent",
+          { server, temporary: false },
+        );
+      }
+      if (error instanceof TokenRequestError) return error;
+      return classify(error, request, options);
     }
-    const result = await oauth.processClientCredentialsResponse(
-      request.as,
-      request.client,
-      response,
-    );
-    options.logger.redactor.addSecret(result.access_token);
-    return {
-      accessToken: result.access_token,
-      expiresIn: result.expires_in,
-      scope: result.scope,
-    };
-  } catch (error) {
-    if (options.signal.aborted) throw options.signal.reason;
-    return classify(error, request, options);
   }
+}
+
+async function sendAndProcess(
+  request: TokenRequest,
+  options: TokenRequestOptions,
+  signal: AbortSignal,
+): Promise<ObtainedToken> {
+  const { as, client, clientAuth, grantType } = request;
+  const requestOptions = {
+    signal,
+    DPoP: request.dpop,
+    [oauth.customFetch]: options.fetch,
+    [oauth.allowInsecureRequests]: options.allowInsecureRequests,
+  };
+  // Each attempt sends its own copy: oauth4webapi adds grant_type to the parameters.
+  const parameters = new URLSearchParams(request.parameters);
+  const response = grantType
+    ? await oauth.genericTokenEndpointRequest(
+      as,
+      client,
+      clientAuth,
+      grantType,
+      parameters,
+      requestOptions,
+    )
+    : await oauth.clientCredentialsGrantRequest(as, client, clientAuth, parameters, requestOptions);
+  if (response.status === 429 || response.status >= 500) {
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), options.now());
+    await response.body?.cancel();
+    throw temporary(request.server, `the token endpoint answered ${response.status}`, retryAfterMs);
+  }
+  const result = grantType
+    ? await oauth.processGenericTokenEndpointResponse(as, client, response)
+    : await oauth.processClientCredentialsResponse(as, client, response);
+  options.logger.redactor.addSecret(result.access_token);
+  return {
+    accessToken: result.access_token,
+    expiresIn: result.expires_in,
+    scope: result.scope,
+    tokenType: result.token_type,
+  };
 }
 
 function classify(
@@ -199,10 +235,17 @@ function rejected(
 const HINTS: Record<string, (settings: SettingNames) => string> = {
   invalid_client: (s) => `; check ${s.credentials}`,
   unauthorized_client: (s) =>
-    `; the client may not use the client_credentials grant; check ${s.credentials}`,
+    `; the client may not use the ${s.grant ?? "client_credentials"} grant; check ${s.credentials}${
+      s.grantInput ? ` and ${s.grantInput}` : ""
+    }`,
+  invalid_grant: (s) => s.grantInput ? `; check ${s.grantInput}` : "",
+  // RFC 9449 §5, §8: a server that requires DPoP refuses requests without a (usable) proof.
+  invalid_dpop_proof: () => `; the authorization server requires DPoP: check "dpop"`,
+  use_dpop_nonce: () => `; the authorization server requires DPoP: remove "dpop": false`,
   invalid_scope: () => `; check "scopes"`,
   invalid_target: () => `; check "resource"`,
-  unsupported_grant_type: () => "; the server does not offer the client_credentials grant",
+  unsupported_grant_type: (s) =>
+    `; the server does not offer the ${s.grant ?? "client_credentials"} grant`,
 };
 
 function temporary(

@@ -4,6 +4,7 @@
  */
 import type { CredentialProvider } from "./types.ts";
 import { abortableDelay } from "../abort.ts";
+import { retryDelayMs } from "./_retry_policy.ts";
 
 /** Options of {@link createAuthFetch}. */
 export interface AuthFetchOptions {
@@ -15,7 +16,10 @@ export interface AuthFetchOptions {
   fetch?: typeof fetch;
   /** How many recover-and-retry rounds a request may take; default 2. */
   maxRetries?: number;
-  /** Waits between retries; default exponential from 100 ms. Tests pass a no-op. */
+  /**
+   * Waits between retries; default none before the first, then the token backoff policy
+   * (0.5 s doubling, jittered). Tests pass a no-op.
+   */
   backoff?: (attempt: number, signal?: AbortSignal) => Promise<void>;
   /**
    * Sees every response before it is returned (e.g. to remember the last status), so a caller
@@ -65,7 +69,12 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       : init?.body;
     for (let attempt = 0;; attempt++) {
       const headers = mergeHeaders(init?.headers, staticHeaders, await credentials.headers(signal));
-      const response = await baseFetch(input, { ...init, headers, body });
+      // A DPoP-bound token goes out with a proof of this very request (RFC 9449 §7).
+      const dpopToken = /^DPoP (.+)$/.exec(headers.authorization ?? "")?.[1];
+      const dpop = dpopToken ? await credentials.dpop?.(signal) : undefined;
+      const response = dpop && dpopToken
+        ? await dpop.send(baseFetch, input, { ...init, headers, body }, dpopToken)
+        : await baseFetch(input, { ...init, headers, body });
       onResponse?.(response);
       if (!needsRecovery(response) || attempt >= maxRetries) return response;
       // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.
@@ -117,7 +126,8 @@ function needsRecovery(response: Response): boolean {
   return /insufficient_scope/i.test(response.headers.get("www-authenticate") ?? "");
 }
 
+/** The first retry goes at once (a fresh token); later ones wait by the one backoff policy. */
 function defaultBackoff(attempt: number, signal?: AbortSignal): Promise<void> {
   if (attempt === 0) return Promise.resolve();
-  return abortableDelay(100 * 2 ** attempt, signal);
+  return abortableDelay(retryDelayMs(attempt), signal);
 }

@@ -7,10 +7,17 @@ import type { ServerConfig } from "../config/types.ts";
 import type { Logger } from "../log.ts";
 import { NotAuthenticatedError } from "../errors.ts";
 import type { TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  DpopSender,
+  TokenRequestHook,
+} from "./types.ts";
 import { StaticCredentialProvider, TokenOverrideProvider } from "./static_credentials.ts";
 import { ClientCredentialsProvider } from "./client_credentials_provider.ts";
 import { OAuthCredentialProvider } from "./oauth_credentials.ts";
+import { JwtBearerGrant } from "./jwt_bearer_grant.ts";
+import { IdJagGrant } from "./id_jag_grant.ts";
 
 /** What credential providers may need from the program. */
 export interface CredentialProviderOptions {
@@ -90,6 +97,37 @@ export function createCredentialProvider(
         onTokenRequest: options.onTokenRequest,
       });
       break;
+    case "jwt_bearer":
+      provider = new ClientCredentialsProvider(server.name, auth, {
+        logger: options.logger,
+        fetch: options.fetch,
+        now: options.now,
+        allowInsecureHttp: server.allowInsecureHttp,
+        onTokenRequest: options.onTokenRequest,
+        grant: new JwtBearerGrant(server.name, auth, {
+          logger: options.logger,
+          fetch: options.fetch,
+          now: options.now,
+          allowInsecureHttp: server.allowInsecureHttp,
+        }),
+      });
+      break;
+    case "enterprise_managed":
+      provider = new ClientCredentialsProvider(server.name, auth, {
+        logger: options.logger,
+        fetch: options.fetch,
+        now: options.now,
+        allowInsecureHttp: server.allowInsecureHttp,
+        onTokenRequest: options.onTokenRequest,
+        grant: new IdJagGrant(server.name, auth, {
+          logger: options.logger,
+          serverUrl: server.url,
+          fetch: options.fetch,
+          now: options.now,
+          allowInsecureHttp: server.allowInsecureHttp,
+        }),
+      });
+      break;
   }
   return server.allowUnauthenticated ? new OptionalCredentialProvider(provider) : provider;
 }
@@ -110,6 +148,9 @@ class OptionalCredentialProvider implements CredentialProvider {
   }
   status(): Promise<CredentialStatus> {
     return this.inner.status();
+  }
+  async dpop(signal?: AbortSignal): Promise<DpopSender | undefined> {
+    return await this.inner.dpop?.(signal);
   }
   async close(): Promise<void> {
     await this.inner.close?.();

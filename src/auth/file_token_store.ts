@@ -2,7 +2,6 @@
  * The production {@link TokenStore}: one JSON file per server under
  * `$TOOLSCRIPT_HOME/credentials/`, written atomically and locked across processes.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
@@ -10,7 +9,7 @@ import { syncDirectory, writeFileAtomically } from "../config/private_file.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { decodeServerName, encodeServerName, parseDocument } from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Options of {@link FileTokenStore}. */
 export interface FileTokenStoreOptions {
@@ -33,9 +32,9 @@ export interface FileTokenStoreOptions {
  * with mode 0600; wider modes found on disk are tightened with a warning. Neither directory
  * may be a symbolic link, and no credential or lock file may have a second hard link. A save writes a
  * fresh temp file, fsyncs it and renames it into place while holding an exclusive lock on
- * `<name>.lock`, so concurrent processes never see a half-written file. Locks are
- * re-entrant within one async call chain: `save` inside `withLock` reuses the held lock.
- * Reads take no lock; callers that decide something from what they read (refresh or not)
+ * `<name>.lock`, so concurrent processes never see a half-written file; inside a
+ * {@link FileTokenStore.transaction} the transaction's own `save` and `delete` write under the
+ * lock it holds. Reads take no lock; callers that decide something from what they read (refresh or not)
  * must re-read after taking the lock.
  *
  * @throws {InsecureTokenFileError} when a file is a symlink, has more than one hard link or is
@@ -64,8 +63,6 @@ export class FileTokenStore implements TokenStore {
   readonly #now: () => number;
   readonly #pollMs: number | undefined;
   readonly #queue = new LockQueue();
-  /** Locks held by the current async call chain, for re-entry. */
-  readonly #held = new AsyncLocalStorage<ReadonlyMap<string, { active: boolean }>>();
 
   /** Creates a store; touches no file until first used. */
   constructor(options: FileTokenStoreOptions) {
@@ -94,58 +91,82 @@ export class FileTokenStore implements TokenStore {
 
   /** See {@link TokenStore.save}. Stamps `updatedAt` with the store's clock. */
   async save(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
-    if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
-    if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
-    const target = this.#path(doc.server, ".json");
-    const bytes = new TextEncoder().encode(
-      JSON.stringify({ ...doc, updatedAt: this.#now() }, null, 2) + "\n",
-    );
-    await this.withLock(
-      doc.server,
-      () => writeFileAtomically(target, bytes, { signal, logger: this.#logger }),
-      signal,
-    );
+    checkDocument(doc);
+    await this.transaction(doc.server, (tx) => tx.save(doc), signal);
   }
 
   /** See {@link TokenStore.delete}. Takes the server's lock; leaves the lock file in place. */
   async delete(server: string, signal?: AbortSignal): Promise<boolean> {
-    const path = this.#path(server, ".json");
     if (!(await this.#prepareDirs(false))) return false;
-    return await this.withLock(server, async () => {
-      try {
-        await Deno.remove(path);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return false;
-        throw error;
-      }
-      await syncDirectory(this.dir, this.#logger);
-      return true;
-    }, signal);
+    return await this.transaction(server, (tx) => tx.delete(), signal);
   }
 
   /**
-   * See {@link TokenStore.withLock}. Same-process callers queue in order; other processes
-   * are excluded by an OS lock that dies with its holder. A nested call for the same server
-   * from inside `fn` runs at once (the lock is already held).
+   * See {@link TokenStore.transaction}. Same-process callers queue in order; other processes
+   * are excluded by an OS lock that dies with its holder.
    * @throws the signal's reason, unchanged, when `signal` aborts while waiting.
    */
-  async withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const lockPath = this.#path(server, ".lock");
-    const held = this.#held.getStore();
-    if (held?.get(server)?.active) return await fn();
+  async transaction<T>(
+    server: string,
+    fn: (tx: TokenTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     await this.#prepareDirs(true);
     using _turn = await this.#queue.acquire(server, signal);
-    await using _lock = await acquireFileLock(lockPath, {
+    await using _lock = await acquireFileLock(this.#path(server, ".lock"), {
       signal,
       logger: this.#logger,
       pollMs: this.#pollMs,
     });
-    const mark = { active: true };
+    let open = true;
+    const usable = () => {
+      if (!open) throw new Error(`The transaction of "${server}" has ended`);
+    };
+    const tx: TokenTransaction = {
+      server,
+      load: (serverUrl) => {
+        usable();
+        return this.load(server, serverUrl, signal);
+      },
+      save: (doc) => {
+        usable();
+        if (doc.server !== server) {
+          throw new RangeError(`A transaction of "${server}" cannot save "${doc.server}"`);
+        }
+        return this.#write(doc, signal);
+      },
+      delete: () => {
+        usable();
+        return this.#remove(server);
+      },
+    };
     try {
-      return await this.#held.run(new Map(held).set(server, mark), fn);
+      return await fn(tx);
     } finally {
-      mark.active = false;
+      open = false;
     }
+  }
+
+  async #write(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
+    checkDocument(doc);
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ ...doc, updatedAt: this.#now() }, null, 2) + "\n",
+    );
+    await writeFileAtomically(this.#path(doc.server, ".json"), bytes, {
+      signal,
+      logger: this.#logger,
+    });
+  }
+
+  async #remove(server: string): Promise<boolean> {
+    try {
+      await Deno.remove(this.#path(server, ".json"));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+    await syncDirectory(this.dir, this.#logger);
+    return true;
   }
 
   /** See {@link TokenStore.version}: a digest of the file's bytes. */
@@ -246,6 +267,11 @@ export class FileTokenStore implements TokenStore {
       `Tightened permissions of "${path}" from ${octal(mode)} to ${octal(mode & allowed)}`,
     );
   }
+}
+
+function checkDocument(doc: CredentialDocument): void {
+  if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
+  if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
 }
 
 function refuseForeignOwner(path: string, info: Deno.FileInfo): void {

@@ -4,7 +4,7 @@ import { makeScratchDir } from "../../tests/_helpers.ts";
 import { InsecureTokenFileError, UnreadableTokenFileError } from "../errors.ts";
 import { Logger } from "../log.ts";
 import { FileTokenStore } from "./file_token_store.ts";
-import type { CredentialDocument } from "./token_store.ts";
+import type { CredentialDocument, TokenTransaction } from "./token_store.ts";
 
 const URL_A = "https://mcp.example/mcp";
 
@@ -129,10 +129,12 @@ Deno.test("FileTokenStore.load() reports an unparseable file by name, never its 
     await Deno.writeTextFile(file, text);
     const error = await store.load("github", URL_A).catch((e) => e);
     assert.ok(error instanceof UnreadableTokenFileError, String(error));
-    assert.equal(error.code, "insecure_file");
+    assert.ok(!(error instanceof InsecureTokenFileError), "corrupt is not insecure");
+    assert.equal(error.code, "not_authenticated", "a new login replaces it: exit 3");
     assert.equal(error.file, file);
+    assert.equal(error.server, "github");
     assert.ok(error.message.includes(file));
-    assert.ok(error.fix?.startsWith("rm "));
+    assert.equal(error.fix, "toolscript auth github");
     const everything = `${error.stack} ${String(error.cause)} ${JSON.stringify(error)}`;
     assert.ok(!everything.includes(canary), everything);
   }
@@ -217,47 +219,51 @@ Deno.test("FileTokenStore.version() changes with every save and is undefined whe
   assert.notEqual(await store.version("github"), second);
 });
 
-Deno.test("FileTokenStore.withLock() serializes concurrent callers in one process", async () => {
+Deno.test("FileTokenStore.transaction() serializes concurrent callers in one process", async () => {
   await using scratch = await makeScratchDir();
   const { store } = storeIn(scratch.path);
   await store.save(doc("github", { tokens: { accessToken: "0" } }));
   const increment = () =>
-    store.withLock("github", async () => {
-      const current = await store.load("github", URL_A);
+    store.transaction("github", async (tx) => {
+      const current = await tx.load(URL_A);
       const n = Number(current?.tokens?.accessToken);
-      await store.save(doc("github", { tokens: { accessToken: String(n + 1) } }));
+      await tx.save(doc("github", { tokens: { accessToken: String(n + 1) } }));
     });
   await Promise.all(Array.from({ length: 20 }, increment));
   assert.equal((await store.load("github", URL_A))?.tokens?.accessToken, "20");
 });
 
-Deno.test("FileTokenStore.withLock() lets a nested call for the same server through", async () => {
+Deno.test("FileTokenStore.transaction() writes through its tx, for its server only, while open", async () => {
   await using scratch = await makeScratchDir();
   const { store } = storeIn(scratch.path);
-  const result = await store.withLock("github", () =>
-    store.withLock("github", async () => {
-      await store.save(doc("github"));
-      return await store.delete("github");
-    }));
+  let kept: TokenTransaction | undefined;
+  const result = await store.transaction("github", async (tx) => {
+    kept = tx;
+    await tx.save(doc("github"));
+    assert.throws(() => tx.save(doc("other")), RangeError);
+    return await tx.delete();
+  });
   assert.equal(result, true);
+  assert.throws(() => kept!.save(doc("github")), /has ended/);
+  assert.deepEqual(await store.list(), []);
 });
 
-Deno.test("FileTokenStore.withLock() rejects with the signal's reason while another holds the lock", async () => {
+Deno.test("FileTokenStore.transaction() rejects with the signal's reason while another holds the lock", async () => {
   await using scratch = await makeScratchDir();
   const { store } = storeIn(scratch.path);
   const entered = Promise.withResolvers<void>();
   const leave = Promise.withResolvers<void>();
-  const holder = store.withLock("github", () => {
+  const holder = store.transaction("github", () => {
     entered.resolve();
     return leave.promise;
   });
   await entered.promise;
   const controller = new AbortController();
-  const waiter = store.withLock("github", () => Promise.resolve("ran"), controller.signal);
+  const waiter = store.transaction("github", () => Promise.resolve("ran"), controller.signal);
   const reason = new Error("user gave up");
   controller.abort(reason);
   await assert.rejects(waiter, (error) => error === reason);
   leave.resolve();
   await holder;
-  assert.equal(await store.withLock("github", () => Promise.resolve("next")), "next");
+  assert.equal(await store.transaction("github", () => Promise.resolve("next")), "next");
 });

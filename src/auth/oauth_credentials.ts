@@ -4,13 +4,25 @@
  * tells the user the exact command to run when only a new login helps.
  */
 import type { RemoteServerConfig } from "../config/types.ts";
-import { AuthError, NotAuthenticatedError } from "../errors.ts";
+import { AuthError, NotAuthenticatedError, UnreadableTokenFileError } from "../errors.ts";
 import { fingerprint, type Logger, silentLogger } from "../log.ts";
 import { raceAbort } from "../abort.ts";
+import { type TokenDemand, TokenLifecycle, type TokenSet } from "./token_lifecycle.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./_oauth_refresh.ts";
 import { readChallenge } from "./oauth_discovery.ts";
-import type { CredentialDocument, StoredTokens, TokenStore } from "./token_store.ts";
-import type { CredentialProvider, CredentialStatus, TokenRequestHook } from "./types.ts";
+import type {
+  CredentialDocument,
+  StoredTokens,
+  TokenStore,
+  TokenTransaction,
+} from "./token_store.ts";
+import type {
+  CredentialProvider,
+  CredentialStatus,
+  DpopSender,
+  TokenRequestHook,
+} from "./types.ts";
+import { DpopKey, isDpopBound } from "./dpop.ts";
 
 /** Options of {@link OAuthCredentialProvider}. */
 export interface OAuthCredentialProviderOptions {
@@ -24,6 +36,8 @@ export interface OAuthCredentialProviderOptions {
   now?: () => number;
   /** Config path for `--config` in fix commands, when not the default. */
   configPath?: string;
+  /** The gateway caller these credentials belong to (`--caller` in fix commands). */
+  caller?: string;
   /**
    * For a remote server without an `auth` block: without stored credentials requests go out
    * bare (`headers()` returns `{}`) and a 401 is not recovered (`recover()` returns false).
@@ -54,9 +68,10 @@ export interface OAuthCredentialProviderOptions {
  * Supplies `Authorization: Bearer <token>` for one OAuth server from the {@link TokenStore}.
  *
  * Re-reads the stored document whenever `store.version()` changes, so a login in another
- * process is picked up. Refreshes are single-flight in-process and run under
- * `store.withLock(server)`; after taking the lock it re-reads and skips the refresh when
- * another process already did it. Only `invalid_grant` clears the stored tokens.
+ * process is picked up. When to refresh, single flight in-process and keeping a valid token
+ * while a refresh fails are the shared {@link TokenLifecycle}'s; this class is the grant: it
+ * refreshes in a `store.transaction(server)`, re-reading after taking the lock and skipping the
+ * refresh when another process already did it. Only `invalid_grant` clears the stored tokens.
  *
  * @throws {NotAuthenticatedError} (from `headers`/`recover`) with the `toolscript auth` command
  *   (and `--scope` for a 403 `insufficient_scope`) when only a new login helps.
@@ -69,18 +84,20 @@ export class OAuthCredentialProvider implements CredentialProvider {
   readonly #options: OAuthCredentialProviderOptions;
   readonly #logger: Logger;
   readonly #now: () => number;
+  /** When to refresh, one refresh at a time, what failed: the shared token lifecycle. */
+  readonly #lifecycle: TokenLifecycle;
   #doc: CredentialDocument | undefined;
   #version: string | undefined;
   #loaded = false;
-  #refreshing: Promise<CredentialDocument> | undefined;
   /** The access token obtained by the last refresh that `recover()` asked for. */
   #recoveredWith: string | undefined;
   #lastSent: string | undefined;
-  #lastError: string | undefined;
   /** When the store's version was last looked at (monotonic ms). */
   #checkedAt = -Infinity;
   /** A look at the store under way, shared by concurrent requests. */
   #reading: Promise<CredentialDocument | undefined> | undefined;
+  /** The stored DPoP key, imported once per stored key (its nonce memory lives here). */
+  #dpop: { jwk: string; key: Promise<DpopKey> } | undefined;
 
   /** Reads nothing yet: the store is read on first use. */
   constructor(server: RemoteServerConfig, options: OAuthCredentialProviderOptions) {
@@ -88,30 +105,44 @@ export class OAuthCredentialProvider implements CredentialProvider {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger();
     this.#now = options.now ?? Date.now;
+    this.#lifecycle = new TokenLifecycle({ obtain: (demand) => this.#refreshLocked(demand) }, {
+      server: server.name,
+      logger: this.#logger,
+      now: this.#now,
+      refreshAt: options.refreshAt ?? DEFAULT_REFRESH_AT,
+      maxMarginMs: options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS,
+    });
   }
 
   /** See {@link CredentialProvider.headers}. */
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
-    let doc = await this.#current(signal);
+    const doc = await this.#current(signal);
     if (!doc?.tokens) {
       if (this.#options.implicit && !doc?.tokensDropped) return {};
       throw this.#notAuthenticated(doc?.tokensDropped?.reason ?? "no stored credentials");
     }
-    const current = doc.tokens;
-    if (this.#isExpiring(current)) {
-      try {
-        doc = await this.#refresh(current.accessToken, signal);
-      } catch (error) {
-        const usable = error instanceof AuthError && error.temporary && !this.#isExpired(current);
-        if (!usable) throw error;
-        this.#logger.warn(`Using the current token of "${this.server.name}" until refresh works`, {
-          error: error.message,
-        });
-      }
+    // Without a refresh token there is nothing to renew: the token serves until it expires.
+    const renewable = doc.tokens.refreshToken !== undefined ||
+      this.#lifecycle.isExpired(tokenSetOf(doc));
+    const token = renewable ? await this.#lifecycle.token(signal) : tokenSetOf(doc)!;
+    this.#lastSent = token.accessToken;
+    const scheme = isDpopBound(token.tokenType) ? "DPoP" : "Bearer";
+    return { Authorization: `${scheme} ${token.accessToken}` };
+  }
+
+  /** See {@link CredentialProvider.dpop}: the stored key, when there is one. */
+  async dpop(signal?: AbortSignal): Promise<DpopSender | undefined> {
+    return await this.#dpopKey(await this.#current(signal));
+  }
+
+  #dpopKey(doc: CredentialDocument | undefined): Promise<DpopKey> | undefined {
+    const stored = doc?.dpopKey;
+    if (!stored) return undefined;
+    const jwk = JSON.stringify(stored);
+    if (this.#dpop?.jwk !== jwk) {
+      this.#dpop = { jwk, key: DpopKey.fromStored(this.server.name, stored) };
     }
-    const token = doc.tokens!.accessToken;
-    this.#lastSent = token;
-    return { Authorization: `Bearer ${token}` };
+    return this.#dpop.key;
   }
 
   /** See {@link CredentialProvider.recover}. */
@@ -145,8 +176,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
       tokenFingerprint: fingerprint(sent),
       error: challenge.error,
     });
-    const fresh = await this.#refresh(sent, signal, "rejected");
-    this.#recoveredWith = fresh.tokens?.accessToken;
+    const fresh = await this.#lifecycle.renew(sent, signal);
+    this.#recoveredWith = fresh.accessToken;
     return true;
   }
 
@@ -161,32 +192,36 @@ export class OAuthCredentialProvider implements CredentialProvider {
     if (!doc?.tokens && this.#options.implicit && !doc?.client) {
       return { authType: "none", state: "ok" };
     }
+    const failure = this.#lifecycle.lastError;
+    const lastError = failure instanceof NotAuthenticatedError ? failure.reason : failure?.message;
     const base = {
       authType: "oauth",
       ...(doc?.client ? { registration: doc.client.registration } : {}),
-      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(lastError ? { lastError } : {}),
     };
     const tokens = doc?.tokens;
     if (!tokens) {
-      const reason = this.#lastError ?? doc?.tokensDropped?.reason;
+      const reason = lastError ?? doc?.tokensDropped?.reason;
       return { ...base, state: "needs-auth", ...(reason ? { lastError: reason } : {}) };
     }
-    const state = this.#lastError
-      ? "refresh-failed"
-      : this.#isExpired(tokens) && !tokens.refreshToken
-      ? "expired"
-      : "ok";
     return {
       ...base,
-      state,
+      state: this.#lifecycle.state(tokens.refreshToken !== undefined),
       ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
       ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+      ...(isDpopBound(tokens.tokenType) ? { dpop: true } : {}),
     };
   }
 
   /** See {@link CredentialProvider.invalidate}. */
   invalidate(): void {
     this.#checkedAt = -Infinity;
+  }
+
+  /** See {@link CredentialProvider.close}: aborts a refresh under way. */
+  close(): Promise<void> {
+    this.#lifecycle.close();
+    return Promise.resolve();
   }
 
   /**
@@ -205,9 +240,25 @@ export class OAuthCredentialProvider implements CredentialProvider {
 
   async #read(checkedAt: number): Promise<CredentialDocument | undefined> {
     const name = this.server.name;
-    const version = await this.#options.store.version(name);
+    let version: string | undefined;
+    try {
+      version = await this.#options.store.version(name);
+    } catch (error) {
+      // A shared store briefly unreachable (Redis): the token set in memory stays usable
+      // until it needs a refresh, which needs the store.
+      if (!this.#loaded || !(error instanceof AuthError && error.temporary)) throw error;
+      this.#checkedAt = checkedAt;
+      return this.#doc;
+    }
     if (!this.#loaded || version !== this.#version) {
-      this.#adopt(await this.#options.store.load(name, this.server.url), version);
+      const doc = await this.#options.store.load(name, this.server.url).catch((error) => {
+        // A corrupt file is a missing login: `toolscript auth` replaces it.
+        if (error instanceof UnreadableTokenFileError) {
+          throw this.#notAuthenticated(error.message, undefined, error);
+        }
+        throw error;
+      });
+      this.#adopt(doc, version);
     }
     this.#checkedAt = checkedAt;
     return this.#doc;
@@ -217,38 +268,39 @@ export class OAuthCredentialProvider implements CredentialProvider {
     this.#doc = doc;
     this.#version = version;
     this.#loaded = true;
+    this.#lifecycle.adopt(tokenSetOf(doc));
     const redactor = this.#logger.redactor;
     for (
       const secret of [
         doc?.tokens?.accessToken,
         doc?.tokens?.refreshToken,
         doc?.client?.clientSecret,
+        doc?.dpopKey?.jwk.d,
       ]
     ) {
       redactor.addSecret(secret);
     }
   }
 
-  /** Single-flight in this process; the caller's signal only stops its own wait. */
-  #refresh(stale: string, signal?: AbortSignal, why = "expiring"): Promise<CredentialDocument> {
-    this.#refreshing ??= this.#refreshLocked(stale, why).finally(() => {
-      this.#refreshing = undefined;
-    });
-    return raceAbort(this.#refreshing, signal);
-  }
-
-  async #refreshLocked(stale: string, why: string): Promise<CredentialDocument> {
+  /**
+   * The grant: under the server's lock, adopt what another process already refreshed, else
+   * exchange the refresh token and save the result.
+   */
+  async #refreshLocked(demand: TokenDemand): Promise<TokenSet> {
+    const stale = demand.current?.accessToken;
+    const why = demand.need;
     const { store } = this.#options;
     const name = this.server.name;
     using lockWait = timeoutSignal(this.#options.lockTimeoutMs ?? 30_000);
     try {
-      return await store.withLock(name, async () => {
-        const doc = await store.load(name, this.server.url);
+      return await store.transaction(name, async (tx) => {
+        const doc = await tx.load(this.server.url);
         this.#adopt(doc, await store.version(name));
         if (!doc?.tokens) throw this.#notAuthenticated("no stored credentials");
-        if (doc.tokens.accessToken !== stale && !this.#isExpiring(doc.tokens)) {
+        const stored = tokenSetOf(doc)!;
+        if (doc.tokens.accessToken !== stale && !this.#lifecycle.isDue(stored)) {
           this.#logger.debug("Another process already refreshed the token", { server: name });
-          return doc;
+          return stored;
         }
         if (!doc.tokens.refreshToken) {
           throw this.#notAuthenticated(
@@ -257,8 +309,8 @@ export class OAuthCredentialProvider implements CredentialProvider {
               : "the access token expired and there is no refresh token",
           );
         }
-        return await this.#refreshNow(doc);
-      }, lockWait.signal);
+        return tokenSetOf(await this.#refreshNow(doc, tx))!;
+      }, AbortSignal.any([lockWait.signal, demand.signal]));
     } catch (error) {
       if (lockWait.signal.aborted && error === lockWait.signal.reason) {
         throw new AuthError(
@@ -270,7 +322,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
     }
   }
 
-  async #refreshNow(doc: CredentialDocument): Promise<CredentialDocument> {
+  async #refreshNow(doc: CredentialDocument, tx: TokenTransaction): Promise<CredentialDocument> {
     const name = this.server.name;
     let tokens: StoredTokens;
     using requestTimeout = timeoutSignal(this.#options.requestTimeoutMs ?? 30_000);
@@ -282,43 +334,28 @@ export class OAuthCredentialProvider implements CredentialProvider {
         logger: this.#logger,
         signal: requestTimeout.signal,
         onTokenRequest: this.#options.onTokenRequest,
+        dpop: await this.#dpopKey(doc),
       });
     } catch (error) {
       if (error instanceof RefreshRejectedError) {
         const { tokens: _dropped, ...rest } = doc;
         if (error.clientForgotten) delete rest.client;
         rest.tokensDropped = { reason: error.message, at: this.#now() };
-        await this.#options.store.save(rest);
+        await tx.save(rest);
         this.#adopt(rest, await this.#options.store.version(name));
-        this.#lastError = error.message;
         this.#logger.warn(`Server "${name}" needs a new login: ${error.message}`);
         throw this.#notAuthenticated(error.message, undefined, error);
       }
-      this.#lastError = error instanceof Error ? error.message : String(error);
       throw error;
     }
     const next = { ...doc, tokens };
-    await this.#options.store.save(next);
+    await tx.save(next);
     this.#adopt(next, await this.#options.store.version(name));
-    this.#lastError = undefined;
     this.#logger.info(`Refreshed the access token of "${name}"`, {
       expiresAt: tokens.expiresAt ? new Date(tokens.expiresAt).toISOString() : undefined,
       tokenFingerprint: fingerprint(tokens.accessToken),
     });
     return next;
-  }
-
-  #isExpiring(tokens: StoredTokens): boolean {
-    if (tokens.expiresAt === undefined) return false;
-    return this.#now() >=
-      refreshDueAt(tokens.expiresAt, tokens.obtainedAt ?? this.#doc?.updatedAt, {
-        refreshAt: this.#options.refreshAt ?? DEFAULT_REFRESH_AT,
-        maxMarginMs: this.#options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS,
-      });
-  }
-
-  #isExpired(tokens: StoredTokens): boolean {
-    return tokens.expiresAt !== undefined && this.#now() >= tokens.expiresAt;
   }
 
   #configuredScopes(): string[] {
@@ -332,6 +369,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       reason,
       scopes,
       configPath: this.#options.configPath,
+      caller: this.#options.caller,
       ...(cause ? { cause } : {}),
     });
   }
@@ -346,24 +384,18 @@ const DEFAULT_REFRESH_AT = 0.8;
 const STORE_RECHECK_MS = 1000;
 const DEFAULT_REFRESH_SKEW_MS = 60_000;
 
-/**
- * When a token set obtained at `obtainedAt` and expiring at `expiresAt` is due for refresh:
- * at `refreshAt` of its lifetime, but never earlier than `maxMarginMs` before expiry, so a
- * 20 s token is refreshed once, near its end, not on every request as a fixed 60 s margin
- * would. A token whose lifetime is unknown refreshes `maxMarginMs` before expiry.
- */
-function refreshDueAt(
-  expiresAt: number,
-  obtainedAt: number | undefined,
-  options: { refreshAt: number; maxMarginMs: number },
-): number {
-  const lifetimeMs = obtainedAt !== undefined && obtainedAt < expiresAt
-    ? expiresAt - obtainedAt
-    : undefined;
-  const marginMs = lifetimeMs === undefined
-    ? options.maxMarginMs
-    : Math.min(options.maxMarginMs, lifetimeMs * (1 - options.refreshAt));
-  return expiresAt - marginMs;
+/** The lifecycle's view of a document's tokens; `obtainedAt` defaults to the save time. */
+function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
+  const tokens = doc?.tokens;
+  if (!tokens) return undefined;
+  const obtainedAt = tokens.obtainedAt ?? doc.updatedAt;
+  return {
+    accessToken: tokens.accessToken,
+    ...(tokens.expiresAt !== undefined ? { expiresAt: tokens.expiresAt } : {}),
+    ...(obtainedAt ? { obtainedAt } : {}),
+    ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
+    ...(tokens.tokenType ? { tokenType: tokens.tokenType } : {}),
+  };
 }
 
 /** An AbortSignal that aborts after `ms`; disposing it clears the timer. */

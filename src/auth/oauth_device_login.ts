@@ -19,13 +19,14 @@ import {
   type LoginInputs,
   noOAuthLoginError,
   prepareLogin,
-  runLoginLocked,
+  runLogin,
   settleClient,
 } from "./_oauth_login_setup.ts";
 import { abortableDelay } from "../abort.ts";
 import { metadataString } from "./oauth_discovery.ts";
 import type { OAuthLoginOptions, OAuthLoginResult } from "./oauth_login.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { dpopKeyForLogin, withDpopKey } from "./dpop.ts";
 import { checkBrowserUrl, UnsafeUrlError } from "./url_policy.ts";
 import { stripControlChars } from "../log.ts";
 
@@ -58,14 +59,16 @@ export interface DeviceLoginOptions extends
 }
 
 /**
- * Runs the device flow under `store.withLock(server)` and saves the credentials.
+ * Runs the device flow and saves the credentials. A transaction of the server's credentials
+ * (holding its lock) reads the stored document, another one saves the tokens; none is open
+ * while the user approves the code.
  * @throws {AuthError} when the server offers no device flow, the user denies, or the code expires.
  * @throws {UnsafeUrlError} when `verification_uri` or `verification_uri_complete` is not an
  *   https (or loopback http) URL; `onUserCode` is then never called.
  * @throws the signal's reason when `signal` aborts first.
  */
 export async function loginWithDeviceCode(options: DeviceLoginOptions): Promise<OAuthLoginResult> {
-  return await runLoginLocked(options, (inputs) => runDeviceFlow(options, inputs));
+  return await runLogin(options, (inputs) => runDeviceFlow(options, inputs));
 }
 
 async function runDeviceFlow(
@@ -75,7 +78,11 @@ async function runDeviceFlow(
   const { server, signal } = options;
   const logger = inputs.logger;
   const name = server.name;
-  const setup = await prepareLogin(inputs, { pkce: false });
+  const setup = await inputs.store.transaction(
+    name,
+    (tx) => prepareLogin(inputs, tx, { pkce: false }),
+    signal,
+  );
   const metadata = setup.discovery.authorizationServerMetadata;
   if (!metadataString(metadata, "device_authorization_endpoint")) {
     throw new AuthError(
@@ -85,9 +92,12 @@ async function runDeviceFlow(
     );
   }
   const registration = settleClient(setup, inputs, { grantType: DEVICE_GRANT });
+  // DPoP: the device code exchange carries a proof of a new key, saved with the tokens.
+  const dpopSetting = server.auth?.type === "oauth" ? server.auth.dpop : undefined;
+  const dpop = await dpopKeyForLogin(name, metadata, dpopSetting, logger);
   const provider = new StoreOAuthClientProvider({
     store: options.store,
-    document: setup.document,
+    document: withDpopKey(setup.document, dpop),
     preRegistered: setup.preRegistered,
     clientMetadataUrl: setup.clientMetadataUrl,
     scope: setup.scope,
@@ -158,6 +168,7 @@ async function runDeviceFlow(
   let intervalMs = (device.interval ?? 5) * 1000;
   const now = options.now ?? Date.now;
   const deadline = now() + device.expires_in * 1000;
+  let nonceRetried = false;
   for (;;) {
     await abortableDelay(intervalMs, signal);
     if (now() > deadline) {
@@ -174,12 +185,18 @@ async function runDeviceFlow(
         device.device_code,
         {
           ...http,
+          DPoP: dpop?.handle,
           additionalParameters: extra,
         },
       );
       tokens = await oauth.processDeviceCodeResponse(as, client, response);
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError && error.error === "authorization_pending") {
+        continue;
+      }
+      // The handle remembered the nonce the server sent: the next poll uses it, once.
+      if (dpop && oauth.isDPoPNonceError(error) && !nonceRetried) {
+        nonceRetried = true;
         continue;
       }
       if (error instanceof oauth.ResponseBodyError && error.error === "slow_down") {

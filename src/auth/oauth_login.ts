@@ -6,31 +6,35 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/client/auth"
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
-import * as oauth from "oauth4webapi";
 import { AuthError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { describeFailure, recordingFetch, safeCause } from "./_oauth_http.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
 import {
   type LoginInputs,
+  type LoginSetup,
   noOAuthLoginError,
   prepareLogin,
-  runLoginLocked,
+  runLogin,
   settleClient,
 } from "./_oauth_login_setup.ts";
 import { readPastedUrls, ResponseInbox } from "./_response_inbox.ts";
-import { screenAuthorizationResponse } from "./_authorization_response.ts";
+import {
+  screenAuthorizationResponse,
+  validateAuthorizationResponse,
+} from "./_authorization_response.ts";
+import { authorizationEndpointRefusesClient, refusesClient } from "./_forgotten_client.ts";
 import { checkBrowserUrl, UnsafeUrlError } from "./url_policy.ts";
 import {
   type CallbackOutcome,
   DEFAULT_CALLBACK_PORTS,
   type LoopbackCallback,
-  sanitizeAuthorizationError,
   startLoopbackCallback,
 } from "./loopback_callback.ts";
 import { StoreOAuthClientProvider } from "./oauth_provider.ts";
+import { type DpopKey, dpopKeyForLogin, withDpopKey } from "./dpop.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
-import type { CredentialDocument, TokenStore } from "./token_store.ts";
+import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Options of {@link loginWithOAuth}. */
 export interface OAuthLoginOptions {
@@ -82,8 +86,10 @@ export interface OAuthLoginResult {
 }
 
 /**
- * Runs the whole flow under `store.withLock(server)`, so a concurrent login or refresh of
- * the same server waits, and saves the credentials (client, tokens, discovery) on success.
+ * Runs the flow and saves the credentials (client, tokens, discovery) on success. A
+ * transaction of the server's credentials (`store.transaction`, holding its lock) reads the
+ * stored document, and another one runs the code exchange and the save, not while the user is in the browser: a gateway
+ * refreshing the same server meanwhile goes ahead.
  *
  * Authorization responses without this login's `state`, malformed ones, and pasted URLs not
  * sent to its redirect URI are answered with an error and ignored: the flow keeps waiting.
@@ -94,16 +100,21 @@ export interface OAuthLoginResult {
  * @throws the signal's reason when `signal` aborts first (e.g. the timeout).
  */
 export async function loginWithOAuth(options: OAuthLoginOptions): Promise<OAuthLoginResult> {
-  return await runLoginLocked(options, (inputs) => runFlow(options, inputs));
+  return await runLogin(options, (inputs) => runFlow(options, inputs));
 }
 
 async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise<OAuthLoginResult> {
   const { server, signal } = options;
   const logger = inputs.logger;
-  const setup = await prepareLogin(inputs, { pkce: true });
+  const locked = <T>(fn: (tx: TokenTransaction) => Promise<T>) =>
+    inputs.store.transaction(server.name, fn, signal);
+  const setup = await locked((tx) => prepareLogin(inputs, tx, { pkce: true }));
   const config = server.auth?.type === "oauth" ? server.auth : undefined;
   const metadata = setup.discovery.authorizationServerMetadata;
-  // Responses are handled here, in the flow's own async context, which holds the lock.
+  // DPoP: the code exchange carries a proof of a new key, saved with the tokens it binds. Made
+  // once for the flow: a registration again after a forgotten client binds to the same key.
+  const dpop = await dpopKeyForLogin(server.name, metadata, config?.dpop, logger);
+  // Responses are handled here, in the flow's own async context, one at a time.
   const inbox = new ResponseInbox();
   await using listener = openListener(
     options,
@@ -122,9 +133,63 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     redirectUri,
     scope: setup.scope,
   });
+  const stopReading = new AbortController();
+  const reading = readPastedUrls(options.readPasted, inbox, stopReading.signal, logger);
+  try {
+    const flow: Flow = { options, inputs, setup, inbox, redirectUri, locked, dpop };
+    const first = await authorizeOnce(flow);
+    if (first !== CLIENT_FORGOTTEN) return first;
+    // The authorization server forgot the client we registered: register again, once.
+    logger.warn(
+      `The authorization server of "${server.name}" no longer knows the OAuth client ` +
+        `toolscript registered (invalid_client); registering a new one`,
+    );
+    delete setup.document.client;
+    delete setup.document.tokens;
+    const second = await authorizeOnce(flow);
+    if (second !== CLIENT_FORGOTTEN) return second;
+    throw new AuthError(
+      `The authorization server of "${server.name}" refused the OAuth client toolscript has ` +
+        `just registered (invalid_client)`,
+      { server: server.name },
+    );
+  } finally {
+    inbox.close();
+    stopReading.abort();
+    await reading;
+  }
+}
+
+/** What one authorization attempt works with. */
+interface Flow {
+  options: OAuthLoginOptions;
+  inputs: LoginInputs;
+  setup: LoginSetup;
+  inbox: ResponseInbox;
+  redirectUri: string;
+  /** Runs `fn` in a transaction of the server's credentials (holding its lock). */
+  locked: <T>(fn: (tx: TokenTransaction) => Promise<T>) => Promise<T>;
+  /** The DPoP key the tokens are bound to, saved with them; undefined: no DPoP. */
+  dpop?: DpopKey;
+}
+
+/** An attempt found that the authorization server forgot our dynamically registered client. */
+const CLIENT_FORGOTTEN: unique symbol = Symbol("client forgotten");
+
+/**
+ * One authorization request and the response that ends it. Returns {@link CLIENT_FORGOTTEN}
+ * (after dropping the stored registration) when the server refuses the dynamically registered
+ * client it was started with: at the authorization endpoint (checked before the URL is shown),
+ * in the authorization response, or at the code exchange.
+ */
+async function authorizeOnce(flow: Flow): Promise<OAuthLoginResult | typeof CLIENT_FORGOTTEN> {
+  const { options, inputs, setup, inbox, redirectUri, locked, dpop } = flow;
+  const { server, signal } = options;
+  const logger = inputs.logger;
+  const metadata = setup.discovery.authorizationServerMetadata;
   const provider = new StoreOAuthClientProvider({
     store: options.store,
-    document: setup.document,
+    document: withDpopKey(setup.document, dpop),
     redirectUrl: redirectUri,
     preRegistered: setup.preRegistered,
     clientMetadataUrl: setup.clientMetadataUrl,
@@ -134,8 +199,16 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     now: options.now,
     logger,
   });
+  // Only a stored dynamic registration can have been forgotten (and be registered again).
+  const reused = setup.document.client?.registration === "dynamic" && !setup.preRegistered &&
+    !setup.clientMetadataUrl;
+  const forgotten = async (): Promise<typeof CLIENT_FORGOTTEN> => {
+    await locked((tx) => provider.within(tx, () => provider.invalidateCredentials("client")));
+    return CLIENT_FORGOTTEN;
+  };
   const record: { status?: number } = {};
-  const fetchFn = recordingFetch(inputs.fetch, signal, record);
+  const recording = recordingFetch(inputs.fetch, signal, record);
+  const fetchFn = dpop ? dpop.tokenFetch(recording) : recording;
   const authOptions = { serverUrl: server.url, scope: setup.scope, fetchFn };
   try {
     const first = await auth(provider, authOptions);
@@ -152,8 +225,16 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   }
   const authorizationUrl = provider.authorizationUrl!;
   const expectedState = provider.expectedState!;
+  checkBrowserUrl(authorizationUrl, "authorization URL", {
+    server: server.name,
+    allowInsecureHttp: server.allowInsecureHttp,
+  });
+  if (reused && await authorizationEndpointRefusesClient(authorizationUrl, fetchFn, signal)) {
+    return await forgotten();
+  }
   const exchange = async (url: URL) => {
-    const code = validateResponse(url, metadata, provider, expectedState, server.name);
+    const clientId = provider.clientInformation()?.client_id ?? "";
+    const code = validateAuthorizationResponse(url, metadata, clientId, expectedState, server.name);
     logger.redactor.addSecret(code);
     let result;
     try {
@@ -161,6 +242,8 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof UnsafeUrlError) throw error;
+      // The SDK dropped a client the token endpoint refused (invalid_client) before failing.
+      if (reused && !provider.document.client) return CLIENT_FORGOTTEN;
       throw noOAuthLoginError(setup, server, record.status) ?? new AuthError(
         `Cannot exchange the authorization code of server "${server.name}": ${
           describeFailure(error, record.status)
@@ -172,40 +255,37 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
       throw new AuthError(`The authorization server of "${server.name}" asked to log in again`);
     }
   };
-  checkBrowserUrl(authorizationUrl, "authorization URL", {
-    server: server.name,
-    allowInsecureHttp: server.allowInsecureHttp,
-  });
   await options.onAuthorizationUrl(authorizationUrl);
-  const stopReading = new AbortController();
-  const reading = readPastedUrls(options.readPasted, inbox, stopReading.signal, logger);
   const expected = { redirectUri, expectedState };
-  try {
-    // Responses that are not this login's are answered and ignored; the flow waits on (until
-    // the signal aborts) for the one that is, and ends with it, success or failure.
-    for (;;) {
-      const item = await inbox.next(signal);
-      const ignored = screenAuthorizationResponse(item.url, item.source, expected);
-      if (ignored) {
-        logger.warn(`Ignored an authorization response for "${server.name}": ${ignored}`, {
-          source: item.source,
-        });
-        item.reply({ ok: false, message: `Ignored: ${ignored}. The login is still waiting.` });
-        continue;
-      }
-      try {
-        await exchange(item.url);
-        item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
-      } catch (error) {
-        item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
-        throw error;
-      }
-      break;
+  // Responses that are not this login's are answered and ignored; the flow waits on (until the
+  // signal aborts) for the one that is, and ends with it, success or failure.
+  for (;;) {
+    const item = await inbox.next(signal);
+    const ignored = screenAuthorizationResponse(item.url, item.source, expected);
+    if (ignored) {
+      logger.warn(`Ignored an authorization response for "${server.name}": ${ignored}`, {
+        source: item.source,
+      });
+      item.reply({ ok: false, message: `Ignored: ${ignored}. The login is still waiting.` });
+      continue;
     }
-  } finally {
-    inbox.close();
-    stopReading.abort();
-    await reading;
+    if (reused && refusesClient(item.url.searchParams.get("error"))) {
+      item.reply({ ok: false, message: RETRYING });
+      return await forgotten();
+    }
+    try {
+      // The lock again, only for the exchange and the save.
+      const outcome = await locked((tx) => provider.within(tx, () => exchange(item.url)));
+      if (outcome === CLIENT_FORGOTTEN) {
+        item.reply({ ok: false, message: RETRYING });
+        return outcome;
+      }
+      item.reply({ ok: true, message: `toolscript is now authorized for "${server.name}".` });
+    } catch (error) {
+      item.reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    break;
   }
   const stored = provider.document;
   const result = resultOf(stored);
@@ -216,6 +296,9 @@ async function runFlow(options: OAuthLoginOptions, inputs: LoginInputs): Promise
   });
   return result;
 }
+
+const RETRYING = "The authorization server no longer knows this client; toolscript registers " +
+  "a new one: follow the new link in the terminal.";
 
 /** Starts the loopback listener unless the configured redirect URI is not on this machine. */
 function openListener(
@@ -248,53 +331,6 @@ function openListener(
       ...new Set([...storedPorts, ...(options.callbackPorts ?? DEFAULT_CALLBACK_PORTS)]),
     ],
   });
-}
-
-/** RFC 9207 `iss` and `state` checks (oauth4webapi), then the code. */
-function validateResponse(
-  url: URL,
-  metadata: { issuer: string } & Record<string, unknown>,
-  provider: StoreOAuthClientProvider,
-  expectedState: string,
-  server: string,
-): string {
-  const client = { client_id: provider.clientInformation()?.client_id ?? "" };
-  let params: URLSearchParams;
-  try {
-    params = oauth.validateAuthResponse(
-      metadata as unknown as oauth.AuthorizationServer,
-      client,
-      url.searchParams,
-      expectedState,
-    );
-  } catch (error) {
-    if (error instanceof oauth.AuthorizationResponseError) {
-      throw new AuthError(
-        `The authorization server refused the login of server "${server}": ${
-          sanitizeAuthorizationError(error.error, error.error_description)
-        }`,
-        { server },
-      );
-    }
-    throw new AuthError(
-      `Refusing the authorization response for server "${server}": ${refusal(error)}`,
-      { server },
-    );
-  }
-  const code = params.get("code");
-  if (!code) throw new AuthError(`The authorization response for server "${server}" has no code`);
-  return code;
-}
-
-function refusal(error: unknown): string {
-  const message = error instanceof Error ? error.message : "";
-  if (/"iss"/.test(message)) {
-    return /missing/.test(message)
-      ? "it lacks the issuer (iss) the authorization server promised"
-      : "it comes from a different issuer (iss mismatch)";
-  }
-  if (/"state"/.test(message)) return "its state does not match this login (state mismatch)";
-  return "it is malformed";
 }
 
 function resultOf(doc: CredentialDocument): OAuthLoginResult {

@@ -66,7 +66,8 @@ export interface OAuthLogoutResult {
 }
 
 /**
- * Revokes (refresh token first, then access token) and deletes, under the server's lock.
+ * Revokes (refresh token first, then access token) and deletes, in one transaction of the
+ * server's credentials (holding its lock).
  * Never throws for a failed revocation: the result says what happened.
  */
 export async function logoutOAuth(
@@ -75,10 +76,10 @@ export async function logoutOAuth(
 ): Promise<OAuthLogoutResult> {
   const { store, signal } = options;
   const logger = options.logger ?? silentLogger();
-  return await store.withLock(name, async () => {
-    const doc = options.server ? await store.load(name, options.server.url, signal) : undefined;
+  return await store.transaction(name, async (tx) => {
+    const doc = options.server ? await tx.load(options.server.url) : undefined;
     if (!doc) {
-      const removed = await store.delete(name, signal);
+      const removed = await tx.delete();
       const why = options.server
         ? "they were saved for another URL"
         : "the server is not configured";
@@ -93,7 +94,7 @@ export async function logoutOAuth(
       if (signal?.aborted) throw signal.reason;
       outcome = { revocations: [], error: describeFailure(error) };
     }
-    const removed = await store.delete(name, signal);
+    const removed = await tx.delete();
     const revoked = !outcome.error && !outcome.skipped &&
       outcome.revocations.every((r) => r.revoked);
     logger.info(`Removed the stored credentials of "${name}"`, { revoked });

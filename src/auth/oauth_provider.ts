@@ -16,7 +16,13 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import * as oauth from "oauth4webapi";
 import { type Logger, silentLogger } from "../log.ts";
-import type { CredentialDocument, StoredClient, StoredTokens, TokenStore } from "./token_store.ts";
+import type {
+  CredentialDocument,
+  StoredClient,
+  StoredTokens,
+  TokenStore,
+  TokenTransaction,
+} from "./token_store.ts";
 
 /** A client registered out of band (`--client-id` / config `clientId`). */
 export interface PreRegisteredClient {
@@ -30,7 +36,7 @@ export interface PreRegisteredClient {
 export interface StoreOAuthClientProviderOptions {
   /** Receives the document on `saveTokens` and `invalidateCredentials`; nothing else writes. */
   store: TokenStore;
-  /** The document to start from (loaded under the server's lock), or a fresh one. */
+  /** The document to start from (loaded in a transaction of the server), or a fresh one. */
   document: CredentialDocument;
   /** The loopback (or configured) redirect URI of this login. */
   redirectUrl?: string;
@@ -67,7 +73,9 @@ const SECRET_REGISTRATION_FIELDS = ["client_secret", "registration_access_token"
  * never reused. The PKCE verifier and `state` stay in memory. Every secret it sees is
  * registered with the logger's redactor.
  *
- * Not safe for two flows at once: callers hold `store.withLock(server)` around a flow.
+ * Not safe for two flows at once. Writes go through the transaction of
+ * {@link StoreOAuthClientProvider.within} when the caller holds one (the code exchange and its
+ * save), else each runs in a transaction of its own.
  * Pass it as `authProvider` to the SDK's `auth()` or its HTTP client transports; the other
  * methods are the SDK's `OAuthClientProvider` contract.
  */
@@ -79,6 +87,7 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
   #codeVerifier: string | undefined;
   #state: string | undefined;
   #discovery: OAuthDiscoveryState | undefined;
+  #tx: TokenTransaction | undefined;
   /** The authorization URL of the last redirect, for the caller to show. */
   authorizationUrl: URL | undefined;
 
@@ -89,6 +98,20 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     this.#doc = structuredClone(options.document);
     this.#discovery = options.discovery;
     this.#logger.redactor.addSecret(options.preRegistered?.clientSecret);
+  }
+
+  /**
+   * Runs `fn` (an SDK `auth()` call) with this provider's writes going through `tx`, whose
+   * transaction the caller holds.
+   */
+  async within<T>(tx: TokenTransaction, fn: () => Promise<T>): Promise<T> {
+    const outer = this.#tx;
+    this.#tx = tx;
+    try {
+      return await fn();
+    } finally {
+      this.#tx = outer;
+    }
   }
 
   /** The working document: what was loaded plus everything saved since. */
@@ -226,11 +249,12 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     if (this.#discovery) this.#doc.discovery = { ...this.#discovery };
     const resource = this.#discovery?.resourceMetadata?.resource;
     if (resource) this.#doc.resource = resource;
-    delete this.#doc.pending;
     delete this.#doc.tokensDropped;
-    await this.#options.store.save(this.#doc);
-    this.#doc = (await this.#options.store.load(this.#doc.server, this.#doc.serverUrl)) ??
-      this.#doc;
+    const doc = this.#doc;
+    this.#doc = await this.#write(async (tx) => {
+      await tx.save(doc);
+      return (await tx.load(doc.serverUrl)) ?? doc;
+    });
   }
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
@@ -256,7 +280,6 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     if (scope === "all" || scope === "verifier") {
       this.#codeVerifier = undefined;
       this.#state = undefined;
-      delete this.#doc.pending;
     }
     // A new login never offered the stored tokens, so a failed exchange says nothing of them.
     if ((scope === "all" || scope === "tokens") && !this.#options.freshLogin) {
@@ -269,8 +292,17 @@ export class StoreOAuthClientProvider implements OAuthClientProvider {
     }
     if (scope === "all" || scope === "discovery") delete this.#doc.discovery;
     if (JSON.stringify(this.#doc) === before || scope === "verifier") return;
-    if (this.#doc.client || this.#doc.tokens) await this.#options.store.save(this.#doc);
-    else await this.#options.store.delete(this.#doc.server);
+    const doc = this.#doc;
+    await this.#write(async (tx) => {
+      if (doc.client || doc.tokens) await tx.save(doc);
+      else await tx.delete();
+    });
+  }
+
+  /** Runs `op` in the caller's transaction, or in one of its own. */
+  async #write<T>(op: (tx: TokenTransaction) => Promise<T>): Promise<T> {
+    if (this.#tx) return await op(this.#tx);
+    return await this.#options.store.transaction(this.#doc.server, op);
   }
 
   /** Kept in memory; persisted with the tokens by `saveTokens`. */

@@ -4,6 +4,8 @@
  * `file_token_store.ts`) is the production store.
  */
 
+import type { StoredDpopKey } from "./dpop.ts";
+
 /** A token set obtained from an authorization server. */
 export interface StoredTokens {
   /** The access token; secret. */
@@ -40,18 +42,6 @@ export interface StoredClient {
   raw?: Record<string, unknown>;
 }
 
-/** An authorization in flight, kept only while `toolscript auth` runs. */
-export interface PendingAuthorization {
-  /** PKCE code verifier; secret. */
-  codeVerifier: string;
-  /** OAuth `state`; secret. */
-  state: string;
-  /** The redirect URI sent with the authorization request. */
-  redirectUri: string;
-  /** When the authorization started, epoch ms. */
-  createdAt: number;
-}
-
 /** Everything stored for one server: one document, one file. */
 export interface CredentialDocument {
   /** Format version; a store refuses documents of a version it does not know. */
@@ -73,12 +63,31 @@ export interface CredentialDocument {
    * next login so every process can say why a login is needed, not just that one is.
    */
   tokensDropped?: { reason: string; at: number };
-  /** In-flight authorization (PKCE verifier, state), kept only during `auth`. */
-  pending?: PendingAuthorization;
   /** Cached authorization server and protected resource metadata. */
   discovery?: Record<string, unknown>;
+  /** The key DPoP-bound tokens are bound to (its private JWK is a secret); see `dpop.ts`. */
+  dpopKey?: StoredDpopKey;
   /** When the document was last saved, epoch ms; set by the store on save. */
   updatedAt: number;
+}
+
+/**
+ * One server's stored document while the server's cross-process lock is held: what a
+ * {@link TokenStore.transaction} hands its function. Reads and writes through it need no
+ * further locking; it is usable only until the function settles.
+ */
+export interface TokenTransaction {
+  /** The server whose lock is held. */
+  readonly server: string;
+  /** Same as {@link TokenStore.load} for this server. */
+  load(serverUrl: string): Promise<CredentialDocument | undefined>;
+  /**
+   * Same as {@link TokenStore.save}; `doc.server` must be this transaction's server.
+   * @throws {RangeError} for another server's document.
+   */
+  save(doc: CredentialDocument): Promise<void>;
+  /** Same as {@link TokenStore.delete} for this server; true when there was a document. */
+  delete(): Promise<boolean>;
 }
 
 /**
@@ -86,30 +95,41 @@ export interface CredentialDocument {
  * processes (a gateway and a `toolscript auth` running at the same time).
  *
  * Reads never see a half-written document. A process that obtains or refreshes tokens
- * does it inside {@link TokenStore.withLock} and re-reads the document after taking the
- * lock, because another process may have refreshed while it waited.
+ * does it inside {@link TokenStore.transaction} and re-reads the document there, because
+ * another process may have refreshed while it waited.
  */
 export interface TokenStore {
   /**
    * The stored document of `server`, or undefined when there is none or when it belongs
    * to a different `serverUrl` (a changed URL never reuses credentials).
-   * @throws {InsecureTokenFileError} when the stored document is unsafe, unreadable or of an unknown version.
+   * @throws {InsecureTokenFileError} when the stored document is unsafe (a link, another owner).
+   * @throws {UnreadableTokenFileError} when it is unreadable or of an unknown version.
    */
   load(
     server: string,
     serverUrl: string,
     signal?: AbortSignal,
   ): Promise<CredentialDocument | undefined>;
-  /** Replaces the document of `doc.server` atomically; readers see the old or the new one. */
+  /**
+   * Replaces the document of `doc.server` atomically (readers see the old or the new one), in
+   * a transaction of its own.
+   */
   save(doc: CredentialDocument, signal?: AbortSignal): Promise<void>;
-  /** Deletes the document of `server`; true when there was one. */
+  /** Deletes the document of `server`, in a transaction of its own; true when there was one. */
   delete(server: string, signal?: AbortSignal): Promise<boolean>;
   /**
-   * Runs `fn` while holding the cross-process lock for `server`; waits (bounded by
-   * `signal`) for other holders. Callers must re-read with {@link TokenStore.load} after
-   * taking the lock: what they read before may be stale.
+   * Runs `fn` while holding the cross-process lock for `server`, waiting (bounded by `signal`)
+   * for other holders; `fn` reads and writes through the {@link TokenTransaction} it is given.
+   * Not re-entrant: inside `fn`, the store's own `save`/`delete`/`transaction` for the same
+   * server wait for the lock `fn` holds. Re-read with `tx.load`: what was read before may be
+   * stale.
+   * @throws the signal's reason, unchanged, when `signal` aborts while waiting.
    */
-  withLock<T>(server: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  transaction<T>(
+    server: string,
+    fn: (tx: TokenTransaction) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
   /**
    * A cheap change token for the stored document of `server`, used to notice writes by
    * other processes; undefined when there is no document. Equal tokens mean equal content.

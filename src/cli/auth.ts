@@ -3,7 +3,7 @@
  * in a browser, or `--device`) and stores the credentials for the gateway.
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort, parseSeconds } from "./cli_args.ts";
-import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { type CliIo, findServer, openCliRuntime, runtimeForCaller } from "./cli_runtime.ts";
 import { authCommand, AuthError, UsageError } from "../errors.ts";
 import { loginWithOAuth } from "../auth/oauth_login.ts";
 import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
@@ -22,6 +22,8 @@ export interface AuthArgs {
   scopes?: string[];
   timeoutMs: number;
   device: boolean;
+  /** `--caller`: store the credentials for this `gateway.callers` caller. */
+  caller?: string;
 }
 
 /** Help text of `auth`. */
@@ -39,6 +41,8 @@ Options:
   --scope "<a b>"        Scopes to request (default: config, then what the server asks for)
   --timeout <seconds>    Give up after this long (default 300)
   --device               Use the device flow (enter a code on another device)
+  --caller <name>        Store them for this gateway caller ("gateway.callers"), used
+                         only on that caller's calls
 ${GLOBAL_HELP}`;
 
 const DEFAULT_TIMEOUT_MS = 300_000;
@@ -54,6 +58,7 @@ export function parseAuthArgs(argv: string[]): AuthArgs {
     scope: { type: "string" },
     timeout: { type: "string" },
     device: { type: "boolean" },
+    caller: { type: "string" },
   }, { min: 1, max: 1 });
   const callbackPort = parsePort(values["callback-port"], "--callback-port");
   if (callbackPort === 0) throw new UsageError('--callback-port must be from 1 to 65535, got "0"');
@@ -73,6 +78,7 @@ export function parseAuthArgs(argv: string[]): AuthArgs {
     scopes: scope === undefined ? undefined : scope.split(/[\s,]+/).filter(Boolean),
     timeoutMs: parseSeconds(values.timeout, "--timeout") ?? DEFAULT_TIMEOUT_MS,
     device: values.device === true,
+    ...(values.caller === undefined ? {} : { caller: values.caller as string }),
   };
 }
 
@@ -82,7 +88,7 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
     io.stdout(AUTH_HELP + "\n");
     return 0;
   }
-  const runtime = await openCliRuntime(io, args.config);
+  const runtime = runtimeForCaller(await openCliRuntime(io, args.config), args.caller);
   const { logger } = runtime;
   logger.redactor.addSecret(args.clientSecret);
   const server = findServer(runtime, args.server);

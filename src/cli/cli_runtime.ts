@@ -15,6 +15,11 @@ import {
   createCredentialProvider,
   credentialProviderCache,
 } from "../auth/create_credential_provider.ts";
+import {
+  createCallerCredentialProvider,
+  storeForCaller,
+  usesCallerCredentials,
+} from "../auth/caller_credentials.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
@@ -97,7 +102,7 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   });
   for (const secret of config.secrets) logger.redactor.addSecret(secret);
   const home = toolscriptHome(io.env, io.home);
-  const store = new FileTokenStore({ dir: join(home, "credentials"), logger, now: io.now });
+  const store = await openStore(config, logger, home, io.now);
   const configHint = config.source === "flag" ? config.file : undefined;
   const metrics = new GatewayMetrics();
   const providerOptions = {
@@ -112,6 +117,60 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const newCredentials = (server: ServerConfig) =>
     createCredentialProvider(server, providerOptions);
   return { io, config, logger, store, home, configHint, credentialsFor, newCredentials, metrics };
+}
+
+/**
+ * The config's store: the Redis store of a `store` block (its modules loaded only then), else
+ * the file store under `$TOOLSCRIPT_HOME/credentials/`.
+ */
+async function openStore(
+  config: Config,
+  logger: Logger,
+  home: string,
+  now: () => number,
+): Promise<TokenStore> {
+  if (!config.store) return new FileTokenStore({ dir: join(home, "credentials"), logger, now });
+  const { openRedisStore } = await import("../auth/redis_store_open.ts");
+  return await openRedisStore(config.store, { logger, now, configFile: config.file });
+}
+
+/**
+ * The runtime as `caller` (`--caller`) sees it: that caller's own store of OAuth credentials
+ * and providers for OAuth servers; machine and static credentials stay the gateway's.
+ * Undefined `caller`: `runtime` itself.
+ * @throws {UsageError} when `caller` is not in `gateway.callers`.
+ */
+export function runtimeForCaller(runtime: CliRuntime, caller: string | undefined): CliRuntime {
+  if (caller === undefined) return runtime;
+  const callers = runtime.config.gateway.callers ?? {};
+  if (!Object.hasOwn(callers, caller)) {
+    const known = Object.keys(callers).join(", ") || "none";
+    const where = runtime.config.file ? ` in "${runtime.config.file}"` : "";
+    throw new UsageError(
+      `Unknown caller "${caller}"${where}; "gateway.callers" has: ${known}`,
+      { fix: `add "${caller}" to "gateway.callers" with its own token` },
+    );
+  }
+  const options = {
+    logger: runtime.logger,
+    store: runtime.store,
+    fetch: runtime.io.fetch,
+    now: runtime.io.now,
+    configPath: runtime.configHint,
+    onTokenRequest: runtime.metrics.countTokenRequest,
+  };
+  const providers = new Map<string, CredentialProvider | undefined>();
+  return {
+    ...runtime,
+    store: storeForCaller(runtime.store, caller, options),
+    credentialsFor: (server) => {
+      if (!usesCallerCredentials(server)) return runtime.credentialsFor(server);
+      if (!providers.has(server.name)) {
+        providers.set(server.name, createCallerCredentialProvider(server, caller, options));
+      }
+      return providers.get(server.name);
+    },
+  };
 }
 
 /**
@@ -163,6 +222,17 @@ export function createCliGateway(
     fetch: runtime.io.fetch,
     now: runtime.io.now,
     credentialsFor: extra.credentialsFor ?? runtime.credentialsFor,
+    callerCredentialsFor: runtime.config.gateway.callers
+      ? (server, caller) =>
+        createCallerCredentialProvider(server, caller, {
+          logger: runtime.logger,
+          store: runtime.store,
+          fetch: runtime.io.fetch,
+          now: runtime.io.now,
+          configPath: runtime.configHint,
+          onTokenRequest: runtime.metrics.countTokenRequest,
+        })
+      : undefined,
     metrics: runtime.metrics,
     localTools: extra.localTools,
   });

@@ -4,7 +4,8 @@
  * stdin/stdout.
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
-import { UsageError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import { readSecret } from "../config/read_secret.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
 import { join } from "node:path";
 import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
@@ -12,7 +13,8 @@ import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
-import { watchCredentials } from "../gateway/credential_watch.ts";
+import { type CredentialWatchOptions, watchCredentials } from "../gateway/credential_watch.ts";
+import type { TokenStore } from "../auth/token_store.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
 import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
@@ -95,6 +97,18 @@ export type GatewayRoutes = (
   origin: () => string,
 ) => Record<string, RouteHandler>;
 
+/** A store that pushes change notifications (the Redis store). */
+interface StoreWithWatch {
+  watch(onChange: () => void, signal: AbortSignal): void;
+}
+
+/** The store's change notifications, when it has them (the file store is polled only). */
+function changeNotifications(store: TokenStore): CredentialWatchOptions["subscribe"] {
+  const watching = store as Partial<StoreWithWatch>;
+  if (typeof watching.watch !== "function") return undefined;
+  return (onChange, signal) => watching.watch!(onChange, signal);
+}
+
 /** Runs the gateway until SIGINT/SIGTERM (or stdin closing, with `--stdio`). */
 export async function runGateway(
   args: GatewayArgs,
@@ -127,6 +141,7 @@ export async function runGateway(
   const watch = async () => {
     const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
+      subscribe: changeNotifications(runtime.store),
       signal: io.signal,
     });
     const stopConfig = await watchGatewayConfig(gateway, runtime, args);
@@ -144,8 +159,12 @@ export async function runGateway(
     return 0;
   }
   let origin = "";
+  const callers = await callerTokens(runtime);
   const host = args.host ?? runtime.config.gateway.host;
-  if (!gatewayToken && !isLoopbackHost(host.replace(/^\[|\]$/g, "") === "::1" ? "[::1]" : host)) {
+  if (
+    !gatewayToken && !callers &&
+    !isLoopbackHost(host.replace(/^\[|\]$/g, "") === "::1" ? "[::1]" : host)
+  ) {
     log.warn(
       `gateway listens on ${host} without TOOLSCRIPT_GATEWAY_TOKEN: anyone who can reach it ` +
         "can call every tool with your credentials; set TOOLSCRIPT_GATEWAY_TOKEN",
@@ -157,6 +176,7 @@ export async function runGateway(
     port: args.port ?? runtime.config.gateway.port,
     signal: io.signal,
     gatewayToken,
+    callers,
     allowedHosts: runtime.config.gateway.allowedHosts,
     maxConnections: limits?.maxConnections,
     headersTimeoutMs: limits?.headersTimeoutMs,
@@ -175,6 +195,37 @@ export async function runGateway(
   stopWatch();
   log.info("gateway stopped");
   return 0;
+}
+
+/**
+ * The bearer token of each `gateway.callers` caller, read once at start and registered with
+ * the redactor; undefined when the config has no callers.
+ * @throws {ConfigError} when a token file or variable is missing or empty, or two callers
+ *   share a token (a call could not tell whose it is).
+ */
+async function callerTokens(runtime: CliRuntime): Promise<Record<string, string> | undefined> {
+  const sources = runtime.config.gateway.callers;
+  if (!sources) return undefined;
+  const tokens: Record<string, string> = {};
+  const owners = new Map<string, string>();
+  for (const [name, source] of Object.entries(sources)) {
+    const token = await readSecret(source, {
+      what: `token of caller "${name}"`,
+      logger: runtime.logger,
+    });
+    if (token.trim() === "") {
+      throw new ConfigError(`The token of caller "${name}" is empty; an empty token is refused`);
+    }
+    const other = owners.get(token);
+    if (other !== undefined) {
+      throw new ConfigError(
+        `Callers "${other}" and "${name}" have the same token; give each its own`,
+      );
+    }
+    owners.set(token, name);
+    tokens[name] = token;
+  }
+  return tokens;
 }
 
 /**
@@ -240,8 +291,8 @@ interface ConnectionLimits {
 
 /** File descriptors kept free for everything but client connections (upstreams, files). */
 const RESERVED_FDS = 128;
-/** A client connection holds up to three: its socket and both ends of the inner one. */
-const FDS_PER_CONNECTION = 3;
+/** A client connection holds one: its socket (the guard serves HTTP in process). */
+const FDS_PER_CONNECTION = 1;
 
 function connectionLimits(
   io: CliIo,

@@ -3,7 +3,7 @@
  * when it offers revocation, and deletes the stored credentials in any case.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, findServer, openCliRuntime } from "./cli_runtime.ts";
+import { type CliIo, findServer, openCliRuntime, runtimeForCaller } from "./cli_runtime.ts";
 import { logoutOAuth, type TokenRevocation } from "../auth/oauth_logout.ts";
 import { stripControlChars } from "../log.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
@@ -13,19 +13,28 @@ export interface LogoutArgs {
   config?: string;
   help: boolean;
   server: string;
+  /** `--caller`: that gateway caller's credentials instead of the gateway's own. */
+  caller?: string;
 }
 
 /** Help text of `logout`. */
-export const LOGOUT_HELP = `Usage: toolscript logout <server>
+export const LOGOUT_HELP = `Usage: toolscript logout <server> [--caller <name>]
 
 Revokes the server's stored OAuth tokens at its authorization server (when it offers
 revocation) and deletes the stored credentials, even when revocation fails.
+With --caller, those of that gateway caller ("gateway.callers") instead.
 ${GLOBAL_HELP}`;
 
 /** Parses `logout` arguments (pure). */
 export function parseLogoutArgs(argv: string[]): LogoutArgs {
-  const { positionals, global } = parseCommandArgs("logout", argv, {}, { min: 1, max: 1 });
-  return { ...global, server: positionals[0] };
+  const { values, positionals, global } = parseCommandArgs("logout", argv, {
+    caller: { type: "string" },
+  }, { min: 1, max: 1 });
+  return {
+    ...global,
+    server: positionals[0],
+    ...(values.caller === undefined ? {} : { caller: values.caller as string }),
+  };
 }
 
 /** Revokes and deletes; prints what happened on stdout. Exit 0 unless the store fails. */
@@ -34,7 +43,7 @@ export async function runLogout(args: LogoutArgs, io: CliIo): Promise<number> {
     io.stdout(LOGOUT_HELP + "\n");
     return 0;
   }
-  const runtime = await openCliRuntime(io, args.config);
+  const runtime = runtimeForCaller(await openCliRuntime(io, args.config), args.caller);
   const stored = (await runtime.store.list()).includes(args.server);
   // A server no longer configured can still have its leftover credentials deleted.
   const config = stored && !runtime.config.servers.some((s) => s.name === args.server)

@@ -11,6 +11,7 @@ import { parseCallArgs, runCall } from "./call.ts";
 import { parseStatusArgs, runStatus } from "./status.ts";
 import { parseAuthArgs, runAuth } from "./auth.ts";
 import { parseLogoutArgs, runLogout } from "./logout.ts";
+import { parseStoreArgs, runStore } from "./store.ts";
 import { parseExecArgs, runExec } from "./exec.ts";
 import { parseTypesArgs, runTypes } from "./types.ts";
 import { parseSearchArgs, runSearch } from "./search.ts";
@@ -53,6 +54,10 @@ const COMMANDS: Record<string, Command> = {
   logout: {
     summary: "Revoke and delete a server's stored credentials",
     run: (argv, io) => runLogout(parseLogoutArgs(argv), io),
+  },
+  store: {
+    summary: "Re-encrypt the Redis store under a new key (store rekey)",
+    run: (argv, io) => runStore(parseStoreArgs(argv), io),
   },
   add: {
     summary: "Add a server to the config file (a URL, or a command after --)",
@@ -99,7 +104,8 @@ ${lines.join("\n")}
 
 Run 'toolscript <command> --help' for a command's options.
 Environment: TOOLSCRIPT_CONFIG, TOOLSCRIPT_HOME, TOOLSCRIPT_LOG, TOOLSCRIPT_GATEWAY_URL,
-TOOLSCRIPT_GATEWAY_TOKEN, TOOLSCRIPT_TOKEN_<SERVER>, MCP_SERVER_URL, MCP_AUTH_TOKEN
+TOOLSCRIPT_GATEWAY_TOKEN, TOOLSCRIPT_TOKEN_<SERVER>, TOOLSCRIPT_STORE_URL, TOOLSCRIPT_STORE_KEY,
+MCP_SERVER_URL, MCP_AUTH_TOKEN
 `;
 }
 

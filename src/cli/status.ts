@@ -4,7 +4,13 @@
  * Connects to each server once to see whether it really works. Never prints a secret.
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
-import { type CliIo, createCliGateway, findEnabledServer, openCliRuntime } from "./cli_runtime.ts";
+import {
+  type CliIo,
+  createCliGateway,
+  findEnabledServer,
+  openCliRuntime,
+  runtimeForCaller,
+} from "./cli_runtime.ts";
 import type { CredentialStatus } from "../auth/types.ts";
 import { stripControlChars } from "../log.ts";
 import { terminalJson } from "./_terminal.ts";
@@ -15,17 +21,20 @@ export interface StatusArgs {
   help: boolean;
   json: boolean;
   server?: string;
+  /** `--caller`: that gateway caller's credentials instead of the gateway's own. */
+  caller?: string;
 }
 
 /** Help text of `status`. */
-export const STATUS_HELP = `Usage: toolscript status [<server>] [--json]
+export const STATUS_HELP = `Usage: toolscript status [<server>] [--json] [--caller <name>]
 
 Shows each enabled server's transport, auth type, state, token expiry and scopes.
 States: ok, needs-auth, expired, refresh-failed, error.
 Exit status: 0 all ok, 3 a server needs 'toolscript auth', 1 a server is in error.
 
 Options:
-  --json   Print JSON
+  --json            Print JSON
+  --caller <name>   The state of this gateway caller's own OAuth credentials
 ${GLOBAL_HELP}`;
 
 /** One row of `status`. */
@@ -37,6 +46,8 @@ export interface StatusRow {
   expiresAt?: string;
   scopes?: string[];
   registration?: string;
+  /** True when the tokens are DPoP-bound (RFC 9449). */
+  dpop?: boolean;
   error?: string;
   fix?: string;
 }
@@ -45,8 +56,14 @@ export interface StatusRow {
 export function parseStatusArgs(argv: string[]): StatusArgs {
   const { values, positionals, global } = parseCommandArgs("status", argv, {
     json: { type: "boolean" },
+    caller: { type: "string" },
   }, { min: 0, max: 1 });
-  return { ...global, json: values.json === true, server: positionals[0] };
+  return {
+    ...global,
+    json: values.json === true,
+    server: positionals[0],
+    ...(values.caller === undefined ? {} : { caller: values.caller as string }),
+  };
 }
 
 /**
@@ -58,7 +75,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
     io.stdout(STATUS_HELP + "\n");
     return 0;
   }
-  const runtime = await openCliRuntime(io, args.config);
+  const runtime = runtimeForCaller(await openCliRuntime(io, args.config), args.caller);
   const servers = args.server
     ? [findEnabledServer(runtime, args.server)]
     : runtime.config.servers.filter((s) => s.enabled);
@@ -84,6 +101,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       expiresAt: credentials?.expiresAt ? new Date(credentials.expiresAt).toISOString() : undefined,
       scopes: credentials?.scopes,
       registration: credentials?.registration,
+      ...(credentials?.dpop ? { dpop: true } : {}),
       error: health.error ?? credentials?.lastError,
       fix: health.fix,
     });
@@ -96,6 +114,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       if (r.expiresAt) parts.push(`expires ${r.expiresAt}`);
       if (r.scopes?.length) parts.push(`scopes "${r.scopes.join(" ")}"`);
       if (r.registration) parts.push(`client ${r.registration}`);
+      if (r.dpop) parts.push("dpop");
       // Error texts come from upstreams and authorization servers: no escape sequences.
       if (r.error && r.state !== "ok") parts.push(stripControlChars(r.error).replace(/\s+/g, " "));
       io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");

@@ -84,7 +84,8 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
   const own = new Set<string>(Object.values(CODE_MODE_TOOL_NAMES));
   const runRoot = options.runRoot ?? sandboxRunRoot(options.env);
 
-  async function exec(args: Record<string, unknown>, signal?: AbortSignal) {
+  /** Runs a program whose tool calls act as `caller` (the one that asked for it). */
+  async function exec(args: Record<string, unknown>, signal?: AbortSignal, caller?: string) {
     const code = args.code;
     if (typeof code !== "string" || code.trim() === "") return invalid("code", "a program");
     const seconds = args.timeoutSeconds ?? maxSeconds;
@@ -99,7 +100,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
       callTool: (name, toolArgs, callSignal) =>
         own.has(name)
           ? Promise.reject(new Error(`Unknown tool "${name}"`))
-          : gateway.callTool(name, toolArgs, callSignal),
+          : gateway.callTool(name, toolArgs, callSignal, caller),
       timeoutMs,
       runRoot,
       env: options.env,
@@ -143,7 +144,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
   return {
     tools: codeModeToolList(maxSeconds),
     listUpstreamTools: options.expose === "both",
-    async call(name, args, signal) {
+    async call(name, args, signal, caller) {
       const input = args ?? {};
       switch (name) {
         case CODE_MODE_TOOL_NAMES.search:
@@ -151,7 +152,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
         case CODE_MODE_TOOL_NAMES.types:
           return types(input);
         case CODE_MODE_TOOL_NAMES.exec:
-          return await exec(input, signal);
+          return await exec(input, signal, caller);
         default:
           return failure(`Unknown tool "${name}"`);
       }

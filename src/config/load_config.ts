@@ -2,6 +2,7 @@
  * Finds, reads, parses and validates the config, or builds the ad-hoc `MCP_SERVER_URL` config
  * when there is no file.
  */
+import { validateStore } from "./_validate_store.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { checkHttpUrl } from "./_fields.ts";
@@ -179,8 +180,10 @@ function adhocConfig(url: string, env: EnvLookup): Config {
   const tokenOverride = env("MCP_AUTH_TOKEN") || env(tokenOverrideVariable("default")) ||
     undefined;
   if (tokenOverride) secrets.add(tokenOverride);
+  const store = validateStore({ env, secrets }, undefined);
   return {
     source: "adhoc",
+    ...(store ? { store } : {}),
     gateway: { ...DEFAULT_GATEWAY },
     servers: [{
       name: "default",

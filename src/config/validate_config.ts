@@ -8,6 +8,8 @@ import { Fields, isSecretName, joinPath, type ValidationContext } from "./_field
 import { validateAuth } from "./_validate_auth.ts";
 import type { Config, GatewayConfig, GatewayExpose, ServerConfig } from "./types.ts";
 import { displayUrl } from "./display_url.ts";
+import { validateStore } from "./_validate_store.ts";
+import { validateCallers } from "./_validate_callers.ts";
 import { EXPOSURE_KEYS, separatorInServerName, validateExposure } from "./_validate_exposure.ts";
 
 /** Options of {@link validateConfig}. */
@@ -66,11 +68,12 @@ const REMOTE_KEYS = [...COMMON_KEYS, "url", "headers", "auth", "allowInsecureHtt
 export function validateConfig(raw: unknown, options: ValidateConfigOptions): Config {
   const ctx: ValidationContext = { file: options.file, env: options.env, secrets: new Set() };
   const top = new Fields(ctx, raw, "", "the config");
-  top.allowKeys(["gateway", "mcpServers"], "the config");
+  top.allowKeys(["gateway", "mcpServers", "store"], "the config");
   if (!top.has("mcpServers")) {
     top.fail("mcpServers", 'Missing "mcpServers"; add "mcpServers": {} with one entry per server');
   }
   const gateway = validateGateway(ctx, top.obj.gateway);
+  const store = validateStore(ctx, top.obj.store);
   const servers = new Fields(ctx, top.obj.mcpServers, "mcpServers", '"mcpServers"');
   refuseSharedTokenVariables(servers);
   const list: ServerConfig[] = [];
@@ -97,6 +100,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): Co
     source: options.source,
     gateway,
     servers: list,
+    ...(store ? { store } : {}),
     secrets: [...ctx.secrets],
   };
 }
@@ -130,12 +134,14 @@ function validateGateway(ctx: ValidationContext, raw: unknown): GatewayConfig {
   if (raw === undefined || raw === null) return { ...DEFAULT_GATEWAY };
   const expanded = expandStrings(raw, ctx.env, { ...expansion(ctx), path: "gateway" });
   const f = new Fields(ctx, expanded, "gateway", '"gateway"');
-  f.allowKeys(["host", "port", "allowedHosts", "expose"], '"gateway"');
+  f.allowKeys(["host", "port", "allowedHosts", "expose", "callers"], '"gateway"');
   const gateway: GatewayConfig = {
     host: f.string("host") ?? DEFAULT_GATEWAY.host,
     port: f.number("port", { integer: true, min: 0, max: 65535 }) ?? DEFAULT_GATEWAY.port,
     expose: f.oneOf("expose", GATEWAY_EXPOSE_VALUES) ?? DEFAULT_GATEWAY.expose,
   };
+  const callers = validateCallers(f);
+  if (callers) gateway.callers = callers;
   const allowedHosts = f.stringArray("allowedHosts");
   if (allowedHosts) {
     gateway.allowedHosts = allowedHosts.map((host, i) => {

@@ -1,18 +1,21 @@
 /**
  * Private to src/gateway: finds where each HTTP/1.x request head ends and where its body ends in
- * the bytes a client sends, so the connection guard can time out slow heads, tell an idle
- * keep-alive connection from a busy one, and tag each request head for the inner server. It
+ * the bytes a client sends, and which body bytes are payload (chunked `Transfer-Encoding`
+ * decoded), so the connection guard can time out slow heads, tell an idle keep-alive connection
+ * from a busy one, and hand each request's head and body to its in-process HTTP/1.1 server. It
  * does not interpret requests beyond their framing (`Content-Length`, chunked
- * `Transfer-Encoding`); the HTTP server behind the guard still parses everything.
+ * `Transfer-Encoding`); src/gateway/_http1_request.ts parses the head.
  */
 
 /**
- * What {@link RequestFramer.consume} found in the bytes it consumed: `body` bytes are forwarded
- * as they are; `partial` bytes were kept as part of a head that is not complete yet; after
+ * What {@link RequestFramer.consume} found in the bytes it consumed: `body` bytes are request
+ * payload; `chunking` bytes are the chunked coding around it (chunk sizes, extensions, CRLFs,
+ * trailers); `partial` bytes were kept as part of a head that is not complete yet; after
  * `head`, {@link RequestFramer.head} holds a complete head; `error`: the client broke the
- * framing or used what the guard does not support (answer 400 and close).
+ * framing or used what the guard does not support (answer {@link RequestFramer.errorStatus}
+ * and close).
  */
-export type Framing = "body" | "partial" | "head" | "error";
+export type Framing = "body" | "chunking" | "partial" | "head" | "error";
 
 /** Options of {@link RequestFramer}. */
 export interface RequestFramerOptions {
@@ -55,6 +58,8 @@ export class RequestFramer {
   head: Uint8Array = new Uint8Array(0);
   /** Why the framing failed (`framing` is `error`). */
   error = "";
+  /** The status to answer a failed framing with: 431 for a head too large, else 400. */
+  errorStatus = 400;
   /** True while a head has started but is not complete. */
   get inHead(): boolean {
     return this.#state === State.Head && this.#headLength > 0;
@@ -62,6 +67,10 @@ export class RequestFramer {
   /** True while a request body is being received. */
   get inBody(): boolean {
     return this.#state !== State.Head;
+  }
+  /** Payload bytes still to come of a `Content-Length` body; undefined for any other state. */
+  get fixedBodyRemaining(): number | undefined {
+    return this.#state === State.FixedBody ? this.#remaining : undefined;
   }
 
   #state = State.Head;
@@ -117,7 +126,7 @@ export class RequestFramer {
       segment = lf + 1;
     }
     const stop = end === -1 ? to : end;
-    if (!this.#append(chunk, from, stop)) return this.#fail("request head too large", to);
+    if (!this.#append(chunk, from, stop)) return this.#fail("request head too large", to, 431);
     if (end === -1) {
       this.framing = "partial";
       return to;
@@ -194,19 +203,20 @@ export class RequestFramer {
   }
 
   #consumeBody(chunk: Uint8Array, from: number, to: number): number {
+    if (this.#state === State.FixedBody || this.#state === State.ChunkData) {
+      const take = Math.min(this.#remaining, to - from);
+      this.#remaining -= take;
+      if (this.#remaining === 0) {
+        this.#state = this.#state === State.FixedBody ? State.Head : State.ChunkDataEnd;
+      }
+      this.framing = "body";
+      return from + take;
+    }
     let i = from;
-    while (i < to && this.#state !== State.Head) {
+    while (
+      i < to && this.#state !== State.Head && this.#state !== State.ChunkData
+    ) {
       switch (this.#state) {
-        case State.FixedBody:
-        case State.ChunkData: {
-          const take = Math.min(this.#remaining, to - i);
-          i += take;
-          this.#remaining -= take;
-          if (this.#remaining === 0) {
-            this.#state = this.#state === State.FixedBody ? State.Head : State.ChunkDataEnd;
-          }
-          break;
-        }
         case State.ChunkSize:
         case State.ChunkExtension: {
           const byte = chunk[i++];
@@ -260,12 +270,13 @@ export class RequestFramer {
         }
       }
     }
-    this.framing = "body";
+    this.framing = "chunking";
     return i;
   }
 
-  #fail(message: string, to: number): number {
+  #fail(message: string, to: number, status = 400): number {
     this.error = message;
+    this.errorStatus = status;
     this.framing = "error";
     return to;
   }

@@ -1,22 +1,17 @@
 /**
  * Our side of MCP for one client connection (an HTTP session or the stdio peer), routing
- * JSON-RPC messages between that client and the gateway's upstreams. It answers `initialize`,
- * `ping` and the merged lists itself, sends every other request to the upstream its name,
- * URI or reference belongs to, and carries back everything the upstream sends for that
- * request (progress, log messages, sampling, elicitation and roots requests). The SDK's
+ * JSON-RPC messages between that client and the gateway's upstreams: the client's requests go
+ * to {@link ClientRequests} (which answers them itself or sends them to the upstream their
+ * name, URI or reference belongs to), and everything an upstream sends for a request comes
+ * back on it (progress, log messages, sampling, elicitation and roots requests). The SDK's
  * transports move the bytes; no SDK `Server` sits in between, so a message is neither
  * re-validated nor rebuilt on its way through.
  */
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  LATEST_PROTOCOL_VERSION,
-  McpError,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "./gateway.ts";
-import type { Upstream } from "./upstream.ts";
 import {
   errorResponse,
   isNotification,
@@ -29,10 +24,8 @@ import {
   RpcCode,
   type RpcRequest,
 } from "./jsonrpc.ts";
-import type { ClientPeer, InboundCall, PeerAnswer } from "./session_hub.ts";
-
-/** Our name and version as MCP clients see them. */
-export const GATEWAY_INFO = { name: "toolscript", version: "0.1.0" };
+import type { ClientPeer, PeerAnswer } from "./session_hub.ts";
+import { ClientRequests } from "./client_requests.ts";
 
 /** A transport that can end the response of a request it will never answer (HTTP). */
 interface Abandoning {
@@ -49,10 +42,11 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   logLevel?: string;
   closed = false;
   /** Epoch ms of the last message from the client. */
-  lastActiveAt = Date.now();
+  lastActiveAt: number = Date.now();
   /** Requests the client sent besides `initialize` (a never-used session has 0). */
   requestCount = 0;
   readonly #gateway: Gateway;
+  readonly #requests: ClientRequests;
   readonly #transport: Transport & Abandoning;
   /** Client requests being served, by the client's id. */
   #inFlight = new Map<RequestId, AbortController>();
@@ -63,8 +57,17 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
   #unsubscribe?: () => void;
   #onClose = new Set<() => void>();
 
-  constructor(gateway: Gateway, transport: Transport) {
+  /** The gateway caller this session authenticated as (`gateway.callers`); undefined: the gateway's own. */
+  readonly caller: string | undefined;
+
+  /**
+   * Takes over `transport`'s callbacks; nothing moves until {@link ClientSession.start}.
+   * `options.caller`: whose OAuth credentials this session's tool calls use.
+   */
+  constructor(gateway: Gateway, transport: Transport, options: { caller?: string } = {}) {
+    this.caller = options.caller;
     this.#gateway = gateway;
+    this.#requests = new ClientRequests(gateway, this);
     this.#transport = transport;
     transport.onmessage = (message) => this.#receive(message);
     transport.onclose = () => this.#ended();
@@ -98,6 +101,7 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     this.#ended();
   }
 
+  /** Same as {@link ClientSession.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -202,7 +206,7 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
     this.#inFlight.set(request.id, controller);
     let reply: JSONRPCMessage | undefined;
     try {
-      const result = await this.#handle(request, controller.signal);
+      const result = await this.#requests.handle(request, controller.signal);
       if (!controller.signal.aborted) reply = { jsonrpc: "2.0", id: request.id, result };
     } catch (error) {
       if (!controller.signal.aborted) reply = errorReplyFor(request.id, error);
@@ -215,178 +219,6 @@ export class ClientSession implements ClientPeer, AsyncDisposable {
       this.#gateway.logger.debug("cannot answer client", { error: String(error) })
     );
   }
-
-  async #handle(request: RpcRequest, signal: AbortSignal): Promise<Json> {
-    const gateway = this.#gateway;
-    const params = paramsOf(request);
-    switch (request.method) {
-      case "initialize":
-        return this.#initialize(params);
-      case "ping":
-        return {};
-      case "tools/list":
-        return { tools: gateway.listTools() };
-      case "prompts/list":
-        return { prompts: gateway.listPrompts() };
-      case "resources/list":
-        return { resources: gateway.listResources() };
-      case "resources/templates/list":
-        return { resourceTemplates: gateway.listResourceTemplates() };
-      case "tools/call": {
-        this.#bind(request, params, signal);
-        const args = params.arguments as Record<string, unknown> | undefined;
-        return await gateway.callTool(String(params.name), args, signal) as unknown as Json;
-      }
-      case "prompts/get": {
-        const target = gateway.resolve(String(params.name), "prompt");
-        if (!target) throw invalidParams(`Unknown prompt "${params.name}"`);
-        this.#bind(request, params, signal);
-        return gateway.maskSecrets(
-          await target.upstream.forward("prompts/get", {
-            ...withoutMeta(params),
-            name: target.name,
-          }, signal),
-        );
-      }
-      case "resources/read":
-        return await this.#forwardByUri(request, params, signal);
-      case "resources/subscribe":
-      case "resources/unsubscribe":
-        return await this.#subscription(request, params, signal);
-      case "completion/complete":
-        return await this.#complete(request, params, signal);
-      case "logging/setLevel":
-        return await this.#setLevel(params);
-      default:
-        throw new McpError(RpcCode.MethodNotFound, `Method not found: ${request.method}`);
-    }
-  }
-
-  #initialize(params: Json): Json {
-    this.capabilities = isObject(params.capabilities) ? params.capabilities : {};
-    const asked = String(params.protocolVersion);
-    const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(asked)
-      ? asked
-      : LATEST_PROTOCOL_VERSION;
-    return { protocolVersion, capabilities: this.#serverCapabilities(), serverInfo: GATEWAY_INFO };
-  }
-
-  /** What the gateway offers: the list kinds always, the rest as some upstream offers it. */
-  #serverCapabilities(): Json {
-    let logging = false, completions = false, subscribe = false;
-    for (const upstream of this.#gateway.upstreams.values()) {
-      const caps = upstream.serverCapabilities;
-      if (!caps) continue;
-      logging ||= isObject(caps.logging);
-      completions ||= isObject(caps.completions);
-      subscribe ||= isObject(caps.resources) && caps.resources.subscribe === true;
-    }
-    return {
-      tools: { listChanged: true },
-      prompts: { listChanged: true },
-      resources: { listChanged: true, ...(subscribe ? { subscribe: true } : {}) },
-      ...(logging ? { logging: {} } : {}),
-      ...(completions ? { completions: {} } : {}),
-    };
-  }
-
-  /** Ties the upstream request this client request causes to this session. */
-  #bind(request: RpcRequest, params: Json, signal: AbortSignal): void {
-    const meta = isObject(params._meta) ? params._meta : undefined;
-    const call: InboundCall = { peer: this, requestId: request.id };
-    if (meta) {
-      const { progressToken, ...rest } = meta;
-      if (typeof progressToken === "string" || typeof progressToken === "number") {
-        call.progressToken = progressToken;
-      }
-      if (Object.keys(rest).length > 0) call.meta = rest;
-    }
-    this.#gateway.hub.bindCall(signal, call);
-  }
-
-  /** Forwards a request about a resource to the upstream behind its URI, with its own URI. */
-  async #forwardByUri(request: RpcRequest, params: Json, signal: AbortSignal): Promise<Json> {
-    const target = this.#gateway.resolveResource(String(params.uri));
-    if (!target) throw invalidParams(`Unknown resource "${params.uri}"`);
-    this.#bind(request, params, signal);
-    const answer = await target.upstream.forward(request.method, {
-      ...withoutMeta(params),
-      uri: target.uri,
-    }, signal);
-    return this.#gateway.maskSecrets(answer);
-  }
-
-  async #subscription(request: RpcRequest, params: Json, signal: AbortSignal): Promise<Json> {
-    const exposed = String(params.uri);
-    const target = this.#gateway.resolveResource(exposed);
-    if (!target) throw invalidParams(`Unknown resource "${exposed}"`);
-    const { upstream, uri } = target;
-    const hub = this.#gateway.hub;
-    if (request.method === "resources/subscribe") {
-      if (!hub.subscribe(upstream.name, uri, this, exposed)) return {};
-      try {
-        return await this.#forwardByUri(request, params, signal);
-      } catch (error) {
-        hub.unsubscribe(upstream.name, uri, this);
-        throw error;
-      }
-    }
-    if (!hub.unsubscribe(upstream.name, uri, this)) return {};
-    return await this.#forwardByUri(request, params, signal);
-  }
-
-  async #complete(request: RpcRequest, params: Json, signal: AbortSignal): Promise<Json> {
-    const ref = isObject(params.ref) ? params.ref : {};
-    let upstream: Upstream | undefined;
-    let forwardedRef = ref;
-    if (ref.type === "ref/prompt") {
-      const target = this.#gateway.resolve(String(ref.name), "prompt");
-      if (!target) throw invalidParams(`Unknown prompt "${ref.name}"`);
-      upstream = target.upstream;
-      forwardedRef = { ...ref, name: target.name };
-    } else if (ref.type === "ref/resource") {
-      const target = this.#gateway.resolveResource(String(ref.uri));
-      if (!target) throw invalidParams(`Unknown resource template "${ref.uri}"`);
-      upstream = target.upstream;
-      forwardedRef = { ...ref, uri: target.uri };
-    } else {
-      throw invalidParams(`Unknown completion reference type "${ref.type}"`);
-    }
-    this.#bind(request, params, signal);
-    return await upstream.forward("completion/complete", {
-      ...withoutMeta(params),
-      ref: forwardedRef,
-    }, signal);
-  }
-
-  async #setLevel(params: Json): Promise<Json> {
-    this.logLevel = String(params.level);
-    const level = this.#gateway.hub.mostVerboseLevel() ?? this.logLevel;
-    await Promise.all(
-      [...this.#gateway.upstreams.values()].map((upstream) =>
-        upstream.setLogLevel(level).catch((error) =>
-          this.#gateway.logger.debug(`server "${upstream.name}" refused logging/setLevel`, {
-            error: String(error),
-          })
-        )
-      ),
-    );
-    return {};
-  }
-}
-
-function withoutMeta(params: Json): Json {
-  if (!("_meta" in params)) return params;
-  const { _meta: _, ...rest } = params;
-  return rest;
-}
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function invalidParams(message: string): McpError {
-  return new McpError(RpcCode.InvalidParams, message);
 }
 
 /** The error answer for a failed request: an upstream's JSON-RPC error passes through as it was. */

@@ -10,7 +10,8 @@ import type { Config, GatewayConfig } from "../config/types.ts";
 import { configDigest } from "../config/trusted_configs.ts";
 import { watchFiles } from "../config/watch_files.ts";
 import { ToolscriptError } from "../errors.ts";
-import type { Gateway, GatewayReload } from "./gateway.ts";
+import type { Gateway } from "./gateway.ts";
+import type { GatewayReload } from "./apply_reload.ts";
 
 /** Options of {@link watchConfigReload}. */
 export interface ConfigReloadOptions {

@@ -32,6 +32,8 @@ export interface CreateGatewayOptions {
    * reloading caller must hand out a new provider for a changed entry, not a cached one.
    */
   credentialsFor?: (server: ServerConfig) => CredentialProvider | undefined;
+  /** Each `gateway.callers` caller's own credentials per server (see `GatewayOptions`). */
+  callerCredentialsFor?: GatewayOptions["callerCredentialsFor"];
   /**
    * The gateway's metrics (default a new registry). With `credentialsFor`, pass the registry
    * whose `countTokenRequest` those providers got as `onTokenRequest`, so token requests are
@@ -80,6 +82,7 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
     configPath,
     toolCache: new FileToolCache({ dir: join(options.home, "cache") }),
     credentialsFor,
+    callerCredentialsFor: options.callerCredentialsFor,
     metrics,
     localTools: options.localTools,
   });

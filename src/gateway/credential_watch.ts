@@ -5,12 +5,20 @@
  */
 import type { Gateway } from "./gateway.ts";
 
+/** The seen version of a server whose store could not be read. */
+const UNREADABLE = "\0unreadable";
+
 /** Options of {@link watchCredentials}. */
 export interface CredentialWatchOptions {
   /** A change token for a server's stored credentials (undefined when none). */
   version: (server: string) => Promise<string | undefined>;
   /** How often to look; default 1000 ms (the contract allows 2 s). */
   intervalMs?: number;
+  /**
+   * Change notifications, when the store pushes them (the Redis store's pub/sub): each call
+   * of `onChange` makes the watch look at once instead of at the next round.
+   */
+  subscribe?: (onChange: () => void, signal: AbortSignal) => void;
   signal?: AbortSignal;
 }
 
@@ -39,6 +47,8 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
       return { version };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      // Unreadable is a state of its own: reading again (e.g. Redis is back) is a change.
+      seen.set(server, UNREADABLE);
       const messages = told.get(server) ?? new Set();
       told.set(server, messages);
       if (!messages.has(message)) {
@@ -73,18 +83,39 @@ export function watchCredentials(gateway: Gateway, options: CredentialWatchOptio
     );
   }
 
+  /** One look at a time; a notification during a look asks for one more after it. */
+  let looking: Promise<void> | undefined;
+  let again = false;
+  function lookNow(): Promise<void> {
+    if (looking) {
+      again = true;
+      return looking;
+    }
+    looking = look()
+      .catch((error) => gateway.logger.warn("credential watch failed", { error: String(error) }))
+      .finally(() => {
+        looking = undefined;
+        if (again && !stopped) {
+          again = false;
+          lookNow();
+        }
+      });
+    return looking;
+  }
+
   async function loop(): Promise<void> {
-    await look().catch((error) =>
-      gateway.logger.warn("credential watch failed", { error: String(error) })
-    );
+    await lookNow();
     if (!stopped) timer = setTimeout(loop, options.intervalMs ?? 1000);
   }
 
+  const unsubscribe = new AbortController();
   function stop(): void {
     stopped = true;
     clearTimeout(timer);
+    unsubscribe.abort();
   }
   options.signal?.addEventListener("abort", stop, { once: true });
+  if (remote.length > 0) options.subscribe?.(() => void lookNow(), unsubscribe.signal);
   // Record the starting versions first, so only later changes count.
   Promise.all(
     remote().map(async (u) => {

@@ -19,6 +19,13 @@ export type RouteHandler = (request: Request) => Response | Promise<Response>;
 export interface GatewayHandlerOptions {
   /** When set, every request must carry `Authorization: Bearer <token>`. */
   gatewayToken?: string;
+  /**
+   * Each caller's own bearer token (`gateway.callers`), by caller name. When set, a request
+   * must carry one of them (or `gatewayToken`, which acts as the gateway itself); its session
+   * and tool calls are that caller's, and a session is only ever used by the caller that
+   * opened it.
+   */
+  callers?: Record<string, string>;
   /** Extra GET routes by path (e.g. `/runtime/tools.ts`). */
   routes?: Record<string, RouteHandler>;
   /**
@@ -50,7 +57,12 @@ interface Session {
   transport: HttpSessionTransport;
   session: ClientSession;
   caller: string;
+  /** The authenticated `gateway.callers` name; undefined: the gateway's own token (or none). */
+  identity: string | undefined;
 }
+
+/** Who a request authenticated as: a caller's name, the gateway itself, or nobody. */
+type Identity = { caller?: string } | undefined;
 
 /** What {@link chooseEviction} looks at in a session. */
 export interface EvictionCandidate {
@@ -90,6 +102,10 @@ export function createGatewayHandler(
   const expectedToken = options.gatewayToken
     ? new TextEncoder().encode(options.gatewayToken)
     : undefined;
+  const callerTokens = Object.entries(options.callers ?? {}).map(([name, token]) => ({
+    name,
+    token: new TextEncoder().encode(token),
+  }));
 
   function refuse(status: number, message: string): Response {
     const headers: Record<string, string> = { "content-type": "application/json" };
@@ -100,12 +116,23 @@ export function createGatewayHandler(
     );
   }
 
-  function isAuthorized(request: Request): boolean {
-    if (!expectedToken) return true;
+  /**
+   * The request's identity. Every configured token is compared (constant time each, none
+   * skipped), so the time taken does not tell which one, if any, matched.
+   */
+  function authenticate(request: Request): Identity {
+    if (!expectedToken && callerTokens.length === 0) return {};
     const match = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
-    if (!match) return false;
+    if (!match) return undefined;
     const given = new TextEncoder().encode(match[1].trim());
-    return given.length === expectedToken.length && timingSafeEqual(given, expectedToken);
+    const equal = (expected: Uint8Array) =>
+      given.length === expected.length && timingSafeEqual(given, expected);
+    let identity: Identity;
+    if (expectedToken && equal(expectedToken)) identity = {};
+    for (const { name, token } of callerTokens) {
+      if (equal(token) && identity === undefined) identity = { caller: name };
+    }
+    return identity;
   }
 
   /** Makes room for one more session of `caller`; false when all of its sessions are busy. */
@@ -124,20 +151,21 @@ export function createGatewayHandler(
     return true;
   }
 
-  async function handleMcp(request: Request): Promise<Response> {
+  async function handleMcp(request: Request, identity: NonNullable<Identity>): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const entry = sessions.get(sessionId);
-      if (!entry) return refuse(404, "Session not found");
+      // Another caller's session is as unknown as a made-up one.
+      if (!entry || entry.identity !== identity.caller) return refuse(404, "Session not found");
       return await entry.transport.handleRequest(request);
     }
     if (request.method !== "POST") return refuse(400, "Missing Mcp-Session-Id header");
-    const caller = callerOf(request);
+    const caller = identity.caller ?? callerOf(request);
     if (!await makeRoom(caller)) {
       return refuse(503, "Too many MCP sessions with a request in flight; try again later");
     }
     const transport = new HttpSessionTransport();
-    const session = new ClientSession(gateway, transport);
+    const session = new ClientSession(gateway, transport, { caller: identity.caller });
     await session.start();
     const response = await transport.handleRequest(request);
     if (transport.sessionId === undefined || response.status >= 400) {
@@ -146,7 +174,10 @@ export function createGatewayHandler(
       return response;
     }
     const id = transport.sessionId;
-    sessions.set(id, { transport, session, caller });
+    sessions.set(id, { transport, session, caller, identity: identity.caller });
+    if (identity.caller !== undefined) {
+      gateway.logger.info("MCP session opened", { caller: identity.caller });
+    }
     session.onClose(() => {
       if (sessions.get(id)?.session === session) sessions.delete(id);
     });
@@ -183,8 +214,9 @@ export function createGatewayHandler(
     if (!isAllowedOrigin(request.headers.get("origin"))) {
       return refuse(403, "Forbidden origin");
     }
-    if (!isAuthorized(request)) return refuse(401, "Missing or wrong gateway token");
-    if (url.pathname === "/mcp") return await handleMcp(request);
+    const identity = authenticate(request);
+    if (!identity) return refuse(401, "Missing or wrong gateway token");
+    if (url.pathname === "/mcp") return await handleMcp(request, identity);
     if (url.pathname === "/metrics" && request.method === "GET") {
       return new Response(gateway.renderMetrics(), {
         headers: { "content-type": METRICS_CONTENT_TYPE },

@@ -54,6 +54,11 @@ const LOG_LEVELS = [
   "emergency",
 ];
 
+/** True for a level `logging/setLevel` accepts (`debug` … `emergency`). */
+export function isLogLevel(level: unknown): level is string {
+  return typeof level === "string" && LOG_LEVELS.includes(level);
+}
+
 /** A client capability that a server-to-client request needs; undefined: none needed. */
 export function capabilityFor(method: string, params: Json, capabilities: Json): boolean {
   switch (method) {

@@ -20,12 +20,20 @@ export interface ToolCache {
    * A rejection is logged as a warning and otherwise ignored.
    */
   save(server: string, tools: Tool[]): Promise<void>;
+  /**
+   * Forgets the list of `server`; called when a config reload drops the server's entry (not
+   * when the entry is only disabled: re-enabling it shows the remembered tools at once). A
+   * rejection is logged as a warning and otherwise ignored. Optional: a cache without it keeps
+   * lists of removed servers.
+   */
+  remove?(server: string): Promise<void>;
 }
 
 /** A {@link ToolCache} with one JSON file per server under `dir`. */
 export class FileToolCache implements ToolCache {
   readonly #dir: string;
 
+  /** Reads and writes nothing until used; `dir` is made (mode 0700) on the first save. */
   constructor(options: { dir: string }) {
     this.#dir = options.dir;
   }
@@ -50,5 +58,14 @@ export class FileToolCache implements ToolCache {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const bytes = new TextEncoder().encode(JSON.stringify({ version: 1, server, tools }));
     await writeFileAtomically(this.#file(server), bytes);
+  }
+
+  /** Deletes the cached list; a list that is not there is already forgotten. */
+  async remove(server: string): Promise<void> {
+    try {
+      await Deno.remove(this.#file(server));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
   }
 }

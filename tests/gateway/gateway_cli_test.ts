@@ -260,19 +260,34 @@ Deno.test("the endpoint refuses requests addressed to a foreign host name (DNS r
 
 Deno.test("SIGTERM while a tool call is in flight still shuts the gateway down", async () => {
   await using dir = await makeScratchDir();
-  await using http = await startHttpMcpServer({ name: "web" });
+  const arrived = Promise.withResolvers<void>();
+  await using http = await startHttpMcpServer({
+    name: "web",
+    // Tells the spec when the upstream has the call: the gateway then really has it in flight.
+    gate: async (request) => {
+      if (request.method !== "POST") return undefined;
+      const body = await request.clone().text();
+      if (body.includes('"tools/call"') && body.includes('"slow"')) arrived.resolve();
+      return undefined;
+    },
+  });
   const config = await writeConfig(dir, { mcpServers: { web: { type: "http", url: http.url } } });
   const { process, url } = await startGateway(config, dir.path);
   await using _process = process;
   await using client = await connectTo(url);
   await client.listTools();
-  const postsBefore = http.requests.filter((r) => r.method === "POST").length;
-  const call = client.callTool({ name: "web__slow", arguments: { ms: 60_000 } }).catch((e) => e);
-  // Wait (bounded) until the upstream has the call, so the gateway really has it in flight.
-  for (let i = 0; i < 500; i++) {
-    if (http.requests.filter((r) => r.method === "POST").length > postsBefore) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  let settled = false;
+  const call = client.callTool({ name: "web__slow", arguments: { ms: 60_000 } })
+    .catch((e) => e)
+    .finally(() => settled = true);
+  const bound = AbortSignal.timeout(30_000);
+  await Promise.race([
+    arrived.promise,
+    new Promise<never>((_, reject) =>
+      bound.addEventListener("abort", () => reject(new Error("the call never reached upstream")))
+    ),
+  ]);
+  assert.equal(settled, false, "the call is in flight when the gateway is told to stop");
   process.kill("SIGTERM");
   const deadline = AbortSignal.timeout(30_000);
   const status = await Promise.race([
@@ -282,5 +297,9 @@ Deno.test("SIGTERM while a tool call is in flight still shuts the gateway down",
     ),
   ]);
   assert.equal(status.code, 0, process.stderr());
-  await call;
+  const result = await call;
+  assert.ok(
+    result instanceof Error,
+    `the 60 s call cannot have finished: ${JSON.stringify(result)}`,
+  );
 });

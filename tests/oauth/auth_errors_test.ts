@@ -69,3 +69,26 @@ Deno.test("an AS that forgot our registered client: the refresh says so and the 
   const again = (await world.store.load("demo", world.mcp.url))!.client!.clientId;
   assert.notEqual(again, first);
 });
+
+Deno.test("a corrupt credential file is a missing login (exit 3) that toolscript auth replaces", async () => {
+  await using world = await startWorld();
+  await login(world);
+  const canary = "corrupt-canary-7c2a";
+  await Deno.writeTextFile(world.credentialFile, `{"version":1,"tokens":"${canary}`);
+  const call = await runCli(
+    ["call", "demo", "echo", '{"text":"hi"}', "--config", world.configPath],
+    {
+      home: world.home,
+    },
+  );
+  assert.equal(call.code, 3, call.stderr + call.stdout);
+  assert.ok(
+    (call.stdout + call.stderr).includes(`toolscript auth demo --config ${world.configPath}`),
+  );
+  assert.doesNotMatch(call.stdout + call.stderr, /\brm '/, "the fix is a login, not rm");
+  assert.ok(!(call.stdout + call.stderr).includes(canary));
+
+  await login(world);
+  const doc = await world.store.load("demo", world.mcp.url);
+  assert.ok(await world.as.verifyAccessToken(doc!.tokens!.accessToken), "replaced by the login");
+});

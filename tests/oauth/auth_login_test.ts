@@ -27,7 +27,10 @@ Deno.test("auth logs in through the browser, stores 0600 credentials and the gat
   assert.equal(doc?.client?.registration, "dynamic");
   assert.ok(doc?.tokens?.refreshToken);
   assert.ok(doc.tokens.expiresAt! > Date.now());
-  assert.equal(doc.pending, undefined);
+  // The PKCE verifier and the state lived only in the login's memory: none reached the file.
+  const stored = await Deno.readTextFile(world.credentialFile);
+  assert.ok(!stored.includes(url.searchParams.get("state")!), "no state in the file");
+  assert.doesNotMatch(stored, /verifier/i);
   assert.equal(world.as.counters.register, 1);
 
   const provider = new OAuthCredentialProvider(world.server, { store: world.store });

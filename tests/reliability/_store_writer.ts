@@ -35,10 +35,10 @@ async function increment(store: FileTokenStore, count: number): Promise<void> {
   console.log("ready");
   await Deno.stdin.read(new Uint8Array(16));
   for (let i = 0; i < count; i++) {
-    await store.withLock("counter", async () => {
-      const doc = await store.load("counter", SERVER_URL);
+    await store.transaction("counter", async (tx) => {
+      const doc = await tx.load(SERVER_URL);
       const n = Number(doc?.tokens?.accessToken ?? "0");
-      await store.save({
+      await tx.save({
         version: 1,
         server: "counter",
         serverUrl: SERVER_URL,

@@ -7,7 +7,7 @@ import { SERVER_URL } from "./_store_writer.ts";
 
 const WRITER = new URL("./_store_writer.ts", import.meta.url).pathname;
 
-Deno.test("two processes incrementing under withLock never lose an update", async () => {
+Deno.test("two processes incrementing in store transactions never lose an update", async () => {
   await using scratch = await makeScratchDir();
   const dir = join(scratch.path, "home", "credentials");
   await using a = spawnScript(WRITER, ["increment", dir, "50"]);

@@ -44,7 +44,10 @@ Deno.test("a lock file hard-linked to another file is refused and that file is l
   await Deno.link(victim, lock);
   const store = new FileTokenStore({ dir });
   let ran = false;
-  await assert.rejects(store.withLock("demo", () => Promise.resolve(ran = true)), refusing(lock));
+  await assert.rejects(
+    store.transaction("demo", () => Promise.resolve(ran = true)),
+    refusing(lock),
+  );
   await assert.rejects(store.save(doc()), refusing(lock));
   assert.equal(ran, false);
   assert.equal(await Deno.readTextFile(victim), VICTIM_TEXT);
@@ -109,7 +112,7 @@ Deno.test("real directories and single-link files still work", async () => {
   const dir = join(scratch.path, "home", "credentials");
   const store = new FileTokenStore({ dir });
   await store.save(doc());
-  await store.withLock("demo", () => Promise.resolve());
+  await store.transaction("demo", () => Promise.resolve());
   assert.equal((await store.load("demo", URL_A))?.tokens?.accessToken, doc().tokens?.accessToken);
   assert.equal((await Deno.lstat(join(dir, "demo.lock"))).nlink, 1);
   assert.deepEqual(await store.list(), ["demo"]);

@@ -1,0 +1,153 @@
+/**
+ * Private to src/gateway: turns a complete HTTP/1.x request head (as
+ * {@link ../gateway/_request_framing.ts} found it, framing already checked) into what a
+ * `Request` is built from: method, URL, headers, and the connection semantics
+ * (keep-alive, `Expect: 100-continue`); and the `Request` class the server hands its handler.
+ */
+
+/** A parsed request head. */
+export interface RequestHead {
+  method: string;
+  /** `http://<Host header><path>`, or the absolute-form target. */
+  url: string;
+  /** Header names and values in the order sent: name, value, name, value… */
+  headers: string[];
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minorVersion: number;
+  /** The client lets the connection stay open after the response. */
+  keepAlive: boolean;
+  /** The client waits for `100 Continue` before it sends the body. */
+  expectContinue: boolean;
+}
+
+const latin1 = new TextDecoder("latin1");
+/** `Host`: a reg-name or IPv4 address, or a bracketed IPv6 literal, then an optional port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d{0,5})?$/;
+
+/**
+ * Parses `head` (request line, header lines, the empty line). `fallbackHost` names the server
+ * for an HTTP/1.0 request without `Host`.
+ *
+ * @returns the head, or a string saying why it is refused (answer 400).
+ */
+export function parseRequestHead(head: Uint8Array, fallbackHost: string): RequestHead | string {
+  const text = latin1.decode(head);
+  let start = 0;
+  while (text.charCodeAt(start) === 13 || text.charCodeAt(start) === 10) start++;
+  let end = lineEnd(text, start);
+  const requestLine = text.slice(start, end);
+  const firstSpace = requestLine.indexOf(" ");
+  const lastSpace = requestLine.lastIndexOf(" ");
+  const method = requestLine.slice(0, firstSpace);
+  const target = requestLine.slice(firstSpace + 1, lastSpace);
+  const minorVersion = requestLine.charCodeAt(requestLine.length - 1) - 0x30;
+  const headers: string[] = [];
+  let host: string | undefined;
+  let connection = "";
+  let expect = "";
+  for (start = nextLine(text, end); start < text.length; start = nextLine(text, end)) {
+    end = lineEnd(text, start);
+    if (end === start) break;
+    const colon = text.indexOf(":", start);
+    const name = text.slice(start, colon);
+    const value = text.slice(colon + 1, end).trim();
+    headers.push(name, value);
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") {
+          if (host !== undefined) return "more than one Host header";
+          host = value;
+        }
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") expect = value.toLowerCase();
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") connection += `,${value.toLowerCase()}`;
+        break;
+    }
+  }
+  if (host === undefined) {
+    if (minorVersion === 1) return "missing Host header";
+    host = fallbackHost;
+  }
+  if (!HOST.test(host)) return "invalid Host header";
+  let url: string;
+  if (target.startsWith("/")) url = `http://${host}${target}`;
+  else if (/^https?:\/\//i.test(target)) url = target;
+  else if (target === "*" && method === "OPTIONS") url = `http://${host}/*`;
+  else return "unsupported request target";
+  let keepAlive = minorVersion === 1;
+  if (connection !== "") {
+    const tokens = connection.split(",").map((t) => t.trim());
+    keepAlive = minorVersion === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
+  }
+  return {
+    method,
+    url,
+    headers,
+    minorVersion,
+    keepAlive,
+    expectContinue: minorVersion === 1 && expect === "100-continue",
+  };
+}
+
+/** Index of the LF ending the line at `start` (a CR before it excluded), or the text's end. */
+function lineEnd(text: string, start: number): number {
+  let end = text.indexOf("\n", start);
+  if (end === -1) end = text.length;
+  return end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+}
+
+function nextLine(text: string, end: number): number {
+  return text.charCodeAt(end) === 13 ? end + 2 : end + 1;
+}
+
+const ABORT = Symbol("abort");
+
+/**
+ * The request a handler gets. Its `signal` aborts when the client goes away; the controller
+ * behind it is made only when a handler reads `signal` (a `Request` built with a signal costs
+ * as much again as one without).
+ */
+export class ServerRequest extends Request {
+  [ABORT]: AbortController | undefined;
+  #abortReason: unknown = undefined;
+  #aborted = false;
+
+  /**
+   * Builds the request of `head`, its body `body`.
+   *
+   * @throws {TypeError} when the URL or a header value is invalid (answer 400).
+   */
+  constructor(head: RequestHead, body: BodyInit | null) {
+    super(head.url, { method: head.method, body });
+    const headers = this.headers;
+    for (let i = 0; i < head.headers.length; i += 2) {
+      headers.append(head.headers[i], head.headers[i + 1]);
+    }
+  }
+
+  /** Aborts `signal`, now or when it is first read. */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this[ABORT]?.abort(reason);
+  }
+
+  /** The controller behind `signal`, made on first use. */
+  controller(): AbortController {
+    let controller = this[ABORT];
+    if (!controller) {
+      controller = this[ABORT] = new AbortController();
+      if (this.#aborted) controller.abort(this.#abortReason);
+    }
+    return controller;
+  }
+}
+Object.defineProperty(ServerRequest.prototype, "signal", {
+  get(this: ServerRequest) {
+    return this.controller().signal;
+  },
+});

@@ -1,0 +1,122 @@
+/**
+ * The exposure table of the upstreams' current offers, rebuilt only when an offer changed, and
+ * each name collision warned about once while it lasts.
+ */
+import type { Logger } from "../log.ts";
+import type { Upstream } from "./upstream.ts";
+import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
+import { authenticateTool } from "./needs_login.ts";
+
+/** Options of {@link ExposureCache}. */
+export interface ExposureCacheOptions {
+  /** Receives the collision warnings. */
+  logger: Logger;
+  /** Config path for the `<prefix>__authenticate` tool's fix command; undefined: the default. */
+  configPath?: string;
+}
+
+/**
+ * Builds an {@link ExposedNames} from the upstreams of a map (read anew on every use, in the
+ * map's order, which decides collisions) and keeps it until an upstream's catalog, lists,
+ * state or last failure is another object than the one it was built from.
+ */
+export class ExposureCache {
+  readonly #upstreams: ReadonlyMap<string, Upstream>;
+  readonly #options: ExposureCacheOptions;
+  /** The table and what it was built from. */
+  #built?: { names: ExposedNames; from: unknown[] };
+  /** Collisions already logged. */
+  #warned = new Set<string>();
+
+  /** Builds nothing yet; the first {@link ExposureCache.names} does. */
+  constructor(upstreams: ReadonlyMap<string, Upstream>, options: ExposureCacheOptions) {
+    this.#upstreams = upstreams;
+    this.#options = options;
+  }
+
+  /** The table of the offers now: a lookup when nothing changed since the last use. */
+  get names(): ExposedNames {
+    const from: unknown[] = [];
+    for (const u of this.#upstreams.values()) {
+      const { catalog } = u;
+      from.push(
+        u,
+        catalog,
+        catalog.tools,
+        catalog.prompts,
+        catalog.resources,
+        catalog.templates,
+        u.state,
+        u.lastFailure,
+      );
+    }
+    const current = this.#built;
+    if (
+      current && current.from.length === from.length &&
+      current.from.every((v, i) => v === from[i])
+    ) {
+      return current.names;
+    }
+    const offers: ExposedServerOffer[] = [...this.#upstreams.values()].map((u) => ({
+      server: u.name,
+      prefix: u.config.prefix,
+      toolFilter: u.config.tools,
+      tools: u.catalog.tools,
+      prompts: u.catalog.prompts,
+      resources: u.catalog.resources,
+      templates: u.catalog.templates,
+      extraTools: u.catalog.tools.length === 0 && u.state === "needs-auth"
+        ? [authenticateTool(u, this.#options.configPath)]
+        : undefined,
+    }));
+    const names = new ExposedNames(offers);
+    this.#built = { names, from };
+    this.#warnCollisions(names.collisions);
+    return names;
+  }
+
+  /**
+   * The upstream and its own name for an exposed tool or prompt name (tools first without
+   * `kind`): a name resolves to a server exactly when it is listed under that server.
+   */
+  resolve(
+    namespaced: string,
+    kind?: "tool" | "prompt",
+  ): { upstream: Upstream; name: string } | undefined {
+    const names = this.names;
+    const target = (kind !== "prompt" ? names.tool(namespaced) : undefined) ??
+      (kind !== "tool" ? names.prompt(namespaced) : undefined);
+    const upstream = target && this.#upstreams.get(target.server);
+    return upstream && { upstream, name: target.name };
+  }
+
+  /** The upstream behind an exposed resource URI, and the URI as that upstream knows it. */
+  resolveResource(uri: string): { upstream: Upstream; uri: string } | undefined {
+    const target = this.names.resource(uri);
+    const upstream = target && this.#upstreams.get(target.server);
+    return upstream && { upstream, uri: target.uri };
+  }
+
+  #warnCollisions(collisions: readonly ExposedCollision[]): void {
+    const logger = this.#options.logger;
+    const now = new Set<string>();
+    for (const c of collisions) {
+      const key = JSON.stringify([c.kind, c.exposed, c.kept, c.other]);
+      now.add(key);
+      if (this.#warned.has(key)) continue;
+      const what = `${c.kind} ${JSON.stringify(c.exposed)}`;
+      if (c.rewritten) {
+        logger.warn(
+          `server "${c.other}" offers ${what}, which server "${c.kept}" (listed first in the ` +
+            `config) offers too; exposing it as ${JSON.stringify(c.rewritten)}`,
+        );
+      } else {
+        logger.warn(
+          `servers "${c.kept}" and "${c.other}" both expose ${what}; keeping the one of ` +
+            `server "${c.kept}" (listed first in the config) and hiding the other`,
+        );
+      }
+    }
+    this.#warned = now;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * What the gateway shows for a server that needs a login: the command that fixes it, and the
+ * `<prefix>__authenticate` placeholder tool listed while the server has no tools to show.
+ */
+// @ts-types="@modelcontextprotocol/sdk/types"
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { NotAuthenticatedError, ToolscriptError } from "../errors.ts";
+import type { Upstream } from "./upstream.ts";
+
+/**
+ * The command that lets `upstream` connect: the fix its last failure names, else
+ * `toolscript auth <server>` (with `--config <configPath>` when given).
+ */
+export function loginFixFor(upstream: Upstream, configPath?: string): string {
+  const failure = upstream.lastFailure;
+  if (failure instanceof ToolscriptError && failure.fix) return failure.fix;
+  return new NotAuthenticatedError(upstream.name, { configPath }).fix!;
+}
+
+/** The placeholder tool (its own name `authenticate`) whose description names the fix command. */
+// deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
+export function authenticateTool(upstream: Upstream, configPath?: string): Tool {
+  return {
+    name: "authenticate",
+    description: `Server "${upstream.name}" needs a login before its tools can be used. ` +
+      `Ask the user to run: ${loginFixFor(upstream, configPath)}`,
+    inputSchema: { type: "object", properties: {} },
+  };
+}
