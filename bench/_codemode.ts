@@ -7,8 +7,9 @@
  * the same program written with the MCP SDK client and no toolscript (`_sdk_echo_once.ts`),
  * interleaved round by round (A B C, B C A, …); time from spawn to the result line on stdout
  * and to exit. Side A runs a program never run before (a fresh comment each time: what a model
- * writing a new program gets, type-checked from scratch), side C the same program every time
- * (Deno's type-check cache spares checking it again). 7b, many calls: one `exec` program making N sequential calls against N
+ * writing a new program gets: the gateway's warm checker, a long-lived `deno lsp`, checks it
+ * and the program runs with `--no-check`; the first round's warm-up starts that server), side C
+ * the same program every time. 7b, many calls: one `exec` program making N sequential calls against N
  * `toolscript call` invocations (each its own `main.ts` process, connecting to the upstream
  * itself), measured A B A (exec before and after the calls, averaged).
  */

@@ -14,7 +14,17 @@ import { Logger } from "../log.ts";
 import { isRecord } from "../config/is_record.ts";
 import type { CatalogTool } from "../codemode/tool_catalog.ts";
 import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
-import { TOOL_CATALOG_PATH, TOOLS_MODULE_PATH } from "../codemode/runtime_routes.ts";
+import {
+  CHECK_PATH,
+  MAX_CHECK_PROGRAM_CHARS,
+  TOOL_CATALOG_PATH,
+  TOOLS_MODULE_PATH,
+} from "../codemode/runtime_routes.ts";
+import {
+  type CheckVerdict,
+  type ProgramChecker,
+  toolsModuleHash,
+} from "../codemode/warm_checker.ts";
 import { type CliIo, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import type { SandboxCallTool } from "../codemode/exec_sandbox.ts";
 import { gatewayTokenFromEnv } from "./gateway.ts";
@@ -143,7 +153,12 @@ export interface GatewayConnection extends AsyncDisposable {
   toolsModule: string;
   /** Calls `<server>__<tool>` over MCP, with the gateway token when there is one. */
   callTool: SandboxCallTool;
+  /** Asks the gateway's warm checker (`/runtime/check`) about a program. */
+  checker: ProgramChecker;
 }
+
+/** Longest wait for the gateway's warm check before type-checking locally. */
+const GATEWAY_CHECK_TIMEOUT_MS = 15_000;
 
 /**
  * Fetches the running gateway's tools module and opens an MCP session to it at once (so the
@@ -170,8 +185,37 @@ export async function connectRunningGateway(
     io.logger.debug("cannot open an MCP session with the gateway", { error: String(error) });
     return false;
   });
+  const toolsHash = toolsModuleHash(toolsModule);
   return {
     toolsModule,
+    checker: {
+      async check(code, module, signal): Promise<CheckVerdict> {
+        try {
+          if (module !== toolsModule) return "unsure";
+          const bytes = new TextEncoder().encode(code);
+          const program = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""))
+            .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+          if (program.length > MAX_CHECK_PROGRAM_CHARS) return "unsure";
+          const url = new URL(CHECK_PATH, running.origin);
+          url.searchParams.set("tools", await toolsHash);
+          url.searchParams.set("program", program);
+          const bound = AbortSignal.timeout(GATEWAY_CHECK_TIMEOUT_MS);
+          const response = await io.fetch(url, {
+            headers,
+            signal: signal ? AbortSignal.any([signal, bound]) : bound,
+          });
+          if (!response.ok) {
+            await response.body?.cancel();
+            return "unsure";
+          }
+          const body = await response.json();
+          return isRecord(body) && body.verdict === "clean" ? "clean" : "unsure";
+        } catch (error) {
+          io.logger.debug("no warm check from the gateway", { error: String(error) });
+          return "unsure";
+        }
+      },
+    },
     async callTool(name, args, signal) {
       if (!await connected) throw unreachable(running, undefined);
       // deno-lint-ignore no-explicit-any -- the SDK's result type is a zod-inferred union

@@ -126,6 +126,7 @@ async function runAgainst(
     denoPath: await findDeno(io.env),
     toolsModule: gateway.toolsModule,
     callTool: gateway.callTool,
+    checker: gateway.checker,
   });
 }
 

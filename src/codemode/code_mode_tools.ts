@@ -13,6 +13,7 @@ import { catalogOfGateway, filterCatalog, resolveFilters } from "./gateway_catal
 import type { CatalogTool } from "./tool_catalog.ts";
 import { createToolSearch, type ToolSearch } from "./tool_search.ts";
 import { generateToolsDeclarations, generateToolsModule } from "./tools_module.ts";
+import { gatewayChecker, type ProgramChecker } from "./warm_checker.ts";
 import {
   runSandboxed,
   type SandboxOutcome,
@@ -55,6 +56,11 @@ export interface CodeModeToolsOptions {
   denoPath?: string;
   /** Where runs keep their reusable directories; default `sandboxRunRoot(env)`. */
   runRoot?: string;
+  /**
+   * The warm type-checker asked before each run; default the gateway's shared one
+   * (`gatewayChecker`), started at the first `toolscript__exec`.
+   */
+  checker?: ProgramChecker;
 }
 
 /**
@@ -102,6 +108,7 @@ export function createCodeModeTools(gateway: Gateway, options: CodeModeToolsOpti
       stderr: (text) => stderr.add(text),
       signal,
       denoPath: await denoPath,
+      checker: options.checker ?? await gatewayChecker(gateway, options.env),
     });
     return gateway.maskSecrets(execResult(outcome, stdout.text(), stderr.text(), timeoutMs));
   }

@@ -10,6 +10,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { restoreRefused } from "./_module_graph.ts";
 import { parseRelayFrame, type RelayCall, RelayDemux } from "./_relay.ts";
 import { openRunDir } from "./_run_dir.ts";
+import type { ProgramChecker } from "./warm_checker.ts";
 
 /** Makes one tool call of the program: `server`'s tool `tool` with `args`. */
 export type SandboxCallTool = (
@@ -62,6 +63,12 @@ export interface SandboxOptions {
   stderr: (text: string) => void;
   /** Aborting kills the program and rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * A warm type-checker asked first (see `WarmChecker`): a program it finds clean runs with
+   * `--no-check`; on any other verdict the run type-checks as without it, so diagnostics are
+   * always `deno check`'s own. Default none.
+   */
+  checker?: ProgramChecker;
   /** The Deno executable; defaults to `Deno.execPath()`. */
   denoPath?: string;
   /** V8 heap cap (`--max-old-space-size`), MiB; default {@link DEFAULT_SANDBOX_HEAP_MIB}. */
@@ -139,10 +146,16 @@ export const SANDBOX_ENV_NAMES: readonly string[] = [
 export async function runSandboxed(code: string, options: SandboxOptions): Promise<SandboxOutcome> {
   options.signal?.throwIfAborted();
   const checkTimeoutMs = options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  await using files = await openRunDir(code, options.toolsModule, options.runRoot);
+  const [verdict, files] = await Promise.all([
+    options.checker?.check(code, options.toolsModule, options.signal) ?? "unsure",
+    openRunDir(code, options.toolsModule, options.runRoot),
+  ]);
+  await using _files = files;
+  options.signal?.throwIfAborted();
   const dir = files.dir;
   const calls = new AbortController();
-  const command = await sandboxCommand(files, checkTimeoutMs + options.timeoutMs, options);
+  const checked = verdict === "clean";
+  const command = await sandboxCommand(files, checked, checkTimeoutMs + options.timeoutMs, options);
   const child = new Deno.Command(command.path, {
     args: command.args,
     cwd: dir,
@@ -239,6 +252,7 @@ interface SandboxCommand {
  */
 async function sandboxCommand(
   files: { entry: string; importMap: string; config: string },
+  checked: boolean,
   deadlineMs: number,
   options: SandboxOptions,
 ): Promise<SandboxCommand> {
@@ -248,7 +262,8 @@ async function sandboxCommand(
     denoPath,
     "run",
     "--quiet",
-    "--check",
+    // Checked already by the warm checker, against these very files' sources.
+    checked ? "--no-check" : "--check",
     "--no-prompt",
     "--config",
     files.config,

@@ -7,6 +7,7 @@ import type { Gateway } from "../gateway/gateway.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import { catalogOfGateway, filterCatalog, type ToolFilter } from "./gateway_catalog.ts";
 import { generateToolsModule } from "./tools_module.ts";
+import { gatewayChecker, type ProgramChecker, toolsModuleHash } from "./warm_checker.ts";
 
 /** Path of the tools module. */
 export const TOOLS_MODULE_PATH = "/runtime/tools.ts";
@@ -16,6 +17,25 @@ export const TOOLS_MODULE_PATH = "/runtime/tools.ts";
  * tool with its server, own name, exposed name, description and schemas (no credential).
  */
 export const TOOL_CATALOG_PATH = "/runtime/catalog.json";
+
+/**
+ * Path of the warm type-check: `GET /runtime/check?tools=<SHA-256 hex of the tools module>&
+ * program=<base64url of the program's UTF-8>` answers JSON `{"verdict": "clean" | "unsure"}`;
+ * "clean" only when `tools` names the module the gateway serves now and the program
+ * type-checks against it with no error (see `WarmChecker`).
+ */
+export const CHECK_PATH = "/runtime/check";
+
+/** Longest `program` parameter of {@link CHECK_PATH} (base64url characters). */
+export const MAX_CHECK_PROGRAM_CHARS = 256 * 1024;
+
+/** Options of {@link createRuntimeRoutes}. */
+export interface RuntimeRoutesOptions {
+  /** The checker behind {@link CHECK_PATH}; default the gateway's shared `WarmChecker`. */
+  checker?: ProgramChecker;
+  /** The environment (Deno's location, its cache, the run root); default `Deno.env.get`. */
+  env?: (name: string) => string | undefined;
+}
 
 /**
  * Creates the routes: `GET /runtime/tools.ts[?server=S[&tool=T]]` answers the module from
@@ -38,7 +58,9 @@ export const TOOL_CATALOG_PATH = "/runtime/catalog.json";
 export function createRuntimeRoutes(
   gateway: Gateway,
   origin: () => string,
+  options: RuntimeRoutesOptions = {},
 ): Record<string, RouteHandler> {
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
   let cachedVersion = -1;
   const modules = new Map<string, string>();
 
@@ -87,7 +109,45 @@ export function createRuntimeRoutes(
     });
   }
 
-  return { [TOOLS_MODULE_PATH]: serveToolsModule, [TOOL_CATALOG_PATH]: serveCatalog };
+  async function serveCheck(request: Request): Promise<Response> {
+    const params = new URL(request.url).searchParams;
+    const hash = params.get("tools") ?? "";
+    const encoded = params.get("program") ?? "";
+    if (encoded.length > MAX_CHECK_PROGRAM_CHARS || !/^[A-Za-z0-9_-]*$/.test(encoded)) {
+      return text(
+        400,
+        `The "program" parameter must be base64url, at most ` +
+          `${MAX_CHECK_PROGRAM_CHARS} characters\n`,
+      );
+    }
+    const program = decodeBase64Url(encoded);
+    const source = moduleFor(undefined)!;
+    let verdict: "clean" | "unsure" = "unsure";
+    if (program !== undefined && hash === await toolsModuleHash(source)) {
+      const checker = options.checker ?? await gatewayChecker(gateway, env);
+      verdict = await checker.check(program, source);
+    }
+    return new Response(JSON.stringify({ verdict }), {
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  }
+
+  return {
+    [TOOLS_MODULE_PATH]: serveToolsModule,
+    [TOOL_CATALOG_PATH]: serveCatalog,
+    [CHECK_PATH]: serveCheck,
+  };
+}
+
+/** The UTF-8 text of base64url `encoded`, or undefined when it is not valid UTF-8. */
+function decodeBase64Url(encoded: string): string | undefined {
+  try {
+    const binary = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 function text(status: number, body: string): Response {

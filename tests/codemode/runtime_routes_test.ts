@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load_config.ts";
 import { createGateway } from "../../src/gateway/create_gateway.ts";
 import { serveGatewayHttp } from "../../src/gateway/serve_http.ts";
-import { createRuntimeRoutes } from "../../src/codemode/runtime_routes.ts";
+import {
+  createRuntimeRoutes,
+  type RuntimeRoutesOptions,
+} from "../../src/codemode/runtime_routes.ts";
+import { toolsModuleHash, WarmChecker } from "../../src/codemode/warm_checker.ts";
 import { makeScratchDir, writeConfig } from "../_helpers.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 
@@ -11,7 +15,7 @@ const TOKEN_CANARY = `token-canary-${crypto.randomUUID()}`;
 const GATEWAY_TOKEN = `gateway-token-${crypto.randomUUID()}`;
 
 /** A gateway over one HTTP upstream configured with a header and a bearer token, on port 0. */
-async function startGateway() {
+async function startGateway(routeOptions: RuntimeRoutesOptions = {}) {
   const dir = await makeScratchDir();
   const http = await startHttpMcpServer({
     name: "web",
@@ -41,7 +45,7 @@ async function startGateway() {
     host: "127.0.0.1",
     port: 0,
     gatewayToken: GATEWAY_TOKEN,
-    routes: createRuntimeRoutes(gateway, () => origin),
+    routes: createRuntimeRoutes(gateway, () => origin, routeOptions),
   });
   origin = server.origin;
   await gateway.start();
@@ -135,4 +139,48 @@ Deno.test("the tools module follows the gateway's tool list", async () => {
   await changed;
   const after = await (await env.get("/runtime/tools.ts")).text();
   assert.match(after, /async freshTool\(/);
+});
+
+/** `program` as the `program` parameter of `/runtime/check`. */
+function base64Url(program: string): string {
+  const bytes = new TextEncoder().encode(program);
+  return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""))
+    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+Deno.test("GET /runtime/check vouches for a program only against the module it serves, with the token and a local Origin", async () => {
+  await using scratch = await makeScratchDir();
+  await using checker = new WarmChecker({
+    denoPath: Deno.execPath(),
+    root: `${scratch.path}/checker`,
+    env: (name) => Deno.env.get(name),
+  });
+  await using env = await startGateway({ checker });
+  const served = await (await env.get("/runtime/tools.ts")).text();
+  await checker.warmUp(served);
+  const hash = await toolsModuleHash(served);
+  const verdict = async (program: string, tools = hash, headers: Record<string, string> = {}) => {
+    const response = await env.get(
+      `/runtime/check?tools=${tools}&program=${base64Url(program)}`,
+      headers,
+    );
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return response.status;
+    }
+    return (await response.json()).verdict;
+  };
+  const clean = `import { tools } from "toolscript";\nconsole.log(typeof tools.web.add, "é");\n`;
+  assert.equal(await verdict(clean), "clean");
+  assert.equal(await verdict(`const n: number = "x";\nconsole.log(n);\n`), "unsure");
+  assert.equal(await verdict(clean, "0".repeat(64)), "unsure", "another module version");
+  assert.equal(await verdict(clean, hash, { origin: "https://evil.example" }), 403);
+  const anonymous = await fetch(
+    `${env.origin}/runtime/check?tools=${hash}&program=${base64Url(clean)}`,
+  );
+  await anonymous.body?.cancel();
+  assert.equal(anonymous.status, 401);
+  const bad = await env.get(`/runtime/check?tools=${hash}&program=not%20base64`);
+  await bad.body?.cancel();
+  assert.equal(bad.status, 400);
 });
