@@ -147,7 +147,7 @@ export class OAuthCredentialProvider implements CredentialProvider {
       throw this.#notAuthenticated("the server requires authentication");
     }
     const sent = this.#lastSent ?? doc.tokens.accessToken;
-    if (sent === this.#recoveredWith) {
+    if (sent === this.#recoveredWith && !this.#worthRenewing(sent)) {
       throw this.#notAuthenticated("the server rejected a freshly refreshed access token");
     }
     this.#logger.info(`Server "${this.server.name}" rejected the access token; refreshing`, {
@@ -333,6 +333,26 @@ export class OAuthCredentialProvider implements CredentialProvider {
     return next;
   }
 
+  /**
+   * Whether a 401 on `sent`, the token the last recovery obtained, leaves something to try: a
+   * newer token is held (another process renewed it), or the server may rightly have found
+   * `sent` expired: it is past its expiry less {@link EXPIRY_RESOLUTION_MS}, as `expires_in`
+   * counts whole seconds and the server's expiry too (a "2 s" token may end 1 s after issue).
+   * The margin is capped at half the lifetime, so a server that refuses every token costs at
+   * most one more refresh per half lifetime, never a storm.
+   */
+  #worthRenewing(sent: string): boolean {
+    const token = this.#lifecycle.current;
+    if (!token) return false;
+    if (token.accessToken !== sent) return true;
+    if (token.expiresAt === undefined) return false;
+    const lifetimeMs = token.obtainedAt !== undefined && token.obtainedAt < token.expiresAt
+      ? token.expiresAt - token.obtainedAt
+      : Infinity;
+    const marginMs = Math.min(EXPIRY_RESOLUTION_MS, lifetimeMs / 2);
+    return this.#now() >= token.expiresAt - marginMs;
+  }
+
   #configuredScopes(): string[] {
     return this.server.auth?.type === "oauth" ? this.server.auth.scopes ?? [] : [];
   }
@@ -358,6 +378,8 @@ const DEFAULT_REFRESH_AT = 0.8;
  */
 const STORE_RECHECK_MS = 1000;
 const DEFAULT_REFRESH_SKEW_MS = 60_000;
+/** How early a token may end at the server: `expires_in` and `exp` count whole seconds. */
+const EXPIRY_RESOLUTION_MS = 1000;
 
 /** The lifecycle's view of a document's tokens; `obtainedAt` defaults to the save time. */
 function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
