@@ -335,16 +335,22 @@ export class OAuthCredentialProvider implements CredentialProvider {
 
   /**
    * Whether a 401 on `sent`, the token the last recovery obtained, leaves something to try: a
-   * newer token is held (another process renewed it), or the server may rightly have found
-   * `sent` expired: it is past its expiry less {@link EXPIRY_RESOLUTION_MS}, as `expires_in`
-   * counts whole seconds and the server's expiry too (a "2 s" token may end 1 s after issue).
-   * The margin is capped at half the lifetime, so a server that refuses every token costs at
-   * most one more refresh per half lifetime, never a storm.
+   * newer token is held (another process renewed it), or `sent` {@link mayHaveEnded}.
    */
   #worthRenewing(sent: string): boolean {
     const token = this.#lifecycle.current;
     if (!token) return false;
-    if (token.accessToken !== sent) return true;
+    return token.accessToken !== sent || this.#mayHaveEnded(token);
+  }
+
+  /**
+   * Whether the server may rightly find `token` expired: it is past its expiry less
+   * {@link EXPIRY_RESOLUTION_MS}, as `expires_in` counts whole seconds and the server's expiry
+   * too (a "2 s" token may end 1 s after issue). The margin is capped at half the lifetime, so a
+   * server that refuses every token costs at most one more refresh per half lifetime, never a
+   * storm.
+   */
+  #mayHaveEnded(token: TokenSet): boolean {
     if (token.expiresAt === undefined) return false;
     const lifetimeMs = token.obtainedAt !== undefined && token.obtainedAt < token.expiresAt
       ? token.expiresAt - token.obtainedAt
