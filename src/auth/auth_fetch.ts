@@ -68,13 +68,14 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       ? await new Response(init.body).arrayBuffer()
       : init?.body;
     for (let attempt = 0;; attempt++) {
-      const headers = mergeHeaders(init?.headers, staticHeaders, await credentials.headers(signal));
+      const sent = await credentials.headers(signal);
+      const headers = mergeHeaders(init?.headers, staticHeaders, sent);
       const response = await baseFetch(input, { ...init, headers, body });
       onResponse?.(response);
       if (!needsRecovery(response) || attempt >= maxRetries) return response;
       // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.
       const copy = response.clone();
-      const retry = await credentials.recover(copy, signal);
+      const retry = await credentials.recover(copy, signal, sent);
       if (!retry) {
         copy.body?.cancel().catch(() => {});
         return response;

@@ -124,7 +124,11 @@ export class OAuthCredentialProvider implements CredentialProvider {
   }
 
   /** See {@link CredentialProvider.recover}. */
-  async recover(response: Response, signal?: AbortSignal): Promise<boolean> {
+  async recover(
+    response: Response,
+    signal?: AbortSignal,
+    sentHeaders?: Record<string, string>,
+  ): Promise<boolean> {
     const challenge = readChallenge(response);
     // Only the headers matter. Not awaited: cancelling one branch of a cloned body settles
     // only once the caller releases the other branch.
@@ -146,7 +150,9 @@ export class OAuthCredentialProvider implements CredentialProvider {
       if (this.#options.implicit) return false;
       throw this.#notAuthenticated("the server requires authentication");
     }
-    const sent = this.#lastSent ?? doc.tokens.accessToken;
+    // The token the refused request carried; the last one handed out when the caller cannot say
+    // (with concurrent requests, a newer one than that request had).
+    const sent = bearerOf(sentHeaders) ?? this.#lastSent ?? doc.tokens.accessToken;
     if (sent === this.#recoveredWith && !this.#worthRenewing(sent)) {
       throw this.#notAuthenticated("the server rejected a freshly refreshed access token");
     }
@@ -398,6 +404,12 @@ function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
     ...(obtainedAt ? { obtainedAt } : {}),
     ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
   };
+}
+
+/** The bearer token in `headers` (as {@link OAuthCredentialProvider.headers} sets it). */
+function bearerOf(headers: Record<string, string> | undefined): string | undefined {
+  const value = headers?.Authorization;
+  return value?.startsWith("Bearer ") ? value.slice("Bearer ".length) : undefined;
 }
 
 /** An AbortSignal that aborts after `ms`; disposing it clears the timer. */

@@ -100,3 +100,24 @@ Deno.test("a refreshed token refused after another process renewed it retries wi
   assert.deepEqual(await provider.headers(), newer);
   assert.equal(world.as.counters.tokenByGrant.refresh_token, refreshes, "no refresh of its own");
 });
+
+Deno.test("a late 401 on a request that carried the token before the last refresh reuses the refreshed token", async () => {
+  await using world = await startWorld({ accessTokenTtlSeconds: 2 });
+  await login(world);
+  const now = Date.now();
+  const provider = new OAuthCredentialProvider(world.server, {
+    store: world.store,
+    logger: quiet(),
+    now: () => now,
+  });
+  // Two requests go out with the same token; the first one's 401 refreshes it.
+  const first = await provider.headers();
+  const second = await provider.headers();
+  assert.equal(await provider.recover(rejected(), undefined, first), true);
+  const fresh = await provider.headers(); // a third request, with the new token
+  assert.notDeepEqual(fresh, first);
+  // The second request's 401 arrives now: it refused the old token, not the fresh one.
+  assert.equal(await provider.recover(rejected(), undefined, second), true);
+  assert.deepEqual(await provider.headers(), fresh);
+  assert.equal(world.as.counters.tokenByGrant.refresh_token, 1, "one refresh for both");
+});
