@@ -26,8 +26,10 @@ export type {
   BearerAuthConfig,
   ClientCredentialsAuthConfig,
   Config,
+  EnterpriseManagedAuthConfig,
   GatewayConfig,
   GatewayExpose,
+  JwtBearerAuthConfig,
   OAuthAuthConfig,
   PrivateKeyJwtAuthConfig,
   RemoteServerConfig,
@@ -39,32 +41,33 @@ export type {
   ToolFilterConfig,
 } from "./src/config/types.ts";
 
-export { FileTokenStore } from "./src/auth/file_token_store.ts";
-export type { FileTokenStoreOptions } from "./src/auth/file_token_store.ts";
+export { FileTokenStore } from "./src/auth/store/file_token_store.ts";
+export type { FileTokenStoreOptions } from "./src/auth/store/file_token_store.ts";
 export type {
   CredentialDocument,
   StoredClient,
   StoredTokens,
   TokenStore,
   TokenTransaction,
-} from "./src/auth/token_store.ts";
-export type { CredentialProvider, CredentialStatus } from "./src/auth/types.ts";
+} from "./src/auth/store/token_store.ts";
+export type { StoredDpopKey } from "./src/auth/protocol/dpop.ts";
+export type { CredentialProvider, CredentialStatus, DpopSender } from "./src/auth/types.ts";
 // One factory builds every kind of credential provider (OAuth, machine grants, static headers);
 // the provider classes behind it are internals.
-export { createCredentialProvider } from "./src/auth/create_credential_provider.ts";
-export type { CredentialProviderOptions } from "./src/auth/create_credential_provider.ts";
-export { loginWithOAuth } from "./src/auth/oauth_login.ts";
-export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/oauth_login.ts";
-export { loginWithDeviceCode } from "./src/auth/oauth_device_login.ts";
-export type { DeviceCodePrompt, DeviceLoginOptions } from "./src/auth/oauth_device_login.ts";
-export { logoutOAuth } from "./src/auth/oauth_logout.ts";
+export { createCredentialProvider } from "./src/auth/lifecycle/create_credential_provider.ts";
+export type { CredentialProviderOptions } from "./src/auth/lifecycle/create_credential_provider.ts";
+export { loginWithOAuth } from "./src/auth/login/oauth_login.ts";
+export type { OAuthLoginOptions, OAuthLoginResult } from "./src/auth/login/oauth_login.ts";
+export { loginWithDeviceCode } from "./src/auth/login/oauth_device_login.ts";
+export type { DeviceCodePrompt, DeviceLoginOptions } from "./src/auth/login/oauth_device_login.ts";
+export { logoutOAuth } from "./src/auth/login/oauth_logout.ts";
 export type {
   OAuthLogoutOptions,
   OAuthLogoutResult,
   TokenRevocation,
-} from "./src/auth/oauth_logout.ts";
-export { createAuthFetch } from "./src/auth/auth_fetch.ts";
-export type { AuthFetchOptions } from "./src/auth/auth_fetch.ts";
+} from "./src/auth/login/oauth_logout.ts";
+export { createAuthFetch } from "./src/auth/lifecycle/auth_fetch.ts";
+export type { AuthFetchOptions } from "./src/auth/lifecycle/auth_fetch.ts";
 
 export { createGateway } from "./src/gateway/create_gateway.ts";
 export type { CreateGatewayOptions } from "./src/gateway/create_gateway.ts";
@@ -87,6 +90,6 @@ export {
   UpstreamError,
   UsageError,
 } from "./src/errors.ts";
-export type { ToolscriptErrorCode, ToolscriptErrorOptions } from "./src/errors.ts";
+export type { LoginFix, ToolscriptErrorCode, ToolscriptErrorOptions } from "./src/errors.ts";
 export { Logger, Redactor } from "./src/log.ts";
 export type { LoggerOptions, LogLevel } from "./src/log.ts";

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { type HttpMcpServerHandle, startHttpMcpServer } from "../tests/fixtures/http_server.ts";
 import { type OAuthServerHandle, startOAuthServer } from "../tests/fixtures/oauth_server.ts";
-import { FileTokenStore } from "../src/auth/file_token_store.ts";
+import { FileTokenStore } from "../src/auth/store/file_token_store.ts";
 import { REPO_ROOT } from "./_procs.ts";
 import { firstLine } from "./_table.ts";
 
@@ -21,8 +21,8 @@ export const OAUTH_CLIENT = { id: "bench-user-app", secret: "bench-user-app-secr
 
 /** Where the credential modules other helpers are writing will live. */
 export const CREDENTIAL_MODULES = {
-  oauth: "src/auth/oauth_credentials.ts",
-  clientCredentials: "src/auth/client_credentials_provider.ts",
+  oauth: "src/auth/lifecycle/oauth_credentials.ts",
+  clientCredentials: "src/auth/lifecycle/client_credentials_provider.ts",
 } as const;
 
 /** True when the repository has the module at `relativePath` (picked up once it lands). */

@@ -13,8 +13,8 @@ import { EXPIRY_LEEWAY_MS, SCOPE } from "./_protected_echo.ts";
 import { type BenchRow, firstLine, unavailableRow } from "./_table.ts";
 import { completeAuthorizeUrl, startOAuthServer } from "../tests/fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../tests/fixtures/http_server.ts";
-import { FileTokenStore } from "../src/auth/file_token_store.ts";
-import { loginWithOAuth } from "../src/auth/oauth_login.ts";
+import { FileTokenStore } from "../src/auth/store/file_token_store.ts";
+import { loginWithOAuth } from "../src/auth/login/oauth_login.ts";
 import type { RemoteServerConfig } from "../src/config/types.ts";
 
 const GROUP = "3 Token economy (OAuth refresh, 2 gateways, 64 callers)";

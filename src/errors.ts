@@ -23,14 +23,37 @@ export interface ToolscriptErrorOptions extends ErrorOptions {
   code: ToolscriptErrorCode;
   /** A command the user can run to fix the problem. */
   fix?: string;
+  /** When a login fixes the problem: its facts; `fix` then defaults to its command. */
+  login?: LoginFix;
+}
+
+/**
+ * The facts of a fix that is a new login: the edges (CLI, gateway results) render them as a
+ * `toolscript auth` command, adding `--config <path>` when the config is not the default one
+ * (see `src/fix_command.ts`).
+ */
+export interface LoginFix {
+  /** The server to log in to. */
+  server: string;
+  /** The gateway caller whose login it is (`--caller`); undefined: the gateway's own. */
+  caller?: string;
+  /** Scopes the login should ask for, when a scope step-up is needed. */
+  scopes?: string[];
+  /** Further options of the command, e.g. `--client-id <id>`. */
+  options?: string;
 }
 
 /** Base class of all errors toolscript raises on purpose. */
 export class ToolscriptError extends Error {
   /** Stable machine-readable code. */
   readonly code: ToolscriptErrorCode;
-  /** A command the user can run to fix the problem, if any. */
+  /**
+   * A command the user can run to fix the problem, if any; for a {@link login} fix, its
+   * command for the default config (the edges render the `--config` they know of).
+   */
   readonly fix?: string;
+  /** When a login fixes the problem: its facts (server, scopes, further options). */
+  readonly login?: LoginFix;
 
   /**
    * Subclasses set `name`. Only `cause` of `options` reaches `Error`; keep secrets out of
@@ -40,7 +63,8 @@ export class ToolscriptError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ToolscriptError";
     this.code = options.code;
-    this.fix = options.fix;
+    this.fix = options.fix ?? (options.login && authCommand(options.login));
+    if (options.login) this.login = options.login;
   }
 }
 
@@ -76,17 +100,15 @@ export class ConfigError extends ToolscriptError {
 }
 
 /**
- * Builds the `toolscript auth <server>` command, with `--caller` for a gateway caller's login
- * and `--config` when it is not the default.
+ * Builds the `toolscript auth <server>` command of a login fix, with `--config <configPath>`
+ * when given (a config that is not found by the default lookup).
  */
-export function authCommand(
-  server: string,
-  options?: { configPath?: string; scopes?: string[]; caller?: string },
-): string {
-  let command = `toolscript auth ${server}`;
-  if (options?.caller) command += ` --caller ${options.caller}`;
-  if (options?.scopes?.length) command += ` --scope "${options.scopes.join(" ")}"`;
-  if (options?.configPath) command += ` --config ${options.configPath}`;
+export function authCommand(login: LoginFix, configPath?: string): string {
+  let command = `toolscript auth ${login.server}`;
+  if (login.caller) command += ` --caller ${login.caller}`;
+  if (login.scopes?.length) command += ` --scope "${login.scopes.join(" ")}"`;
+  if (configPath) command += ` --config ${configPath}`;
+  if (login.options) command += ` ${login.options}`;
   return command;
 }
 
@@ -99,26 +121,27 @@ export class NotAuthenticatedError extends ToolscriptError {
   /** Scopes the new login should ask for, when a scope step-up is needed. */
   readonly scopes?: string[];
   /**
-   * Builds the message from `reason` (default "no stored credentials") and sets `fix` to the
-   * `toolscript auth` command, with `--scope` and `--config` when `scopes` and `configPath`
-   * are given. Code `not_authenticated`.
+   * Builds the message from `reason` (default "no stored credentials") and sets `login` (and
+   * so `fix`, the `toolscript auth` command, with `--scope` when `scopes` are given). Code
+   * `not_authenticated`.
    */
   constructor(
     server: string,
     options?: ErrorOptions & {
       reason?: string;
-      configPath?: string;
       scopes?: string[];
       /** The gateway caller whose login is missing (`--caller` in the fix). */
       caller?: string;
     },
   ) {
     const reason = options?.reason ?? "no stored credentials";
-    const fix = authCommand(server, options);
-    super(`Cannot call server "${server}": ${reason}; run: ${fix}`, {
-      ...options,
+    const login: LoginFix = { server };
+    if (options?.caller) login.caller = options.caller;
+    if (options?.scopes?.length) login.scopes = options.scopes;
+    super(`Cannot call server "${server}": ${reason}; run: ${authCommand(login)}`, {
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
       code: "not_authenticated",
-      fix,
+      login,
     });
     this.name = "NotAuthenticatedError";
     this.server = server;
@@ -136,7 +159,12 @@ export class AuthError extends ToolscriptError {
   /** `temporary` defaults to false. Code `auth_failed`. */
   constructor(
     message: string,
-    options?: ErrorOptions & { server?: string; temporary?: boolean; fix?: string },
+    options?: ErrorOptions & {
+      server?: string;
+      temporary?: boolean;
+      fix?: string;
+      login?: LoginFix;
+    },
   ) {
     super(message, { ...options, code: "auth_failed" });
     this.name = "AuthError";
@@ -200,7 +228,7 @@ export class UnreadableTokenFileError extends ToolscriptError {
     super(
       `Cannot use credential file "${file}" of server "${server}": ${reason}; a new login ` +
         `replaces it`,
-      { ...options, code: "not_authenticated", fix: authCommand(server) },
+      { ...options, code: "not_authenticated", login: { server } },
     );
     this.name = "UnreadableTokenFileError";
     this.file = file;

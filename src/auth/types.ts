@@ -23,6 +23,19 @@ export interface CredentialStatus {
   registration?: string;
   /** The last refresh or token error, redacted. */
   lastError?: string;
+  /** True when the current tokens are DPoP-bound (RFC 9449): useless without the stored key. */
+  dpop?: boolean;
+}
+
+/** Sends a request with a DPoP proof for a DPoP-bound access token (see `dpop.ts`). */
+export interface DpopSender {
+  /** One request with `Authorization: DPoP <accessToken>` and a fresh proof. */
+  send(
+    fetch: typeof globalThis.fetch,
+    input: RequestInfo | URL,
+    init: RequestInit & { headers: Record<string, string> },
+    accessToken: string,
+  ): Promise<Response>;
 }
 
 /** Supplies credentials for one server and recovers from authentication failures. */
@@ -54,10 +67,20 @@ export interface CredentialProvider {
   invalidate?(): void;
   /** Stops background work (refresh timers, requests under way). */
   close?(): Promise<void>;
+  /**
+   * For an `Authorization: DPoP …` header from {@link CredentialProvider.headers}: what signs
+   * the request's proof. Providers without DPoP-bound tokens leave it out.
+   */
+  dpop?(signal?: AbortSignal): Promise<DpopSender | undefined>;
 }
 
 /** The grant a token request used, as `/metrics` labels it. */
-export type TokenGrant = "refresh_token" | "client_credentials" | "private_key_jwt";
+export type TokenGrant =
+  | "refresh_token"
+  | "client_credentials"
+  | "private_key_jwt"
+  | "jwt_bearer"
+  | "enterprise_managed";
 
 /** How a token request ended: a token obtained (`ok`) or not (`error`). */
 export type TokenRequestOutcome = "ok" | "error";

@@ -4,9 +4,9 @@
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort, parseSeconds } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime, runtimeForCaller } from "./cli_runtime.ts";
-import { authCommand, AuthError, UsageError } from "../errors.ts";
-import { loginWithOAuth } from "../auth/oauth_login.ts";
-import { loginWithDeviceCode } from "../auth/oauth_device_login.ts";
+import { AuthError, UsageError } from "../errors.ts";
+import { loginWithOAuth } from "../auth/login/oauth_login.ts";
+import { loginWithDeviceCode } from "../auth/login/oauth_device_login.ts";
 import { stripControlChars } from "../log.ts";
 
 /** Parsed `auth` arguments. */
@@ -133,7 +133,6 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
     clientId: args.clientId,
     clientSecret: args.clientSecret,
     scopes: args.scopes,
-    configPath: runtime.configHint,
   };
   try {
     if (args.device) {
@@ -174,7 +173,7 @@ export async function runAuth(args: AuthArgs, io: CliIo): Promise<number> {
           `of server "${server.name}"`,
         {
           server: server.name,
-          fix: `${authCommand(server.name, { configPath: runtime.configHint })} --timeout 600`,
+          login: { server: server.name, options: "--timeout 600" },
         },
       );
     }

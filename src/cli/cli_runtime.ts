@@ -8,22 +8,23 @@ import { loadConfig } from "../config/load_config.ts";
 import { toolscriptHome } from "../config/toolscript_home.ts";
 import type { Config, ServerConfig } from "../config/types.ts";
 import { Logger, parseLogLevel } from "../log.ts";
-import { FileTokenStore } from "../auth/file_token_store.ts";
-import type { TokenStore } from "../auth/token_store.ts";
+import { FileTokenStore } from "../auth/store/file_token_store.ts";
+import type { TokenStore } from "../auth/store/token_store.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import {
   createCredentialProvider,
   credentialProviderCache,
-} from "../auth/create_credential_provider.ts";
+} from "../auth/lifecycle/create_credential_provider.ts";
 import {
   createCallerCredentialProvider,
   storeForCaller,
   usesCallerCredentials,
-} from "../auth/caller_credentials.ts";
+} from "../auth/lifecycle/caller_credentials.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { createGateway, type CreateGatewayOptions } from "../gateway/create_gateway.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
 import { ConfigError, UsageError } from "../errors.ts";
+import type { FixContext } from "../fix_command.ts";
 
 /** Platform values `main.ts` supplies; specs supply their own. */
 export interface CliIo {
@@ -49,6 +50,11 @@ export interface CliIo {
   openBrowser?: (url: string) => Promise<boolean>;
   /** The logger `main.ts` created (so errors it prints are redacted the same way). */
   logger: Logger;
+  /**
+   * What `main.ts` renders the fix commands of errors with: {@link openCliRuntime} records
+   * the config to name in `--config` (when not the default one) here.
+   */
+  fixes?: FixContext;
 }
 
 /** Loaded config plus everything built from it. */
@@ -104,13 +110,13 @@ export async function openCliRuntime(io: CliIo, configFlag?: string): Promise<Cl
   const home = toolscriptHome(io.env, io.home);
   const store = await openStore(config, logger, home, io.now);
   const configHint = config.source === "flag" ? config.file : undefined;
+  if (io.fixes) io.fixes.configPath = configHint;
   const metrics = new GatewayMetrics();
   const providerOptions = {
     logger,
     store,
     fetch: io.fetch,
     now: io.now,
-    configPath: configHint,
     onTokenRequest: metrics.countTokenRequest,
   };
   const credentialsFor = credentialProviderCache(providerOptions);
@@ -130,7 +136,7 @@ async function openStore(
   now: () => number,
 ): Promise<TokenStore> {
   if (!config.store) return new FileTokenStore({ dir: join(home, "credentials"), logger, now });
-  const { openRedisStore } = await import("../auth/redis_store_open.ts");
+  const { openRedisStore } = await import("../auth/store/redis_store_open.ts");
   return await openRedisStore(config.store, { logger, now, configFile: config.file });
 }
 
@@ -156,7 +162,6 @@ export function runtimeForCaller(runtime: CliRuntime, caller: string | undefined
     store: runtime.store,
     fetch: runtime.io.fetch,
     now: runtime.io.now,
-    configPath: runtime.configHint,
     onTokenRequest: runtime.metrics.countTokenRequest,
   };
   const providers = new Map<string, CredentialProvider | undefined>();
@@ -229,7 +234,6 @@ export function createCliGateway(
           store: runtime.store,
           fetch: runtime.io.fetch,
           now: runtime.io.now,
-          configPath: runtime.configHint,
           onTokenRequest: runtime.metrics.countTokenRequest,
         })
       : undefined,

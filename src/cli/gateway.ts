@@ -14,7 +14,7 @@ import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { type CredentialWatchOptions, watchCredentials } from "../gateway/credential_watch.ts";
-import type { TokenStore } from "../auth/token_store.ts";
+import type { TokenStore } from "../auth/store/token_store.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
 import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";

@@ -4,7 +4,7 @@
  */
 import { GLOBAL_HELP, parseCommandArgs } from "./cli_args.ts";
 import { type CliIo, findServer, openCliRuntime, runtimeForCaller } from "./cli_runtime.ts";
-import { logoutOAuth, type TokenRevocation } from "../auth/oauth_logout.ts";
+import { logoutOAuth, type TokenRevocation } from "../auth/login/oauth_logout.ts";
 import { stripControlChars } from "../log.ts";
 import type { RemoteServerConfig } from "../config/types.ts";
 

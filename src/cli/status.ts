@@ -46,6 +46,8 @@ export interface StatusRow {
   expiresAt?: string;
   scopes?: string[];
   registration?: string;
+  /** True when the tokens are DPoP-bound (RFC 9449). */
+  dpop?: boolean;
   error?: string;
   fix?: string;
 }
@@ -99,6 +101,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       expiresAt: credentials?.expiresAt ? new Date(credentials.expiresAt).toISOString() : undefined,
       scopes: credentials?.scopes,
       registration: credentials?.registration,
+      ...(credentials?.dpop ? { dpop: true } : {}),
       error: health.error ?? credentials?.lastError,
       fix: health.fix,
     });
@@ -111,6 +114,7 @@ export async function runStatus(args: StatusArgs, io: CliIo): Promise<number> {
       if (r.expiresAt) parts.push(`expires ${r.expiresAt}`);
       if (r.scopes?.length) parts.push(`scopes "${r.scopes.join(" ")}"`);
       if (r.registration) parts.push(`client ${r.registration}`);
+      if (r.dpop) parts.push("dpop");
       // Error texts come from upstreams and authorization servers: no escape sequences.
       if (r.error && r.state !== "ok") parts.push(stripControlChars(r.error).replace(/\s+/g, " "));
       io.stdout(runtime.logger.redactor.redactText(parts.join("\t")) + "\n");

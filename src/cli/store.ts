@@ -67,7 +67,7 @@ export async function runStore(args: StoreArgs, io: CliIo): Promise<number> {
       'No Redis store is configured; add "store": {"type": "redis", …} or set TOOLSCRIPT_STORE_URL',
     );
   }
-  const { openRedisStore, readStoreKey } = await import("../auth/redis_store_open.ts");
+  const { openRedisStore, readStoreKey } = await import("../auth/store/redis_store_open.ts");
   const newFile = resolve(io.cwd, args.newKeyFile!);
   const oldKey = await readStoreKey({ file: resolve(io.cwd, args.oldKeyFile!) }, runtime);
   const target = await openRedisStore({ ...store, encryptionKey: { file: newFile } }, {

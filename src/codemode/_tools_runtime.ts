@@ -8,6 +8,7 @@
  * `globalThis.__TOOLSCRIPT_GATEWAY_TOKEN__` at call time. The module has no imports, and the
  * text itself holds no secret.
  */
+import { NAME_SEPARATOR } from "../config/name_separator.ts";
 
 /** `ToolError` as shipped in the module. */
 export const TOOL_ERROR_SOURCE = String
@@ -204,7 +205,7 @@ function unwrapResult(result: unknown, site: CallSite): unknown {
     return type === "text" && typeof text === "string" ? [text] : [];
   });
   if (isError === true) {
-    const fallback = "Tool " + site.server + "__" + site.tool + " failed";
+    const fallback = "Tool " + site.server + "${NAME_SEPARATOR}" + site.tool + " failed";
     throw new ToolError(texts.join("\n") || fallback, site);
   }
   if (structuredContent !== undefined) return structuredContent;
@@ -235,7 +236,7 @@ async function callTool(
   server: string,
   tool: string,
   args: unknown,
-  name: string = server + "__" + tool,
+  name: string = server + "${NAME_SEPARATOR}" + tool,
 ): Promise<unknown> {
   const site: CallSite = { server, tool };
   const relay = (globalThis as Record<symbol, unknown>)[RELAY_KEY];

@@ -4,7 +4,7 @@
  * selection of tools by server or by server and tool.
  */
 import type { Gateway } from "../gateway/gateway.ts";
-import { NAME_SEPARATOR } from "../gateway/exposed_names.ts";
+import { NAME_SEPARATOR } from "../config/name_separator.ts";
 import type { CatalogTool } from "./tool_catalog.ts";
 import { UsageError } from "../errors.ts";
 

@@ -10,6 +10,8 @@ const AUTH_TYPES = [
   "oauth",
   "client_credentials",
   "private_key_jwt",
+  "jwt_bearer",
+  "enterprise_managed",
   "bearer",
   "api_key",
   "basic",
@@ -28,7 +30,7 @@ const JWT_ALGS = [
   "EdDSA",
 ] as const;
 
-const TOKEN_REQUEST_KEYS = ["scopes", "resource", "audience", "refreshAt"] as const;
+const TOKEN_REQUEST_KEYS = ["scopes", "resource", "audience", "refreshAt", "dpop"] as const;
 
 /** Where an auth block sits and what its server allows. */
 export interface AuthWhere {
@@ -62,6 +64,7 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
         "scopes",
         "callbackPort",
         "redirectUri",
+        "dpop",
       ], what);
       const redirectUri = f.string("redirectUri");
       if (redirectUri !== undefined && !URL.canParse(redirectUri)) {
@@ -75,6 +78,7 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
         scopes: scopes(f),
         callbackPort: f.number("callbackPort", { integer: true, min: 1, max: 65535 }),
         redirectUri,
+        ...(f.has("dpop") ? { dpop: f.boolean("dpop", true) } : {}),
       };
     }
     case "client_credentials": {
@@ -114,6 +118,63 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
         clientId: f.requiredString("clientId", what),
         privateKeyFile,
         alg: f.oneOf("alg", JWT_ALGS),
+        ...tokenRequest(f),
+      };
+    }
+    case "jwt_bearer": {
+      f.allowKeys([
+        "type",
+        "tokenUrl",
+        "clientId",
+        "clientSecret",
+        "clientSecretFile",
+        "clientSecretEnv",
+        "assertion",
+        "assertionFile",
+        "assertionEnv",
+        ...TOKEN_REQUEST_KEYS,
+      ], what);
+      const clientId = f.string("clientId");
+      const clientSecret = f.secretSource("clientSecret");
+      if (clientSecret && clientId === undefined) {
+        f.fail("clientId", `Missing "clientId": a client secret needs the client it belongs to`);
+      }
+      return {
+        type,
+        tokenUrl: requiredUrl(f, "tokenUrl", what, insecure),
+        clientId,
+        clientSecret,
+        assertion: need(f.secretSource("assertion"), "assertion"),
+        ...tokenRequest(f),
+      };
+    }
+    case "enterprise_managed": {
+      f.allowKeys([
+        "type",
+        "tokenUrl",
+        "clientId",
+        "clientSecret",
+        "clientSecretFile",
+        "clientSecretEnv",
+        "idpTokenUrl",
+        "idpClientId",
+        "idpClientSecret",
+        "idpClientSecretFile",
+        "idpClientSecretEnv",
+        "idToken",
+        "idTokenFile",
+        "idTokenEnv",
+        ...TOKEN_REQUEST_KEYS,
+      ], what);
+      return {
+        type,
+        tokenUrl: requiredUrl(f, "tokenUrl", what, insecure),
+        clientId: f.requiredString("clientId", what),
+        clientSecret: f.secretSource("clientSecret"),
+        idpTokenUrl: requiredUrl(f, "idpTokenUrl", what, insecure),
+        idpClientId: f.requiredString("idpClientId", what),
+        idpClientSecret: f.secretSource("idpClientSecret"),
+        idToken: need(f.secretSource("idToken"), "idToken"),
         ...tokenRequest(f),
       };
     }
@@ -160,5 +221,6 @@ function tokenRequest(f: Fields) {
     resource: f.string("resource"),
     audience: f.string("audience"),
     refreshAt: f.number("refreshAt", { above: 0, below: 1 }) ?? 0.8,
+    ...(f.has("dpop") ? { dpop: f.boolean("dpop", true) } : {}),
   };
 }

@@ -35,6 +35,20 @@ const PKJ = {
   privateKeyFile: "/k.pem",
 };
 
+const JWTB = {
+  type: "jwt_bearer",
+  tokenUrl: "https://as.example/token",
+  assertionFile: "/var/run/secrets/tokens/mcp",
+};
+const EMA = {
+  type: "enterprise_managed",
+  tokenUrl: "https://as.example/token",
+  clientId: "id",
+  idpTokenUrl: "https://idp.example/token",
+  idpClientId: "idp-id",
+  idTokenFile: "/run/idp/id_token",
+};
+
 const INVALID: { name: string; raw: unknown; env?: Record<string, string>; path?: string }[] = [
   // auth, any type.
   {
@@ -180,6 +194,52 @@ const INVALID: { name: string; raw: unknown; env?: Record<string, string>; path?
     raw: withAuth({ ...PKJ, refreshAt: 2 }),
     path: "mcpServers.s.auth.refreshAt",
   },
+  // jwt_bearer, enterprise_managed.
+  {
+    name: "jwt_bearer without an assertion",
+    raw: withAuth({ ...JWTB, assertionFile: undefined }),
+    path: "mcpServers.s.auth.assertion",
+  },
+  {
+    name: "jwt_bearer with assertionFile and assertionEnv",
+    raw: withAuth({ ...JWTB, assertionEnv: "T" }),
+    path: "mcpServers.s.auth.assertionEnv",
+  },
+  {
+    name: "jwt_bearer with a client secret but no clientId",
+    raw: withAuth({ ...JWTB, clientSecret: "s" }),
+    path: "mcpServers.s.auth.clientId",
+  },
+  {
+    name: "jwt_bearer without tokenUrl",
+    raw: withAuth({ ...JWTB, tokenUrl: undefined }),
+    path: "mcpServers.s.auth.tokenUrl",
+  },
+  {
+    name: "enterprise_managed without idTokenFile",
+    raw: withAuth({ ...EMA, idTokenFile: undefined }),
+    path: "mcpServers.s.auth.idToken",
+  },
+  {
+    name: "enterprise_managed without idpTokenUrl",
+    raw: withAuth({ ...EMA, idpTokenUrl: undefined }),
+    path: "mcpServers.s.auth.idpTokenUrl",
+  },
+  {
+    name: "enterprise_managed with a plain-http idpTokenUrl",
+    raw: withAuth({ ...EMA, idpTokenUrl: "http://idp.example/token" }),
+    path: "mcpServers.s.auth.idpTokenUrl",
+  },
+  {
+    name: "enterprise_managed without idpClientId",
+    raw: withAuth({ ...EMA, idpClientId: undefined }),
+    path: "mcpServers.s.auth.idpClientId",
+  },
+  {
+    name: "oauth with a dpop that is not a boolean",
+    raw: withAuth({ type: "oauth", dpop: "yes" }),
+    path: "mcpServers.s.auth.dpop",
+  },
   // bearer, api_key, basic.
   {
     name: "bearer without token",
@@ -299,4 +359,42 @@ Deno.test("validateConfig() refuses relative secret files when there is no confi
       }),
     ConfigError,
   );
+});
+
+Deno.test("validateConfig() maps jwt_bearer, enterprise_managed and oauth dpop", () => {
+  const config = validate({
+    mcpServers: {
+      wif: { url: "https://a.example/mcp", auth: { ...JWTB, clientId: "ci", scopes: ["mcp"] } },
+      ema: { url: "https://b.example/mcp", auth: { ...EMA, clientSecretEnv: "EMA_SECRET" } },
+      dp: { url: "https://c.example/mcp", auth: { type: "oauth", dpop: false } },
+    },
+  }, { EMA_SECRET: "ema-secret-value" });
+  const [wif, ema, dp] = config.servers as RemoteServerConfig[];
+  assert.deepEqual(wif.auth, {
+    type: "jwt_bearer",
+    tokenUrl: "https://as.example/token",
+    clientId: "ci",
+    clientSecret: undefined,
+    assertion: { file: "/var/run/secrets/tokens/mcp" },
+    scopes: ["mcp"],
+    resource: undefined,
+    audience: undefined,
+    refreshAt: 0.8,
+  });
+  assert.deepEqual(ema.auth, {
+    type: "enterprise_managed",
+    tokenUrl: "https://as.example/token",
+    clientId: "id",
+    clientSecret: { env: "EMA_SECRET", envValue: "ema-secret-value" },
+    idpTokenUrl: "https://idp.example/token",
+    idpClientId: "idp-id",
+    idpClientSecret: undefined,
+    idToken: { file: "/run/idp/id_token" },
+    scopes: undefined,
+    resource: undefined,
+    audience: undefined,
+    refreshAt: 0.8,
+  });
+  assert.equal(dp.auth?.type === "oauth" && dp.auth.dpop, false);
+  assert.deepEqual(config.secrets, ["ema-secret-value"]);
 });

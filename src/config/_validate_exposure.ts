@@ -5,10 +5,8 @@
  */
 import { ConfigError } from "../errors.ts";
 import { Fields, joinPath } from "./_fields.ts";
+import { NAME_SEPARATOR as SEPARATOR } from "./name_separator.ts";
 import type { ToolFilterConfig } from "./types.ts";
-
-/** The separator of exposed names; a server name or prefix holding it would be ambiguous. */
-const SEPARATOR = "__";
 
 /** The prefix of toolscript's own tools (`toolscript__exec`, …), refused in the config. */
 const RESERVED_PREFIX = "toolscript";

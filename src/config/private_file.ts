@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { InsecureTokenFileError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { writeAll } from "../write_all.ts";
 
 /** Options of the functions in this module. */
 export interface PrivateFileOptions {
@@ -88,8 +89,7 @@ export async function writeFileAtomically(
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   try {
     try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await writeAll(file, bytes);
       await file.sync();
     } finally {
       file.close();
@@ -120,13 +120,18 @@ export async function syncDirectory(path: string, logger?: Logger): Promise<void
   }
 }
 
-function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
+/**
+ * Refuses a file or directory another user owns (where the platform reports owners).
+ * @throws {InsecureTokenFileError} naming `path`.
+ */
+export function refuseForeignOwner(path: string, info: Deno.FileInfo): void {
   const uid = Deno.uid();
   if (uid !== null && info.uid !== null && info.uid !== uid) {
     throw new InsecureTokenFileError(path, "it is owned by another user");
   }
 }
 
-function octal(mode: number): string {
+/** A permission mode as users read it: `0600`. */
+export function octal(mode: number): string {
   return "0" + mode.toString(8).padStart(3, "0");
 }

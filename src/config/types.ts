@@ -50,6 +50,11 @@ export interface OAuthAuthConfig {
    * URI gets a listener on its port and path; any other is completed by pasting the redirect.
    */
   redirectUri?: string;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a per-server key kept beside the tokens. Undefined: on
+   * when the authorization server advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /** `{"type":"client_credentials"}`: a machine token from `tokenUrl`. */
@@ -70,6 +75,11 @@ export interface ClientCredentialsAuthConfig {
   audience?: string;
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /** `{"type":"private_key_jwt"}`: client_credentials authenticated with a signed JWT. */
@@ -98,6 +108,89 @@ export interface PrivateKeyJwtAuthConfig {
   audience?: string;
   /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
   refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
+}
+
+/**
+ * `{"type":"jwt_bearer"}`: workload identity federation (RFC 7523 §2.1): an assertion issued
+ * by the platform (e.g. a Kubernetes projected service-account token) is exchanged at
+ * `tokenUrl` with `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`.
+ */
+export interface JwtBearerAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
+  type: "jwt_bearer";
+  /** The token endpoint; `http:` only on loopback unless the server sets `allowInsecureHttp`. */
+  tokenUrl: string;
+  /** Sent as `client_id` when set; undefined: the assertion alone identifies the workload. */
+  clientId?: string;
+  /**
+   * From `clientSecret`, `clientSecretFile` or `clientSecretEnv`: authenticates `clientId`
+   * (client_secret_basic, or _post when that is all the server offers). Undefined: none.
+   */
+  clientSecret?: SecretSource;
+  /**
+   * From `assertion`, `assertionFile` or `assertionEnv`; a file is read again for every token
+   * request, as projected tokens rotate.
+   */
+  assertion: SecretSource;
+  /** Sent space-joined as `scope`; undefined: no `scope` parameter. */
+  scopes?: string[];
+  /** Sent as the RFC 8707 `resource` parameter when set. */
+  resource?: string;
+  /** Sent as an `audience` parameter when set. */
+  audience?: string;
+  /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
+  refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
+}
+
+/**
+ * `{"type":"enterprise_managed"}`: enterprise-managed authorization (SEP-990). The user's ID
+ * token from the enterprise IdP is exchanged at `idpTokenUrl` (RFC 8693) for an identity
+ * assertion grant (ID-JAG) for this server, which is then exchanged at `tokenUrl` (RFC 7523
+ * jwt-bearer) for the server's access token.
+ */
+export interface EnterpriseManagedAuthConfig {
+  /** Discriminant of {@link AuthConfig}. */
+  type: "enterprise_managed";
+  /** The token endpoint of the MCP server's authorization server. */
+  tokenUrl: string;
+  /** The client at the MCP server's authorization server. */
+  clientId: string;
+  /** From `clientSecret`, `clientSecretFile` or `clientSecretEnv`; undefined: a public client. */
+  clientSecret?: SecretSource;
+  /** The IdP's token endpoint, where the token exchange happens. */
+  idpTokenUrl: string;
+  /** The client at the IdP. */
+  idpClientId: string;
+  /** From `idpClientSecret`, `idpClientSecretFile` or `idpClientSecretEnv`; undefined: none. */
+  idpClientSecret?: SecretSource;
+  /** From `idToken`, `idTokenFile` or `idTokenEnv`: the user's ID token; files are re-read. */
+  idToken: SecretSource;
+  /**
+   * The `audience` of the token exchange: the issuer of the MCP server's authorization server.
+   * Undefined: the issuer its metadata names (found from `tokenUrl`).
+   */
+  audience?: string;
+  /** The `resource` of the token exchange; undefined: the server's `url`. */
+  resource?: string;
+  /** Sent space-joined as `scope`; undefined: no `scope` parameter. */
+  scopes?: string[];
+  /** Fraction of the lifetime after which the token is refreshed, in (0, 1); default 0.8. */
+  refreshAt: number;
+  /**
+   * DPoP-bound tokens (RFC 9449), with a key kept in memory. Undefined: on when the token
+   * endpoint's metadata advertises `dpop_signing_alg_values_supported`; false: off.
+   */
+  dpop?: boolean;
 }
 
 /** `{"type":"bearer"}`: a static bearer token. */
@@ -133,6 +226,8 @@ export type AuthConfig =
   | OAuthAuthConfig
   | ClientCredentialsAuthConfig
   | PrivateKeyJwtAuthConfig
+  | JwtBearerAuthConfig
+  | EnterpriseManagedAuthConfig
   | BearerAuthConfig
   | ApiKeyAuthConfig
   | BasicAuthConfig;

@@ -8,6 +8,7 @@
  * deadlines; it reads the timestamps and states kept here.
  */
 import type { Logger } from "../log.ts";
+import { writeAll } from "../write_all.ts";
 import { RequestFramer } from "./_request_framing.ts";
 import { parseRequestHead, type RequestHead, ServerRequest } from "./_http1_request.ts";
 import { CONTINUE, plainResponse, writeResponse } from "./_http1_response.ts";
@@ -233,8 +234,7 @@ export class Http1Connection {
   }
 
   async #write(data: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < data.length) offset += await this.#tcp.write(data.subarray(offset));
+    await writeAll(this.#tcp, data);
     this.lastActivityAt = performance.now();
   }
 

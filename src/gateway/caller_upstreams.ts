@@ -4,6 +4,7 @@
  * on that caller's calls. Servers whose credentials are the gateway's (machine, static, stdio)
  * have none: their calls use the gateway's own connection.
  */
+import type { FixContext } from "../fix_command.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
@@ -16,8 +17,9 @@ export interface CallerUpstreamsOptions {
   /** The caller's own credentials for a server; undefined: the gateway's are used. */
   credentialsFor: (server: ServerConfig, caller: string) => CredentialProvider | undefined;
   fetch?: typeof fetch;
-  configPath?: string;
   hub?: SessionHub;
+  /** What the fix in a connection's "needs authentication" warning adds. */
+  fixes?: FixContext;
 }
 
 /** Per-(server, caller) upstream connections, opened on a caller's first call. */
@@ -57,8 +59,8 @@ export class CallerUpstreams {
           logger: this.#options.logger,
           credentials,
           fetch: this.#options.fetch,
-          configPath: this.#options.configPath,
           hub: this.#options.hub,
+          fixes: this.#options.fixes,
           // Never retried in the background: the caller's next call tries again.
           retryDelayMs: () => 2 ** 31 - 1,
         })

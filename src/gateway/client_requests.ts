@@ -17,9 +17,10 @@ import type { Gateway } from "./gateway.ts";
 import type { Upstream } from "./upstream.ts";
 import { type Json, paramsOf, RpcCode, type RpcRequest } from "./jsonrpc.ts";
 import { type ClientPeer, type InboundCall, isLogLevel } from "./session_hub.ts";
+import { TOOLSCRIPT_VERSION } from "../version.ts";
 
 /** Our name and version as MCP clients see them. */
-export const GATEWAY_INFO = { name: "toolscript", version: "0.1.0" };
+export const GATEWAY_INFO = { name: "toolscript", version: TOOLSCRIPT_VERSION };
 
 /** The session whose requests are answered: `initialize` and `logging/setLevel` set these. */
 export interface RequestingPeer extends ClientPeer {

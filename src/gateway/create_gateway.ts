@@ -6,9 +6,9 @@ import { join } from "node:path";
 import type { Config, ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import type { TokenStore } from "../auth/token_store.ts";
-import { FileTokenStore } from "../auth/file_token_store.ts";
-import { createCredentialProvider } from "../auth/create_credential_provider.ts";
+import type { TokenStore } from "../auth/store/token_store.ts";
+import { FileTokenStore } from "../auth/store/file_token_store.ts";
+import { createCredentialProvider } from "../auth/lifecycle/create_credential_provider.ts";
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { FileToolCache } from "./tool_cache.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -70,7 +70,6 @@ export function createGateway(config: Config, options: CreateGatewayOptions): Ga
       new FileTokenStore({ dir: join(options.home, "credentials"), logger, now: options.now }),
     fetch: options.fetch,
     now: options.now,
-    configPath,
     onTokenRequest: metrics.countTokenRequest,
   };
   // One provider per upstream built (its reconnects share it); a reload builds new ones.

@@ -8,9 +8,9 @@
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ToolFilterConfig } from "../config/types.ts";
+import { NAME_SEPARATOR } from "../config/name_separator.ts";
 
-/** Separates a server's prefix from the upstream's own tool or prompt name. */
-export const NAME_SEPARATOR = "__";
+export { NAME_SEPARATOR };
 
 /** Scheme of rewritten resource URIs: `toolscript://<server>/<the upstream's own URI>`. */
 const REWRITE_SCHEME = "toolscript://";

@@ -3,6 +3,7 @@
  * each name collision warned about once while it lasts.
  */
 import type { Logger } from "../log.ts";
+import type { FixContext } from "../fix_command.ts";
 import type { Upstream } from "./upstream.ts";
 import { type ExposedCollision, ExposedNames, type ExposedServerOffer } from "./exposed_names.ts";
 import { authenticateTool } from "./needs_login.ts";
@@ -11,8 +12,8 @@ import { authenticateTool } from "./needs_login.ts";
 export interface ExposureCacheOptions {
   /** Receives the collision warnings. */
   logger: Logger;
-  /** Config path for the `<prefix>__authenticate` tool's fix command; undefined: the default. */
-  configPath?: string;
+  /** What the `<prefix>__authenticate` tool's fix command adds (`--config`). */
+  fixes: FixContext;
 }
 
 /**
@@ -66,7 +67,7 @@ export class ExposureCache {
       resources: u.catalog.resources,
       templates: u.catalog.templates,
       extraTools: u.catalog.tools.length === 0 && u.state === "needs-auth"
-        ? [authenticateTool(u, this.#options.configPath)]
+        ? [authenticateTool(u, this.#options.fixes)]
         : undefined,
     }));
     const names = new ExposedNames(offers);

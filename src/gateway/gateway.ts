@@ -18,6 +18,7 @@ import type { Config, ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { ToolscriptError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import type { FixContext } from "../fix_command.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ToolCache } from "./tool_cache.ts";
 import type { ExposedNames } from "./exposed_names.ts";
@@ -108,12 +109,13 @@ export class Gateway implements AsyncDisposable {
   readonly #changes: ListChanges;
   readonly #reloads: GatewayReloads;
   readonly #callers?: CallerUpstreams;
-  readonly #configPath?: string;
+  /** What this edge adds to fix commands: the `--config` it runs with. */
+  readonly #fixes: FixContext;
 
   /** Connects nothing yet; call {@link Gateway.start}. */
   constructor(config: Config, options: GatewayOptions) {
     this.logger = options.logger;
-    this.#configPath = options.configPath;
+    this.#fixes = { configPath: options.configPath };
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.#pool = new UpstreamPool({
       logger: options.logger,
@@ -122,8 +124,8 @@ export class Gateway implements AsyncDisposable {
       credentialsFor: options.credentialsFor,
       fetch: options.fetch,
       toolCache: options.toolCache,
-      configPath: options.configPath,
       retryDelayMs: options.retryDelayMs,
+      fixes: this.#fixes,
     });
     this.upstreams = this.#pool.upstreams;
     for (const server of config.servers) {
@@ -131,7 +133,7 @@ export class Gateway implements AsyncDisposable {
     }
     this.#exposure = new ExposureCache(this.upstreams, {
       logger: options.logger,
-      configPath: options.configPath,
+      fixes: this.#fixes,
     });
     // Before the local tools: their builder may subscribe to changes.
     this.#changes = new ListChanges(() => this.#listTexts());
@@ -139,15 +141,15 @@ export class Gateway implements AsyncDisposable {
       logger: options.logger,
       credentialsFor: options.callerCredentialsFor,
       fetch: options.fetch,
-      configPath: options.configPath,
       hub: this.hub,
+      fixes: this.#fixes,
     });
     this.#tools = new ToolCalls({
       upstreams: this.upstreams,
       exposure: this.#exposure,
       metrics: this.metrics,
       logger: options.logger,
-      configPath: options.configPath,
+      fixes: this.#fixes,
       callers: this.#callers,
     });
     const local = options.localTools?.(this);
@@ -337,7 +339,7 @@ export class Gateway implements AsyncDisposable {
 
   /** Health of every enabled server. */
   health(): ServerHealth[] {
-    return serverHealth(this.upstreams.values(), this.#configPath);
+    return serverHealth(this.upstreams.values(), this.#fixes);
   }
 
   /**

@@ -4,26 +4,26 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
-import { NotAuthenticatedError, ToolscriptError } from "../errors.ts";
+import { NotAuthenticatedError } from "../errors.ts";
+import { type FixContext, renderFix } from "../fix_command.ts";
 import type { Upstream } from "./upstream.ts";
 
 /**
  * The command that lets `upstream` connect: the fix its last failure names, else
- * `toolscript auth <server>` (with `--config <configPath>` when given).
+ * `toolscript auth <server>`, rendered for this gateway (`--config` when not the default).
  */
-export function loginFixFor(upstream: Upstream, configPath?: string): string {
-  const failure = upstream.lastFailure;
-  if (failure instanceof ToolscriptError && failure.fix) return failure.fix;
-  return new NotAuthenticatedError(upstream.name, { configPath }).fix!;
+export function loginFixFor(upstream: Upstream, fixes: FixContext): string {
+  return renderFix(upstream.lastFailure, fixes) ??
+    renderFix(new NotAuthenticatedError(upstream.name), fixes)!;
 }
 
 /** The placeholder tool (its own name `authenticate`) whose description names the fix command. */
 // deno-doc-ignore private-type-ref -- an MCP SDK type (`@modelcontextprotocol/sdk/types.js`)
-export function authenticateTool(upstream: Upstream, configPath?: string): Tool {
+export function authenticateTool(upstream: Upstream, fixes: FixContext): Tool {
   return {
     name: "authenticate",
     description: `Server "${upstream.name}" needs a login before its tools can be used. ` +
-      `Ask the user to run: ${loginFixFor(upstream, configPath)}`,
+      `Ask the user to run: ${loginFixFor(upstream, fixes)}`,
     inputSchema: { type: "object", properties: {} },
   };
 }

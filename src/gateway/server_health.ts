@@ -1,6 +1,7 @@
 /** One line per enabled server of what `status` and `GET /health` show. */
 import type { ServerConfig } from "../config/types.ts";
 import type { Upstream, UpstreamState } from "./upstream.ts";
+import { type FixContext, renderFixIn } from "../fix_command.ts";
 import { loginFixFor } from "./needs_login.ts";
 
 /** One server's state as `status` and `/health` show it. */
@@ -19,14 +20,14 @@ export interface ServerHealth {
   fix?: string;
 }
 
-/** The health of each upstream, in their order; `configPath` goes into fix commands. */
-export function serverHealth(upstreams: Iterable<Upstream>, configPath?: string): ServerHealth[] {
+/** The health of each upstream, in their order; `fixes` says what fix commands add. */
+export function serverHealth(upstreams: Iterable<Upstream>, fixes: FixContext): ServerHealth[] {
   return [...upstreams].map((u) => ({
     name: u.name,
     transport: u.config.type,
     state: u.state,
     tools: u.catalog.tools.length,
-    error: u.lastError,
-    fix: u.state === "needs-auth" ? loginFixFor(u, configPath) : undefined,
+    error: u.lastError && renderFixIn(u.lastError, u.lastFailure, fixes),
+    fix: u.state === "needs-auth" ? loginFixFor(u, fixes) : undefined,
   }));
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { writeFileAtomically } from "../config/private_file.ts";
+import { encodeServerName } from "../config/server_file_name.ts";
 
 /** Where tool lists are remembered between runs. */
 export interface ToolCache {
@@ -39,7 +40,7 @@ export class FileToolCache implements ToolCache {
   }
 
   #file(server: string): string {
-    return join(this.#dir, `${encodeURIComponent(server)}.tools.json`);
+    return join(this.#dir, `${encodeServerName(server)}.tools.json`);
   }
 
   /** The cached tools, or undefined when none (or the file is unreadable). */

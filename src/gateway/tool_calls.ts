@@ -13,6 +13,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { type FixContext, renderFix, renderFixIn } from "../fix_command.ts";
 import type { Upstream } from "./upstream.ts";
 import type { ExposureCache } from "./exposure_cache.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -53,8 +54,8 @@ export interface ToolCallsOptions {
   metrics: GatewayMetrics;
   /** Its redactor masks secrets in answers and error results. */
   logger: Logger;
-  /** Config path for `toolscript auth … --config` hints; undefined for the default. */
-  configPath?: string;
+  /** What fix commands in error results add (`--config`). */
+  fixes: FixContext;
   /** The callers' own connections (`gateway.callers`); undefined: every call is the gateway's. */
   callers?: CallerUpstreams;
 }
@@ -102,7 +103,7 @@ export class ToolCalls {
     if (this.#local?.names.has(namespaced)) {
       return await this.#local.tools.call(namespaced, args, signal, caller);
     }
-    const { metrics, logger, configPath } = this.#options;
+    const { metrics, logger } = this.#options;
     const startedAt = performance.now();
     // A server that is down and never listed tools may still own the name: reconnect and try,
     // or say why it is down, rather than "unknown tool".
@@ -130,7 +131,7 @@ export class ToolCalls {
     }
     if (!own && name === "authenticate" && upstream.state === "needs-auth") {
       calls.record("failed", startedAt);
-      return this.errorResult(new NotAuthenticatedError(upstream.name, { configPath }));
+      return this.errorResult(new NotAuthenticatedError(upstream.name));
     }
     try {
       const result = maskSecrets(await upstream.callTool(name, args, signal), logger.redactor);
@@ -166,9 +167,11 @@ export class ToolCalls {
    * what went wrong and the command that fixes it.
    */
   errorResult(error: ToolscriptError, server?: string): CallToolResult {
-    let text = error.message;
+    const fixes = this.#options.fixes;
+    let text = renderFixIn(error.message, error, fixes);
     if (server && !text.includes(`"${server}"`)) text = `Server "${server}": ${text}`;
-    if (error.fix && !text.includes(error.fix)) text += `; fix: ${error.fix}`;
+    const fix = renderFix(error, fixes);
+    if (fix && !text.includes(fix)) text += `; fix: ${fix}`;
     text = this.#options.logger.redactor.redactText(text);
     return { isError: true, content: [{ type: "text", text }] };
   }

@@ -15,6 +15,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import { type FixContext, renderFix } from "../fix_command.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import { NotAuthenticatedError, ToolscriptError, UpstreamError } from "../errors.ts";
@@ -27,6 +28,7 @@ import { fetchCatalog, type UpstreamCatalog } from "./upstream_catalog.ts";
 import { UpstreamLink } from "./upstream_link.ts";
 import type { Json } from "./jsonrpc.ts";
 import { SessionHub } from "./session_hub.ts";
+import { TOOLSCRIPT_VERSION } from "../version.ts";
 
 /** Connection state of an upstream, as `status` and `/health` report it. */
 export type UpstreamState = "connecting" | "ok" | "needs-auth" | "error" | "closed";
@@ -36,8 +38,6 @@ export interface UpstreamOptions {
   logger: Logger;
   credentials?: CredentialProvider;
   fetch?: typeof fetch;
-  /** Config path to name in `toolscript auth … --config` hints, when not the default. */
-  configPath?: string;
   /** Called whenever the tools, prompts or resources this upstream offers may have changed. */
   onChange?: (upstream: Upstream) => void;
   /** Backoff between reconnect attempts; default 1 s doubling to 60 s. */
@@ -46,9 +46,11 @@ export interface UpstreamOptions {
   cachedTools?: Tool[];
   /** The gateway's client sessions, where server-to-client messages are routed. */
   hub?: SessionHub;
+  /** What the fix in the "needs authentication" warning adds (the gateway's `--config`). */
+  fixes?: FixContext;
 }
 
-const CLIENT_INFO = { name: "toolscript", version: "0.1.0" };
+const CLIENT_INFO = { name: "toolscript", version: TOOLSCRIPT_VERSION };
 
 /**
  * What the gateway declares to every upstream: it can pass sampling, elicitation (form and URL
@@ -159,7 +161,6 @@ export class Upstream implements AsyncDisposable {
         explainConnectFailure(this.config, error, {
           transport,
           credentials,
-          configPath: this.#options.configPath,
         }),
         "connect",
       );
@@ -238,7 +239,7 @@ export class Upstream implements AsyncDisposable {
     if (error instanceof NotAuthenticatedError) {
       this.state = "needs-auth";
       this.#options.logger.warn(`server "${this.name}" needs authentication`, {
-        fix: error.fix,
+        fix: renderFix(error, this.#options.fixes ?? {}),
       });
       if (offerChanged()) this.#changed();
       return; // retrying cannot help until new credentials arrive (reconnect()).
@@ -316,7 +317,6 @@ export class Upstream implements AsyncDisposable {
     const explained = explainConnectFailure(this.config, error, {
       transport: this.#transport!,
       credentials,
-      configPath: this.#options.configPath,
     });
     if (explained instanceof NotAuthenticatedError) this.#fail(explained, "call");
     return explained;

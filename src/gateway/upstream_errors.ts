@@ -31,7 +31,6 @@ export function isSessionLost(error: unknown): boolean {
 export interface ExplainOptions {
   transport: UpstreamTransport;
   credentials?: CredentialStatus;
-  configPath?: string;
 }
 
 /** Explains why connecting to `server` failed. */
@@ -47,7 +46,6 @@ export function explainConnectFailure(
   if (status === 401 && (!credentials || credentials.authType === "none")) {
     return new NotAuthenticatedError(server.name, {
       reason: "the server requires authentication",
-      configPath: options.configPath,
     });
   }
   if (status === 401 || status === 403) {

@@ -5,6 +5,7 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { FixContext } from "../fix_command.ts";
 import type { ServerConfig } from "../config/types.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
@@ -26,8 +27,8 @@ export interface UpstreamPoolOptions {
   fetch?: typeof fetch;
   /** Remembers each server's last tool list (see {@link ToolCache}). */
   toolCache?: ToolCache;
-  /** Config path to put in `toolscript auth … --config` hints; undefined for the default. */
-  configPath?: string;
+  /** What the fix in an upstream's "needs authentication" warning adds. */
+  fixes?: FixContext;
   /** Backoff in ms before reconnect attempt `attempt` of a failed server. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -55,8 +56,8 @@ export class UpstreamPool {
       logger: options.logger,
       credentials: options.credentialsFor?.(server),
       fetch: options.fetch,
-      configPath: options.configPath,
       retryDelayMs: options.retryDelayMs,
+      fixes: options.fixes,
       hub: options.hub,
       onChange: (upstream) => this.#changed(upstream),
     });

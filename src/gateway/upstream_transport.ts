@@ -11,7 +11,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ServerConfig } from "../config/types.ts";
-import { createAuthFetch } from "../auth/auth_fetch.ts";
+import { createAuthFetch } from "../auth/lifecycle/auth_fetch.ts";
 import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
 import { StatelessHttpTransport } from "./stateless_http_transport.ts";

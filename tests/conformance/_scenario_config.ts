@@ -32,12 +32,18 @@ export interface PlanInputs {
   tokenUrl?: string;
   /** For `private_key_jwt`: where the context's private key was written. */
   privateKeyFile?: string;
+  /** For `jwt_bearer`: where the context's workload JWT was written (a projected token file). */
+  assertionFile?: string;
+  /** For `enterprise_managed`: where the context's IdP ID token was written. */
+  idTokenFile?: string;
 }
 
-/** True when the scenario authenticates with the client_credentials grant. */
+/** True when the scenario authenticates with a machine grant (no login, a `tokenUrl`). */
 export function usesMachineCredentials(scenario: string): boolean {
   return scenario === "auth/client-credentials-basic" ||
-    scenario === "auth/client-credentials-jwt";
+    scenario === "auth/client-credentials-jwt" ||
+    scenario === "auth/wif-jwt-bearer" ||
+    scenario === "auth/enterprise-managed-authorization";
 }
 
 /** Builds the config for one scenario. */
@@ -59,6 +65,23 @@ export function planScenario(inputs: PlanInputs): ScenarioPlan {
       clientId: text(context, "client_id"),
       privateKeyFile: required(inputs.privateKeyFile, "privateKeyFile"),
       ...(typeof context.signing_algorithm === "string" ? { alg: context.signing_algorithm } : {}),
+    };
+  } else if (scenario === "auth/wif-jwt-bearer") {
+    server.auth = {
+      type: "jwt_bearer",
+      tokenUrl: required(inputs.tokenUrl, "tokenUrl"),
+      clientId: text(context, "client_id"),
+      assertionFile: required(inputs.assertionFile, "assertionFile"),
+    };
+  } else if (scenario === "auth/enterprise-managed-authorization") {
+    server.auth = {
+      type: "enterprise_managed",
+      tokenUrl: required(inputs.tokenUrl, "tokenUrl"),
+      clientId: text(context, "client_id"),
+      clientSecret: text(context, "client_secret"),
+      idpTokenUrl: text(context, "idp_token_endpoint"),
+      idpClientId: text(context, "idp_client_id"),
+      idTokenFile: required(inputs.idTokenFile, "idTokenFile"),
     };
   } else if (scenario === "auth/pre-registration") {
     login = "oauth";

@@ -30,7 +30,7 @@ import {
   type RemoteServerConfig,
   ToolscriptError,
 } from "../../mod.ts";
-import { discoverOAuth } from "../../src/auth/oauth_discovery.ts";
+import { discoverOAuth } from "../../src/auth/protocol/oauth_discovery.ts";
 import { openHeadless } from "./_headless_browser.ts";
 import {
   planScenario,
@@ -210,22 +210,35 @@ async function login(
 }
 
 /**
- * What a user of a client_credentials server configures besides the context's values: the
- * token endpoint (from the server's authorization server metadata, via our discovery) and,
- * for private_key_jwt, the key in a 0600 file.
+ * What a user of a machine-grant server configures besides the context's values: the token
+ * endpoint (from the server's authorization server metadata, via our discovery) and, in 0600
+ * files, the private_key_jwt key, the workload's projected token (jwt_bearer) or the user's
+ * IdP ID token (enterprise_managed).
  */
-async function machineInputs(run: Run): Promise<{ tokenUrl: string; privateKeyFile?: string }> {
+async function machineInputs(
+  run: Run,
+): Promise<
+  { tokenUrl: string; privateKeyFile?: string; assertionFile?: string; idTokenFile?: string }
+> {
   const discovery = await discoverOAuth(run.serverUrl, {
     server: SERVER_NAME,
     logger: run.logger,
     signal: run.signal,
   });
   const tokenUrl = discovery.authorizationServerMetadata.token_endpoint;
-  const pem = run.context.private_key_pem;
-  if (typeof pem !== "string") return { tokenUrl };
-  const privateKeyFile = join(run.scratch, "client_key.pem");
-  await Deno.writeTextFile(privateKeyFile, pem, { mode: 0o600 });
-  return { tokenUrl, privateKeyFile };
+  const write = async (key: string, name: string): Promise<string | undefined> => {
+    const value = run.context[key];
+    if (typeof value !== "string") return undefined;
+    const file = join(run.scratch, name);
+    await Deno.writeTextFile(file, value, { mode: 0o600 });
+    return file;
+  };
+  return {
+    tokenUrl,
+    privateKeyFile: await write("private_key_pem", "client_key.pem"),
+    assertionFile: await write("valid_jwt", "workload_token.jwt"),
+    idTokenFile: await write("idp_id_token", "idp_id_token.jwt"),
+  };
 }
 
 if (import.meta.main) {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { ClientCredentialsAuthConfig } from "../../src/config/types.ts";
 import { AuthError } from "../../src/errors.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import {

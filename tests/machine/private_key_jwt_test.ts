@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import type { PrivateKeyJwtAuthConfig } from "../../src/config/types.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { assertNoSecrets, captureLogger, writeSecretFile } from "./_machine.ts";

@@ -3,8 +3,8 @@
  * a 401 gets a new token, a 403 insufficient_scope a wider one.
  */
 import assert from "node:assert/strict";
-import { createAuthFetch } from "../../src/auth/auth_fetch.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
+import { createAuthFetch } from "../../src/auth/lifecycle/auth_fetch.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { type OAuthServerHandle, startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { assertNoSecrets, canary, captureLogger, secretClient } from "./_machine.ts";
@@ -124,4 +124,39 @@ Deno.test("a 403 insufficient_scope gets a token with the union of scopes, once"
   assert.equal(await initialize(authFetch, mcp.url), 200);
   assert.equal(as.counters.token, 2);
   assertNoSecrets(lines, [secret, wide]);
+});
+
+Deno.test("a 403 insufficient_scope in a DPoP challenge (RFC 9449 §7.1) widens the scopes as a Bearer one does", async () => {
+  const secret = canary("secret");
+  await using as = await startOAuthServer({
+    scopes: ["mcp:read", "mcp:write"],
+    clients: [secretClient("machine-bot", secret)],
+  });
+  const { logger, lines } = captureLogger();
+  await using provider = new ClientCredentialsProvider("internal", {
+    type: "client_credentials",
+    tokenUrl: as.tokenEndpoint,
+    clientId: { value: "machine-bot" },
+    clientSecret: { value: secret },
+    scopes: ["mcp:read"],
+    refreshAt: 0.8,
+  }, { logger });
+  const narrow = (await provider.headers()).Authorization.slice(7);
+  assert.equal(as.counters.token, 1);
+  const challenge = new Response(null, {
+    status: 403,
+    headers: {
+      "www-authenticate":
+        'DPoP algs="ES256", error="insufficient_scope", scope="mcp:read mcp:write"',
+    },
+  });
+  assert.equal(await provider.recover(challenge), true);
+  assert.equal(as.counters.token, 2);
+  assert.deepEqual((await provider.status()).scopes?.toSorted(), ["mcp:read", "mcp:write"]);
+  const wide = (await provider.headers()).Authorization.slice(7);
+  assert.deepEqual((await as.verifyAccessToken(wide))?.scopes.toSorted(), [
+    "mcp:read",
+    "mcp:write",
+  ]);
+  assertNoSecrets(lines, [secret, narrow, wide]);
 });

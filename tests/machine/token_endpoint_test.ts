@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { AuthError } from "../../src/errors.ts";
-import { ClientCredentialsProvider } from "../../src/auth/client_credentials_provider.ts";
+import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { type PreRegisteredClient, startOAuthServer } from "../fixtures/oauth_server.ts";
 import {
   assertNoSecrets,

@@ -23,8 +23,8 @@ import {
 } from "../fixtures/oauth_server.ts";
 import { type HttpMcpServerHandle, startHttpMcpServer } from "../fixtures/http_server.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { createAuthFetch } from "../../src/auth/auth_fetch.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { createAuthFetch } from "../../src/auth/lifecycle/auth_fetch.ts";
 import type { CredentialProvider } from "../../src/auth/types.ts";
 
 /** Everything one OAuth spec needs; `await using` tears it all down. */

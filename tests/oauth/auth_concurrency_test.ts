@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { completeAuthorizeUrl } from "../fixtures/oauth_server.ts";
 import type { CliProcess } from "../_helpers.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { authorizationUrlOf, freePort, login, spawnAuth, startWorld } from "./_world.ts";
 
 const rejected = () =>

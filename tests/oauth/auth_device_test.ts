@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../_helpers.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { login, spawnAuth, startWorld } from "./_world.ts";
 
 Deno.test("auth --device logs in with the device flow and stores refreshable tokens", async () => {

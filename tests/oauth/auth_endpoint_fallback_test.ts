@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
-import { loginWithOAuth } from "../../src/auth/oauth_login.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
+import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
 import { AuthError } from "../../src/errors.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir } from "../_helpers.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { NotAuthenticatedError } from "../../src/errors.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { runCli } from "../_helpers.ts";
 import { login, spawnAuth, startWorld } from "./_world.ts";
 

@@ -5,6 +5,7 @@
  * registration, register once more and say so, instead of waiting for `--timeout`.
  */
 import assert from "node:assert/strict";
+import { calculateJwkThumbprint } from "jose";
 import { completeAuthorizeUrl, followAuthorizeUrl } from "../fixtures/oauth_server.ts";
 import type { CliProcess } from "../_helpers.ts";
 import {
@@ -91,4 +92,22 @@ Deno.test("auth registers anew when the token endpoint refuses the client at the
   const page = await fetch(callback);
   assert.match(await page.text(), /registers a new one/);
   await finishes(world, cli, await nextAuthorizationUrl(cli, first), dead);
+});
+
+Deno.test("auth registering anew after a forgotten client binds the new tokens to the DPoP key it stores", async () => {
+  await using world = await startWorld({ dpop: {} });
+  const { dead, args } = await loggedIn(world);
+  await using cli = spawnAuth(world, args);
+  const first = await authorizationUrlOf(cli);
+  const callback = await followAuthorizeUrl(first);
+  world.as.forgetRegisteredClients(); // the first exchange, with a DPoP proof, is refused
+  const page = await fetch(callback);
+  assert.match(await page.text(), /registers a new one/);
+  await finishes(world, cli, await nextAuthorizationUrl(cli, first), dead);
+  const doc = (await world.store.load("demo", world.mcp.url))!;
+  assert.equal(doc.tokens?.tokenType?.toLowerCase(), "dpop");
+  assert.ok(doc.dpopKey?.jwk.d, "the key is stored beside the tokens it binds");
+  const { d: _private, ...publicJwk } = doc.dpopKey.jwk;
+  const thumbprint = await calculateJwkThumbprint(publicJwk as Record<string, string>);
+  assert.equal((await world.as.verifyAccessToken(doc.tokens!.accessToken))?.jkt, thumbprint);
 });

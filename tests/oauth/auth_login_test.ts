@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
 import { NotAuthenticatedError } from "../../src/errors.ts";
+import { renderFix } from "../../src/fix_command.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { authorizationUrlOf, connectWith, login, spawnAuth, startWorld, textOf } from "./_world.ts";
 import { completeAuthorizeUrl } from "../fixtures/oauth_server.ts";
 
@@ -63,7 +64,6 @@ Deno.test("a grant revoked at the authorization server asks for the exact auth c
   await world.as.revokeAll();
   const provider = new OAuthCredentialProvider(world.server, {
     store: world.store,
-    configPath: world.configPath,
     logger: new Logger({ level: "error", write: () => {} }),
   });
   const error = await connectWith(world, provider).then(
@@ -75,7 +75,11 @@ Deno.test("a grant revoked at the authorization server asks for the exact auth c
   );
   const found = findCause(error, NotAuthenticatedError);
   assert.ok(found, `expected NotAuthenticatedError, got ${error}`);
-  assert.equal(found.fix, `toolscript auth demo --config ${world.configPath}`);
+  assert.deepEqual(found.login, { server: "demo" });
+  assert.equal(
+    renderFix(found, { configPath: world.configPath }),
+    `toolscript auth demo --config ${world.configPath}`,
+  );
   const doc = await world.store.load("demo", world.mcp.url);
   assert.equal(doc?.tokens, undefined, "invalid_grant clears the tokens");
   assert.ok(doc?.client, "the client registration is kept");

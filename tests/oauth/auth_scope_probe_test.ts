@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { loginWithOAuth } from "../../src/auth/oauth_login.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";

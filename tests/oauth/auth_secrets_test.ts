@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../_helpers.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { connectWith, freePort, login, startWorld, textOf } from "./_world.ts";
 
 const CANARY = "canary-secret-5b0c1e7d9a";

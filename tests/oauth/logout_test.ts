@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { logoutOAuth } from "../../src/auth/oauth_logout.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { logoutOAuth } from "../../src/auth/login/oauth_logout.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir, runCli } from "../_helpers.ts";
 import { login, startWorld } from "./_world.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { AuthError, NotAuthenticatedError } from "../../src/errors.ts";
+import { renderFix } from "../../src/fix_command.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { connectWith, login, startWorld, textOf } from "./_world.ts";
 
 const quiet = () => new Logger({ level: "error", write: () => {} });
@@ -61,7 +62,6 @@ Deno.test("a 403 insufficient_scope asks to log in again with the union of scope
   const provider = new OAuthCredentialProvider(world.server, {
     store: world.store,
     logger: quiet(),
-    configPath: world.configPath,
   });
   const error = await connectWith(world, provider).then(
     async (client) => void await client.close(),
@@ -70,8 +70,9 @@ Deno.test("a 403 insufficient_scope asks to log in again with the union of scope
   let found: unknown = error;
   while (found && !(found instanceof NotAuthenticatedError)) found = (found as Error).cause;
   assert.ok(found instanceof NotAuthenticatedError, String(error));
+  assert.deepEqual(found.login, { server: "demo", scopes: ["mcp:tools", "mcp:admin"] });
   assert.equal(
-    found.fix,
+    renderFix(found, { configPath: world.configPath }),
     `toolscript auth demo --scope "mcp:tools mcp:admin" --config ${world.configPath}`,
   );
   assert.ok(await world.store.load("demo", world.mcp.url).then((d) => d?.tokens), "tokens kept");

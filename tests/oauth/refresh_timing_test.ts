@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Logger } from "../../src/log.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { login, startWorld } from "./_world.ts";
 
 const quiet = () => new Logger({ level: "error", write: () => {} });

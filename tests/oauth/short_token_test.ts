@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { NotAuthenticatedError } from "../../src/errors.ts";
 import { Logger } from "../../src/log.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { login, startWorld } from "./_world.ts";
 
 // The authorization server counts token lifetimes in whole seconds (`iat`, `exp`, `expires_in`):

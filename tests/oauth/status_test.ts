@@ -10,6 +10,11 @@ Deno.test("status shows needs-auth, then ok with expiry, scopes and client kind,
   assert.equal(before.code, 3, before.stderr);
   assert.equal(JSON.parse(before.stdout)[0].state, "needs-auth");
   assert.match(before.stdout, /toolscript auth demo --config/);
+  // The gateway's health renders the fix, and the error that names it, with this --config.
+  const [needsAuth] = JSON.parse(before.stdout);
+  const fix = `toolscript auth demo --config ${world.configPath}`;
+  assert.equal(needsAuth.fix, fix);
+  assert.equal(needsAuth.error, `Cannot call server "demo": no stored credentials; run: ${fix}`);
 
   await login(world);
   const [json, text] = await Promise.all([

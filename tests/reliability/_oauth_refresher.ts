@@ -5,8 +5,8 @@
  *
  * Usage: deno run -A _oauth_refresher.ts <credentials dir> <server url> <count>
  */
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { OAuthCredentialProvider } from "../../src/auth/oauth_credentials.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 
 const [dir, url, countText] = Deno.args;

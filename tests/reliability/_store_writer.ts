@@ -6,8 +6,8 @@
  * stdin, then `count` times takes the lock of server "counter", loads, increments
  * `tokens.accessToken` and saves; prints `done`.
  */
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import type { CredentialDocument } from "../../src/auth/token_store.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import type { CredentialDocument } from "../../src/auth/store/token_store.ts";
 
 /** The server URL of every document written here. */
 export const SERVER_URL = "https://mcp.example/mcp";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeScratchDir } from "../_helpers.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { spawnScript } from "./_child.ts";
 import { SERVER_URL } from "./_store_writer.ts";
 

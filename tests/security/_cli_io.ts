@@ -5,7 +5,8 @@
  */
 import { type CliIo, createCliLogger } from "../../src/cli/cli_runtime.ts";
 import { runCommand } from "../../src/cli/run_command.ts";
-import { exitCodeFor, ToolscriptError } from "../../src/errors.ts";
+import { exitCodeFor } from "../../src/errors.ts";
+import { type FixContext, renderErrorLines } from "../../src/fix_command.ts";
 
 /** Options of {@link runCliInProcess}. */
 export interface InProcessOptions {
@@ -40,6 +41,7 @@ export async function runCliInProcess(
   const vars: Record<string, string> = { TOOLSCRIPT_HOME: options.home, ...options.env };
   const env = (name: string) => vars[name];
   const logger = createCliLogger(env, (line) => stderr += line.endsWith("\n") ? line : line + "\n");
+  const fixes: FixContext = {};
   const io: CliIo = {
     env,
     cwd: options.home,
@@ -56,14 +58,13 @@ export async function runCliInProcess(
       return options.openBrowser?.(url) ?? Promise.resolve(false);
     },
     logger,
+    fixes,
   };
   try {
     const code = await runCommand(argv, io);
     return { code, stdout, stderr, opened };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    stderr += `error: ${message}\n`;
-    if (error instanceof ToolscriptError && error.fix) stderr += `fix: ${error.fix}\n`;
+    stderr += renderErrorLines(error, fixes);
     return { code: exitCodeFor(error), stdout, stderr, error, opened };
   }
 }

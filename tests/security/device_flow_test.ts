@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { UnsafeUrlError } from "../../src/auth/url_policy.ts";
+import { UnsafeUrlError } from "../../src/auth/protocol/url_policy.ts";
 import { makeScratchDir, writeConfig } from "../_helpers.ts";
 import { runCliInProcess } from "./_cli_io.ts";
 import { type RemoteShape, routingFetch, startRemoteOAuth } from "./_remote_oauth.ts";

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { loginWithOAuth } from "../../src/auth/oauth_login.ts";
-import { loginWithDeviceCode } from "../../src/auth/oauth_device_login.ts";
-import { UnsafeUrlError } from "../../src/auth/url_policy.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
+import { loginWithDeviceCode } from "../../src/auth/login/oauth_device_login.ts";
+import { UnsafeUrlError } from "../../src/auth/protocol/url_policy.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { makeScratchDir } from "../_helpers.ts";
 import { followAuthorizeUrl } from "../fixtures/oauth_server.ts";

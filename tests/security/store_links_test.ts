@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import type { CredentialDocument } from "../../src/auth/token_store.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import type { CredentialDocument } from "../../src/auth/store/token_store.ts";
 import { InsecureTokenFileError } from "../../src/errors.ts";
 import { makeScratchDir, runCli, writeConfig } from "../_helpers.ts";
 

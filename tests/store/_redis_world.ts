@@ -11,10 +11,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type CliProcess, spawnCli, writeConfig } from "../_helpers.ts";
 import { type OAuthWorld, startWorld, type WorldOptions } from "../oauth/_world.ts";
 import { type RedisServer, startRedis, type StartRedisOptions } from "../fixtures/redis_server.ts";
-import { RedisClient } from "../../src/auth/redis_client.ts";
-import { parseRedisUrl } from "../../src/auth/redis_connection.ts";
-import { importStoreKey } from "../../src/auth/redis_encryption.ts";
-import { RedisTokenStore } from "../../src/auth/redis_token_store.ts";
+import { RedisClient } from "../../src/auth/store/redis_client.ts";
+import { parseRedisUrl } from "../../src/auth/store/redis_connection.ts";
+import { importStoreKey } from "../../src/auth/store/redis_encryption.ts";
+import { RedisTokenStore } from "../../src/auth/store/redis_token_store.ts";
 
 /** An OAuth world whose `demo` credentials live in Redis. */
 export interface RedisWorld extends AsyncDisposable {

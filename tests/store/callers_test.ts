@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { runCli, writeConfig } from "../_helpers.ts";
 import { login, type OAuthWorld, startWorld, textOf } from "../oauth/_world.ts";
 import { startRedis } from "../fixtures/redis_server.ts";
-import { FileTokenStore } from "../../src/auth/file_token_store.ts";
-import { RedisTokenStore } from "../../src/auth/redis_token_store.ts";
-import { importStoreKey } from "../../src/auth/redis_encryption.ts";
-import type { TokenStore } from "../../src/auth/token_store.ts";
+import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
+import { RedisTokenStore } from "../../src/auth/store/redis_token_store.ts";
+import { importStoreKey } from "../../src/auth/store/redis_encryption.ts";
+import type { TokenStore } from "../../src/auth/store/token_store.ts";
 import { connectClient, randomStoreKey, startStoreGateway } from "./_redis_world.ts";
 
 const OWN_TOKEN = "canary-gateway-own-0c1d";

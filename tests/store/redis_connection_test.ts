@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startRedis } from "../fixtures/redis_server.ts";
-import { RedisClient } from "../../src/auth/redis_client.ts";
-import { parseRedisUrl, RedisReplyError } from "../../src/auth/redis_connection.ts";
+import { RedisClient } from "../../src/auth/store/redis_client.ts";
+import { parseRedisUrl, RedisReplyError } from "../../src/auth/store/redis_connection.ts";
 
 Deno.test("parseRedisUrl: host, port, TLS, credentials and database; shown without the password", () => {
   const address = parseRedisUrl("rediss://user:canary%40pw@redis.internal:6380/3");

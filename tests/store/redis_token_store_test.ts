@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { startRedis } from "../fixtures/redis_server.ts";
-import { RedisTokenStore } from "../../src/auth/redis_token_store.ts";
-import { importStoreKey } from "../../src/auth/redis_encryption.ts";
-import { RedisClient } from "../../src/auth/redis_client.ts";
-import { parseRedisUrl, StoreUnavailableError } from "../../src/auth/redis_connection.ts";
+import { RedisTokenStore } from "../../src/auth/store/redis_token_store.ts";
+import { importStoreKey } from "../../src/auth/store/redis_encryption.ts";
+import { RedisClient } from "../../src/auth/store/redis_client.ts";
+import { parseRedisUrl, StoreUnavailableError } from "../../src/auth/store/redis_connection.ts";
 import { NotAuthenticatedError } from "../../src/errors.ts";
-import type { CredentialDocument } from "../../src/auth/token_store.ts";
+import type { CredentialDocument } from "../../src/auth/store/token_store.ts";
 
 const URL_A = "https://mcp.example/a";
 const ACCESS = "canary-access-7f3a9d";
