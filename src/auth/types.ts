@@ -49,9 +49,15 @@ export interface CredentialProvider {
   headers(signal?: AbortSignal): Promise<Record<string, string>>;
   /**
    * Called with a 401 or 403 response from the server. Returns true when new credentials were
-   * obtained and one retry is worthwhile; false when retrying cannot help.
+   * obtained and one retry is worthwhile; false when retrying cannot help. `sent` is what
+   * {@link CredentialProvider.headers} gave the refused request, when known: with concurrent
+   * requests, the token refused is not always the one handed out last.
    */
-  recover(response: Response, signal?: AbortSignal): Promise<boolean>;
+  recover(
+    response: Response,
+    signal?: AbortSignal,
+    sent?: Record<string, string>,
+  ): Promise<boolean>;
   /** Current state, for `status` and `/health`. */
   status(): Promise<CredentialStatus>;
   /**

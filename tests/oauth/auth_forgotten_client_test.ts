@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { calculateJwkThumbprint } from "jose";
 import { completeAuthorizeUrl, followAuthorizeUrl } from "../fixtures/oauth_server.ts";
 import type { CliProcess } from "../_helpers.ts";
-import { authorizationUrlOf, login, type OAuthWorld, spawnAuth, startWorld } from "./_world.ts";
+import {
+  authorizationUrlOf,
+  freePort,
+  login,
+  type OAuthWorld,
+  spawnAuth,
+  startWorld,
+} from "./_world.ts";
 
 const SAYS_SO =
   /no longer knows the OAuth client toolscript registered \(invalid_client\); registering a new one/;
@@ -32,18 +39,25 @@ async function finishes(world: OAuthWorld, cli: CliProcess, url: string, dead: s
   assert.equal(verified?.clientId, doc.client!.clientId);
 }
 
-/** A logged-in world whose AS then forgets its clients; returns the dead client id. */
-async function loggedIn(world: OAuthWorld): Promise<string> {
-  await login(world);
-  return (await world.store.load("demo", world.mcp.url))!.client!.clientId;
+/**
+ * Logs in on a callback port of this spec's own; returns the client id (soon dead) and the
+ * `auth` arguments of the next login. The next login reuses the client only on the port it was
+ * registered with: on a shared default port, another spec's login running alongside may hold it,
+ * and the client would be replaced before anything could find it forgotten.
+ */
+async function loggedIn(world: OAuthWorld): Promise<{ dead: string; args: string[] }> {
+  const pinned = ["--callback-port", String(freePort())];
+  await login(world, pinned);
+  const dead = (await world.store.load("demo", world.mcp.url))!.client!.clientId;
+  return { dead, args: ["--timeout", "60", ...pinned] };
 }
 
 Deno.test("auth registers anew when the authorization endpoint no longer knows the client", async () => {
   await using world = await startWorld();
-  const dead = await loggedIn(world);
+  const { dead, args } = await loggedIn(world);
   world.as.forgetRegisteredClients();
   const registrations = world.as.counters.register;
-  await using cli = spawnAuth(world, ["--timeout", "60"]);
+  await using cli = spawnAuth(world, args);
   // The first URL shown is already the new client's: the dead one is caught before.
   const url = await authorizationUrlOf(cli);
   assert.match(cli.stderr(), SAYS_SO);
@@ -53,8 +67,8 @@ Deno.test("auth registers anew when the authorization endpoint no longer knows t
 
 Deno.test("auth registers anew when the authorization response says invalid_client", async () => {
   await using world = await startWorld();
-  const dead = await loggedIn(world);
-  await using cli = spawnAuth(world, ["--timeout", "60"]);
+  const { dead, args } = await loggedIn(world);
+  await using cli = spawnAuth(world, args);
   const first = await authorizationUrlOf(cli);
   // An AS that redirects back with the error instead of showing an error page.
   const params = new URL(first).searchParams;
@@ -70,8 +84,8 @@ Deno.test("auth registers anew when the authorization response says invalid_clie
 
 Deno.test("auth registers anew when the token endpoint refuses the client at the code exchange", async () => {
   await using world = await startWorld();
-  const dead = await loggedIn(world);
-  await using cli = spawnAuth(world, ["--timeout", "60"]);
+  const { dead, args } = await loggedIn(world);
+  await using cli = spawnAuth(world, args);
   const first = await authorizationUrlOf(cli);
   const callback = await followAuthorizeUrl(first);
   world.as.forgetRegisteredClients(); // between the authorization and the exchange
@@ -82,8 +96,8 @@ Deno.test("auth registers anew when the token endpoint refuses the client at the
 
 Deno.test("auth registering anew after a forgotten client binds the new tokens to the DPoP key it stores", async () => {
   await using world = await startWorld({ dpop: {} });
-  const dead = await loggedIn(world);
-  await using cli = spawnAuth(world, ["--timeout", "60"]);
+  const { dead, args } = await loggedIn(world);
+  await using cli = spawnAuth(world, args);
   const first = await authorizationUrlOf(cli);
   const callback = await followAuthorizeUrl(first);
   world.as.forgetRegisteredClients(); // the first exchange, with a DPoP proof, is refused

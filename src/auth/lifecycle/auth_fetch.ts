@@ -68,7 +68,8 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       ? await new Response(init.body).arrayBuffer()
       : init?.body;
     for (let attempt = 0;; attempt++) {
-      const headers = mergeHeaders(init?.headers, staticHeaders, await credentials.headers(signal));
+      const sent = await credentials.headers(signal);
+      const headers = mergeHeaders(init?.headers, staticHeaders, sent);
       // A DPoP-bound token goes out with a proof of this very request (RFC 9449 §7).
       const dpopToken = /^DPoP (.+)$/.exec(headers.authorization ?? "")?.[1];
       const dpop = dpopToken ? await credentials.dpop?.(signal) : undefined;
@@ -79,7 +80,7 @@ export function createAuthFetch(options: AuthFetchOptions): typeof fetch {
       if (!needsRecovery(response) || attempt >= maxRetries) return response;
       // The provider reads a copy; a tee'd body cancels only once both branches are cancelled.
       const copy = response.clone();
-      const retry = await credentials.recover(copy, signal);
+      const retry = await credentials.recover(copy, signal, sent);
       if (!retry) {
         copy.body?.cancel().catch(() => {});
         return response;

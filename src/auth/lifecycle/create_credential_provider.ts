@@ -140,8 +140,12 @@ class OptionalCredentialProvider implements CredentialProvider {
       throw error;
     }
   }
-  recover(response: Response, signal?: AbortSignal): Promise<boolean> {
-    return this.inner.recover(response, signal);
+  recover(
+    response: Response,
+    signal?: AbortSignal,
+    sent?: Record<string, string>,
+  ): Promise<boolean> {
+    return this.inner.recover(response, signal, sent);
   }
   status(): Promise<CredentialStatus> {
     return this.inner.status();

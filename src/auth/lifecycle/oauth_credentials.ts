@@ -144,7 +144,11 @@ export class OAuthCredentialProvider implements CredentialProvider {
   }
 
   /** See {@link CredentialProvider.recover}. */
-  async recover(response: Response, signal?: AbortSignal): Promise<boolean> {
+  async recover(
+    response: Response,
+    signal?: AbortSignal,
+    sentHeaders?: Record<string, string>,
+  ): Promise<boolean> {
     const challenge = readChallenge(response);
     // Only the headers matter. Not awaited: cancelling one branch of a cloned body settles
     // only once the caller releases the other branch.
@@ -166,8 +170,10 @@ export class OAuthCredentialProvider implements CredentialProvider {
       if (this.#options.implicit) return false;
       throw this.#notAuthenticated("the server requires authentication");
     }
-    const sent = this.#lastSent ?? doc.tokens.accessToken;
-    if (sent === this.#recoveredWith) {
+    // The token the refused request carried; the last one handed out when the caller cannot say
+    // (with concurrent requests, a newer one than that request had).
+    const sent = bearerOf(sentHeaders) ?? this.#lastSent ?? doc.tokens.accessToken;
+    if (sent === this.#recoveredWith && !this.#worthRenewing(sent)) {
       throw this.#notAuthenticated("the server rejected a freshly refreshed access token");
     }
     this.#logger.info(`Server "${this.server.name}" rejected the access token; refreshing`, {
@@ -356,6 +362,32 @@ export class OAuthCredentialProvider implements CredentialProvider {
     return next;
   }
 
+  /**
+   * Whether a 401 on `sent`, the token the last recovery obtained, leaves something to try: a
+   * newer token is held (another process renewed it), or `sent` {@link mayHaveEnded}.
+   */
+  #worthRenewing(sent: string): boolean {
+    const token = this.#lifecycle.current;
+    if (!token) return false;
+    return token.accessToken !== sent || this.#mayHaveEnded(token);
+  }
+
+  /**
+   * Whether the server may rightly find `token` expired: it is past its expiry less
+   * {@link EXPIRY_RESOLUTION_MS}, as `expires_in` counts whole seconds and the server's expiry
+   * too (a "2 s" token may end 1 s after issue). The margin is capped at half the lifetime, so a
+   * server that refuses every token costs at most one more refresh per half lifetime, never a
+   * storm.
+   */
+  #mayHaveEnded(token: TokenSet): boolean {
+    if (token.expiresAt === undefined) return false;
+    const lifetimeMs = token.obtainedAt !== undefined && token.obtainedAt < token.expiresAt
+      ? token.expiresAt - token.obtainedAt
+      : Infinity;
+    const marginMs = Math.min(EXPIRY_RESOLUTION_MS, lifetimeMs / 2);
+    return this.#now() >= token.expiresAt - marginMs;
+  }
+
   #configuredScopes(): string[] {
     return this.server.auth?.type === "oauth" ? this.server.auth.scopes ?? [] : [];
   }
@@ -380,6 +412,8 @@ const DEFAULT_REFRESH_AT = 0.8;
  */
 const STORE_RECHECK_MS = 1000;
 const DEFAULT_REFRESH_SKEW_MS = 60_000;
+/** How early a token may end at the server: `expires_in` and `exp` count whole seconds. */
+const EXPIRY_RESOLUTION_MS = 1000;
 
 /** The lifecycle's view of a document's tokens; `obtainedAt` defaults to the save time. */
 function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
@@ -393,6 +427,11 @@ function tokenSetOf(doc: CredentialDocument | undefined): TokenSet | undefined {
     ...(tokens.scope ? { scopes: tokens.scope.split(" ").filter(Boolean) } : {}),
     ...(tokens.tokenType ? { tokenType: tokens.tokenType } : {}),
   };
+}
+
+/** The access token in `headers` (`Bearer` or `DPoP`, as {@link OAuthCredentialProvider.headers} sets it). */
+function bearerOf(headers: Record<string, string> | undefined): string | undefined {
+  return /^(?:Bearer|DPoP) (.+)$/.exec(headers?.Authorization ?? "")?.[1];
 }
 
 /** An AbortSignal that aborts after `ms`; disposing it clears the timer. */

@@ -117,6 +117,9 @@ export async function refreshStoredTokens(
     tokenEndpoint: metadata?.token_endpoint,
     clientId: client.clientId,
   });
+  // The token is issued after the request leaves: its lifetime counts from here, not from the
+  // (later, under load much later) receipt of the answer, or we would hold it past its end.
+  const sentAt = inputs.now();
   try {
     const tokens = await refreshAuthorization(asUrl, {
       metadata,
@@ -125,7 +128,7 @@ export async function refreshStoredTokens(
       resource: doc.resource,
       fetchFn,
     });
-    const stored = toStoredTokens(tokens, inputs.now(), inputs.logger);
+    const stored = toStoredTokens(tokens, sentAt, inputs.logger);
     if (!stored.scope && doc.tokens?.scope) stored.scope = doc.tokens.scope;
     inputs.onTokenRequest?.(name, "refresh_token", "ok");
     return stored;
