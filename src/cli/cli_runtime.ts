@@ -17,7 +17,6 @@ import {
 } from "../auth/lifecycle/create_credential_provider.ts";
 import {
   createCallerCredentialProvider,
-  storeForCaller,
   usesCallerCredentials,
 } from "../auth/lifecycle/caller_credentials.ts";
 import type { Gateway } from "../gateway/gateway.ts";
@@ -167,7 +166,7 @@ export function runtimeForCaller(runtime: CliRuntime, caller: string | undefined
   const providers = new Map<string, CredentialProvider | undefined>();
   return {
     ...runtime,
-    store: storeForCaller(runtime.store, caller, options),
+    store: runtime.store.forCaller(caller),
     credentialsFor: (server) => {
       if (!usesCallerCredentials(server)) return runtime.credentialsFor(server);
       if (!providers.has(server.name)) {

@@ -13,8 +13,7 @@ import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
 import type { RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
-import { type CredentialWatchOptions, watchCredentials } from "../gateway/credential_watch.ts";
-import type { TokenStore } from "../auth/store/token_store.ts";
+import { watchCredentials } from "../gateway/credential_watch.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
 import { createCodeModeTools } from "../codemode/code_mode_tools.ts";
 import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
@@ -97,18 +96,6 @@ export type GatewayRoutes = (
   origin: () => string,
 ) => Record<string, RouteHandler>;
 
-/** A store that pushes change notifications (the Redis store). */
-interface StoreWithWatch {
-  watch(onChange: () => void, signal: AbortSignal): void;
-}
-
-/** The store's change notifications, when it has them (the file store is polled only). */
-function changeNotifications(store: TokenStore): CredentialWatchOptions["subscribe"] {
-  const watching = store as Partial<StoreWithWatch>;
-  if (typeof watching.watch !== "function") return undefined;
-  return (onChange, signal) => watching.watch!(onChange, signal);
-}
-
 /** Runs the gateway until SIGINT/SIGTERM (or stdin closing, with `--stdio`). */
 export async function runGateway(
   args: GatewayArgs,
@@ -141,7 +128,7 @@ export async function runGateway(
   const watch = async () => {
     const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
-      subscribe: changeNotifications(runtime.store),
+      subscribe: (onChange, signal) => runtime.store.watch(onChange, signal),
       signal: io.signal,
     });
     const stopConfig = await watchGatewayConfig(gateway, runtime, args);

@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from "../../log.ts";
 import { decodeServerName, encodeServerName } from "../../config/server_file_name.ts";
 import { parseDocument } from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
+import { watchCredentialDir } from "./file_store_watch.ts";
 import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
 
 /** Options of {@link FileTokenStore}. */
@@ -69,13 +70,42 @@ export class FileTokenStore implements TokenStore {
   readonly #now: () => number;
   readonly #pollMs: number | undefined;
   readonly #queue = new LockQueue();
+  /** The gateway's own credentials directory; caller views live under its `callers/`. */
+  #baseDir: string;
+  #caller: string | undefined;
 
   /** Creates a store; touches no file until first used. */
   constructor(options: FileTokenStoreOptions) {
     this.dir = options.dir;
+    this.#baseDir = options.dir;
     this.#logger = options.logger ?? silentLogger();
     this.#now = options.now ?? Date.now;
     this.#pollMs = options.lockPollMs;
+  }
+
+  /** The caller whose documents this view holds; undefined: the gateway's own. */
+  get caller(): string | undefined {
+    return this.#caller;
+  }
+
+  /** See {@link TokenStore.forCaller}: `<dir>/callers/<caller>/` (created 0700 on first write). */
+  forCaller(caller: string | undefined): FileTokenStore {
+    if (caller === this.#caller) return this;
+    const base = this.#baseDir;
+    const view = new FileTokenStore({
+      dir: caller === undefined ? base : join(base, "callers", encodeServerName(caller)),
+      logger: this.#logger,
+      now: this.#now,
+      lockPollMs: this.#pollMs,
+    });
+    view.#baseDir = base;
+    view.#caller = caller;
+    return view;
+  }
+
+  /** See {@link TokenStore.watch}: a watch of the credentials directory. */
+  watch(onChange: (server: string | undefined) => void, signal: AbortSignal): void {
+    watchCredentialDir(this.dir, onChange, signal);
   }
 
   /** See {@link TokenStore.load}. */

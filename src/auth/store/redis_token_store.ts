@@ -105,7 +105,7 @@ export class RedisTokenStore implements TokenStore {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The same store, holding `caller`'s documents (undefined: the gateway's own). */
+  /** See {@link TokenStore.forCaller}: the caller's key scope. */
   forCaller(caller: string | undefined): RedisTokenStore {
     if (caller === this.caller) return this;
     return new RedisTokenStore({ ...this.#options, caller, client: this.#client });

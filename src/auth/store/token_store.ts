@@ -137,4 +137,19 @@ export interface TokenStore {
   version(server: string): Promise<string | undefined>;
   /** Names of the servers with a stored document, sorted. */
   list(): Promise<string[]>;
+  /**
+   * The same store holding `caller`'s documents (`gateway.callers`), kept apart from the
+   * gateway's own and every other caller's: the file store's `credentials/callers/<caller>/`,
+   * the Redis store's key scope of the caller. Undefined `caller`: the gateway's own documents.
+   * A view of a view is a view of the same store (never nested).
+   */
+  forCaller(caller: string | undefined): TokenStore;
+  /**
+   * Calls `onChange` with a server name soon after a document of this view is written by any
+   * process, and with undefined when changes may have been missed (a (re)connection, a watch
+   * that could not start), until `signal` aborts. Best effort: it only hastens what polling
+   * {@link TokenStore.version} finds; the file store watches its directory, the Redis store
+   * subscribes to its change channel.
+   */
+  watch(onChange: (server: string | undefined) => void, signal: AbortSignal): void;
 }
