@@ -40,7 +40,7 @@ export const GATEWAY_HELP =
 Connects to every enabled server and serves all their tools as one MCP endpoint.
 The config file is watched: a saved change applies without a restart (added servers
 connect, removed ones close, changed ones reconnect); an invalid edit is logged and the
-running config stays. Host and port changes need a restart.
+running config stays. Host, port and store changes need a restart.
 
 Options:
   --host <host>     Address to bind (default from config, else 127.0.0.1)

@@ -4,7 +4,9 @@
  * reconnect. A change that does not load (bad JSON, a failed validation, a project config
  * whose new text is not trusted) is logged with the error `toolscript servers` would print,
  * and the running config stays. Changes of `gateway.*` settings that only apply at start are
- * logged as needing a restart; the rest of the change still applies.
+ * logged as needing a restart, and so is a change of the top-level `store` block (the running
+ * store stays: credentials, locks and callers' views are opened from it once); the rest of the
+ * change still applies.
  */
 import type { Config, GatewayConfig } from "../config/types.ts";
 import { configDigest } from "../config/trusted_configs.ts";
@@ -12,6 +14,7 @@ import { watchFiles } from "../config/watch_files.ts";
 import { ToolscriptError } from "../errors.ts";
 import type { Gateway } from "./gateway.ts";
 import type { GatewayReload } from "./apply_reload.ts";
+import { stableJson } from "./reload_plan.ts";
 
 /** Options of {@link watchConfigReload}. */
 export interface ConfigReloadOptions {
@@ -45,8 +48,11 @@ export interface ConfigReloadOptions {
 
 /** An applied change, as {@link ConfigReloadOptions.onReload} hears of it. */
 export interface ConfigReloaded extends GatewayReload {
-  /** `gateway` settings that changed in the file but apply only after a restart. */
-  needsRestart: (keyof GatewayConfig)[];
+  /**
+   * Settings that changed in the file but apply only after a restart, as written in it
+   * (`gateway.host`, `gateway.port`, …, and `store`).
+   */
+  needsRestart: string[];
 }
 
 /** `gateway` settings the running gateway cannot change: they are read once, at start. */
@@ -74,6 +80,8 @@ export function watchConfigReload(gateway: Gateway, options: ConfigReloadOptions
   let running = false;
   let again = false;
   let stopped = false;
+  /** The store block the running store was opened from: it stays until a restart. */
+  const runningStore = stableJson(gateway.config.store ?? null);
 
   function fail(digest: string, message: string, fix?: string): void {
     const key = `${digest}\n${message}`;
@@ -109,12 +117,17 @@ export function watchConfigReload(gateway: Gateway, options: ConfigReloadOptions
     lastFailure = undefined;
     appliedDigest = digest;
     const needsRestart = changedSettings(gateway.config.gateway, config.gateway)
-      .filter((key) => !options.ignoreGatewaySettings?.includes(key));
+      .filter((key) => !options.ignoreGatewaySettings?.includes(key))
+      .map((key) => `gateway.${key}`);
+    // Compared with the store running, not the last applied text: an edit undone is quiet.
+    const storeChanged = stableJson(config.store ?? null) !== runningStore;
+    if (storeChanged) needsRestart.push("store");
     const reload = await gateway.reload(config);
     if (needsRestart.length > 0) {
       log.warn(
-        `config change of ${needsRestart.map((k) => `gateway.${k}`).join(", ")} applies only ` +
-          "after a restart of the gateway; the rest of the change is applied",
+        `config change of ${needsRestart.join(", ")} applies only after a restart of the ` +
+          "gateway; the rest of the change is applied" +
+          (storeChanged ? " (the running credential store stays)" : ""),
       );
     }
     const changed = reload.added.length + reload.removed.length + reload.changed.length > 0;

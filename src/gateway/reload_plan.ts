@@ -52,7 +52,8 @@ export function sameServerConfig(a: ServerConfig, b: ServerConfig): boolean {
   return stableJson(a) === stableJson(b);
 }
 
-function stableJson(value: unknown): string {
+/** JSON with object keys sorted, so two values equal but for key order give the same text. */
+export function stableJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_key, v) =>
