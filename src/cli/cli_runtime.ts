@@ -226,16 +226,15 @@ export function createCliGateway(
     fetch: runtime.io.fetch,
     now: runtime.io.now,
     credentialsFor: extra.credentialsFor ?? runtime.credentialsFor,
-    callerCredentialsFor: runtime.config.gateway.callers
-      ? (server, caller) =>
-        createCallerCredentialProvider(server, caller, {
-          logger: runtime.logger,
-          store: runtime.store,
-          fetch: runtime.io.fetch,
-          now: runtime.io.now,
-          onTokenRequest: runtime.metrics.countTokenRequest,
-        })
-      : undefined,
+    // Always: a config reload may add callers to a gateway that started without any.
+    callerCredentialsFor: (server, caller) =>
+      createCallerCredentialProvider(server, caller, {
+        logger: runtime.logger,
+        store: runtime.store,
+        fetch: runtime.io.fetch,
+        now: runtime.io.now,
+        onTokenRequest: runtime.metrics.countTokenRequest,
+      }),
     metrics: runtime.metrics,
     localTools: extra.localTools,
   });

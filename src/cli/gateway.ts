@@ -4,8 +4,12 @@
  * stdin/stdout.
  */
 import { GLOBAL_HELP, parseCommandArgs, parsePort } from "./cli_args.ts";
-import { ConfigError, UsageError } from "../errors.ts";
-import { readSecret } from "../config/read_secret.ts";
+import { UsageError } from "../errors.ts";
+import {
+  type CallerTokenFollower,
+  followCallerTokens,
+  readCallerTokens,
+} from "./gateway_callers.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
 import { join } from "node:path";
 import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
@@ -20,7 +24,7 @@ import { GATEWAY_EXPOSE_VALUES } from "../config/validate_config.ts";
 import type { GatewayConfig, GatewayExpose } from "../config/types.ts";
 import { loadConfigText } from "../config/load_config.ts";
 import { TRUSTED_CONFIGS_FILE } from "../config/trusted_configs.ts";
-import { watchConfigReload } from "../gateway/config_reload.ts";
+import { type ConfigReloaded, watchConfigReload } from "../gateway/config_reload.ts";
 
 /** Parsed `gateway` arguments. */
 export interface GatewayArgs {
@@ -125,16 +129,21 @@ export async function runGateway(
     credentialsFor: runtime.newCredentials,
   });
   const log = runtime.logger;
+  /** Follows `gateway.callers` (HTTP only: on stdio there is one client and no tokens). */
+  const callers: { follower?: CallerTokenFollower } = {};
   const watch = async () => {
     const stopCredentials = watchCredentials(gateway, {
       version: (name) => runtime.store.version(name),
       subscribe: (onChange, signal) => runtime.store.watch(onChange, signal),
       signal: io.signal,
     });
-    const stopConfig = await watchGatewayConfig(gateway, runtime, args);
+    const stopConfig = await watchGatewayConfig(gateway, runtime, args, (reload) => {
+      void callers.follower?.reload(reload.config.gateway.callers);
+    });
     return () => {
       stopCredentials();
       stopConfig();
+      callers.follower?.stop();
     };
   };
   if (args.stdio) {
@@ -146,10 +155,10 @@ export async function runGateway(
     return 0;
   }
   let origin = "";
-  const callers = await callerTokens(runtime);
+  const callerTokens = await readCallerTokens(runtime.config.gateway.callers, runtime.logger);
   const host = args.host ?? runtime.config.gateway.host;
   if (
-    !gatewayToken && !callers &&
+    !gatewayToken && !callerTokens &&
     !isLoopbackHost(host.replace(/^\[|\]$/g, "") === "::1" ? "[::1]" : host)
   ) {
     log.warn(
@@ -163,7 +172,7 @@ export async function runGateway(
     port: args.port ?? runtime.config.gateway.port,
     signal: io.signal,
     gatewayToken,
-    callers,
+    callers: callerTokens,
     allowedHosts: runtime.config.gateway.allowedHosts,
     maxConnections: limits?.maxConnections,
     headersTimeoutMs: limits?.headersTimeoutMs,
@@ -171,6 +180,13 @@ export async function runGateway(
     routes: options.routes?.(gateway, () => origin),
   });
   origin = server.origin;
+  callers.follower = followCallerTokens({
+    sources: runtime.config.gateway.callers,
+    tokens: callerTokens,
+    apply: (tokens) => server.setCallers(tokens),
+    logger: log,
+    signal: io.signal,
+  });
   await gateway.start(io.signal);
   const stopWatch = await watch();
   io.stdout(`TOOLSCRIPT_GATEWAY_URL=${server.url}\n`);
@@ -185,46 +201,16 @@ export async function runGateway(
 }
 
 /**
- * The bearer token of each `gateway.callers` caller, read once at start and registered with
- * the redactor; undefined when the config has no callers.
- * @throws {ConfigError} when a token file or variable is missing or empty, or two callers
- *   share a token (a call could not tell whose it is).
- */
-async function callerTokens(runtime: CliRuntime): Promise<Record<string, string> | undefined> {
-  const sources = runtime.config.gateway.callers;
-  if (!sources) return undefined;
-  const tokens: Record<string, string> = {};
-  const owners = new Map<string, string>();
-  for (const [name, source] of Object.entries(sources)) {
-    const token = await readSecret(source, {
-      what: `token of caller "${name}"`,
-      logger: runtime.logger,
-    });
-    if (token.trim() === "") {
-      throw new ConfigError(`The token of caller "${name}" is empty; an empty token is refused`);
-    }
-    const other = owners.get(token);
-    if (other !== undefined) {
-      throw new ConfigError(
-        `Callers "${other}" and "${name}" have the same token; give each its own`,
-      );
-    }
-    owners.set(token, name);
-    tokens[name] = token;
-  }
-  return tokens;
-}
-
-/**
  * Starts the config watch (hot reload) of a gateway run from a config file; nothing for the
  * ad-hoc `MCP_SERVER_URL` config. Each saved text is loaded as at start: a project config
  * must be trusted again (the trust file is watched too, so `toolscript trust` applies it),
- * and `${VAR}` expands from the gateway's environment.
+ * and `${VAR}` expands from the gateway's environment. `onReload` hears of each applied one.
  */
 async function watchGatewayConfig(
   gateway: Gateway,
   runtime: CliRuntime,
   args: GatewayArgs,
+  onReload: (reload: ConfigReloaded) => void,
 ): Promise<() => void> {
   const { file, source } = runtime.config;
   if (!file || source === "adhoc") return () => {};
@@ -244,6 +230,7 @@ async function watchGatewayConfig(
     ],
     load: (text) => loadConfigText(text, { file, source, env: io.env, home: io.home, logger }),
     ignoreGatewaySettings: ignored,
+    onReload,
     signal: io.signal,
   });
 }

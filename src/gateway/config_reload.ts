@@ -49,6 +49,11 @@ export interface ConfigReloadOptions {
 /** An applied change, as {@link ConfigReloadOptions.onReload} hears of it. */
 export interface ConfigReloaded extends GatewayReload {
   /**
+   * The config as loaded from the saved text, its `gateway` block included (the gateway keeps
+   * the block it started with; what of it can follow a reload, `gateway.callers`, reads it here).
+   */
+  config: Config;
+  /**
    * Settings that changed in the file but apply only after a restart, as written in it
    * (`gateway.host`, `gateway.port`, …, and `store`).
    */
@@ -138,7 +143,7 @@ export function watchConfigReload(gateway: Gateway, options: ConfigReloadOptions
         changed: reload.changed,
       });
     }
-    options.onReload?.({ ...reload, needsRestart });
+    options.onReload?.({ ...reload, needsRestart, config });
   }
 
   async function check(): Promise<void> {

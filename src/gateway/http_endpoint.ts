@@ -51,6 +51,11 @@ export interface GatewayHandlerOptions {
 export interface GatewayHandler extends AsyncDisposable {
   handle(request: Request): Promise<Response>;
   close(): Promise<void>;
+  /**
+   * Replaces the callers' tokens (a config reload): from now on only the new ones are accepted
+   * (a replaced token is refused), and the sessions of callers no longer listed are closed.
+   */
+  setCallers(callers: Record<string, string> | undefined): Promise<void>;
 }
 
 interface Session {
@@ -102,10 +107,32 @@ export function createGatewayHandler(
   const expectedToken = options.gatewayToken
     ? new TextEncoder().encode(options.gatewayToken)
     : undefined;
-  const callerTokens = Object.entries(options.callers ?? {}).map(([name, token]) => ({
-    name,
-    token: new TextEncoder().encode(token),
-  }));
+  const tokensOf = (callers: Record<string, string> | undefined) =>
+    Object.entries(callers ?? {}).map(([name, token]) => ({
+      name,
+      token: new TextEncoder().encode(token),
+    }));
+  let callerTokens = tokensOf(options.callers);
+  /**
+   * Sticky: an endpoint that has asked for tokens keeps asking, so a reload that removes the
+   * last caller of a gateway without `gatewayToken` refuses everyone rather than opening it.
+   */
+  let tokensRequired = expectedToken !== undefined || callerTokens.length > 0;
+
+  async function setCallers(callers: Record<string, string> | undefined): Promise<void> {
+    callerTokens = tokensOf(callers);
+    tokensRequired ||= callerTokens.length > 0;
+    const gone = [...sessions.entries()].filter(([, s]) =>
+      s.identity !== undefined && !Object.hasOwn(callers ?? {}, s.identity)
+    );
+    for (const [id, { identity }] of gone) {
+      sessions.delete(id);
+      gateway.logger.info("MCP session closed: its caller was removed from the config", {
+        caller: identity,
+      });
+    }
+    await Promise.all(gone.map(([, s]) => s.session.close()));
+  }
 
   function refuse(status: number, message: string): Response {
     const headers: Record<string, string> = { "content-type": "application/json" };
@@ -121,7 +148,7 @@ export function createGatewayHandler(
    * skipped), so the time taken does not tell which one, if any, matched.
    */
   function authenticate(request: Request): Identity {
-    if (!expectedToken && callerTokens.length === 0) return {};
+    if (!tokensRequired) return {};
     const match = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "");
     if (!match) return undefined;
     const given = new TextEncoder().encode(match[1].trim());
@@ -239,5 +266,5 @@ export function createGatewayHandler(
     await Promise.all(all.map((s) => s.session.close()));
   }
 
-  return { handle, close, [Symbol.asyncDispose]: close };
+  return { handle, close, setCallers, [Symbol.asyncDispose]: close };
 }

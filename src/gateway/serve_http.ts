@@ -33,6 +33,11 @@ export interface GatewayHttpServer extends AsyncDisposable {
   finished: Promise<void>;
   /** Closes every MCP session, then stops the server. Leaves the gateway itself running. */
   close(): Promise<void>;
+  /**
+   * Replaces the callers' tokens (a config reload): only the new ones are accepted from now on,
+   * and the sessions of callers no longer listed are closed.
+   */
+  setCallers(callers: Record<string, string> | undefined): Promise<void>;
 }
 
 /**
@@ -105,6 +110,7 @@ export async function serveGatewayHttp(
     origin,
     finished: server.finished,
     close,
+    setCallers: (callers) => handler.setCallers(callers),
     [Symbol.asyncDispose]: close,
   };
 }
