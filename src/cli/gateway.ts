@@ -183,7 +183,10 @@ export async function runGateway(
   callers.follower = followCallerTokens({
     sources: runtime.config.gateway.callers,
     tokens: callerTokens,
-    apply: (tokens) => server.setCallers(tokens),
+    apply: async (tokens, { removed }) => {
+      await server.setCallers(tokens);
+      await gateway.forgetCallers(removed);
+    },
     logger: log,
     signal: io.signal,
   });

@@ -43,13 +43,20 @@ export async function readCallerTokens(
   return tokens;
 }
 
+/** Which callers a change of the tokens concerns, by name. */
+export interface CallerChange {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
 /** Options of {@link followCallerTokens}. */
 export interface FollowCallerTokensOptions {
   /** The callers the gateway started with, and their tokens as read then. */
   sources: Record<string, SecretSource> | undefined;
   tokens: CallerTokens;
-  /** Hands the endpoint the tokens to accept from now on. */
-  apply: (tokens: CallerTokens) => Promise<void>;
+  /** Hands the endpoint the tokens to accept from now on, and says which callers changed. */
+  apply: (tokens: CallerTokens, change: CallerChange) => Promise<void>;
   logger: Logger;
   /** Quiet time settling a burst of token file events; default 100 ms. */
   debounceMs?: number;
@@ -132,7 +139,7 @@ export function followCallerTokens(options: FollowCallerTokensOptions): CallerTo
     );
     if (added.length + removed.length + changed.length === 0) return;
     applied = next;
-    await options.apply(next);
+    await options.apply(next, { added, removed, changed });
     logger.info("callers reloaded", { added, removed, changed });
   }
 

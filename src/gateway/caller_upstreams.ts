@@ -77,6 +77,18 @@ export class CallerUpstreams {
     return upstream;
   }
 
+  /** Closes the connections of `callers` (removed from the config); a later call opens anew. */
+  async forget(callers: readonly string[]): Promise<void> {
+    const gone = new Set(callers);
+    const closing: Upstream[] = [];
+    for (const [key, entry] of this.#entries) {
+      if (!gone.has(key.slice(key.indexOf("\0") + 1))) continue;
+      this.#entries.delete(key);
+      if (entry.upstream) closing.push(entry.upstream);
+    }
+    await Promise.all(closing.map((u) => u.close()));
+  }
+
   /** Closes every caller connection. */
   async close(): Promise<void> {
     this.#closed = true;

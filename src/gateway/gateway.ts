@@ -202,6 +202,14 @@ export class Gateway implements AsyncDisposable {
   }
 
   /**
+   * Closes the connections opened for `callers` (callers a config reload removed): their
+   * credentials are not used again. Internal. @ignore
+   */
+  async forgetCallers(callers: readonly string[]): Promise<void> {
+    await this.#callers?.forget(callers);
+  }
+
+  /**
    * Connects every upstream in parallel and resolves when each has connected or failed its
    * first attempt (each bounded by its own timeout); failed ones keep retrying in the background.
    * An abort of `signal` rejects at once with its reason (the upstreams are left to `close()`).
