@@ -6,7 +6,7 @@
 import { isRecord } from "../../config/is_record.ts";
 import { UnreadableTokenFileError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
-import type { CredentialDocument } from "./token_store.ts";
+import type { CredentialDocument, TokenTransaction } from "./token_store.ts";
 
 /** Parses and shape-checks a stored document; errors name the file, never its content. */
 export function parseDocument(path: string, server: string, bytes: Uint8Array): CredentialDocument {
@@ -51,11 +51,56 @@ export function checkDocument(doc: CredentialDocument): void {
   if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
 }
 
+/** What a store does for one server while it holds the server's lock. */
+export interface LockedDocument {
+  load(serverUrl: string): Promise<CredentialDocument | undefined>;
+  /** Writes a document {@link checkTransactionSave} has accepted. */
+  save(doc: CredentialDocument): Promise<void>;
+  delete(): Promise<boolean>;
+}
+
+/**
+ * Runs `fn` with the {@link TokenTransaction} of `server` over `locked`: a call through it
+ * after `fn` settles throws, and a document for another server is refused. The caller holds
+ * the lock around this call.
+ */
+export async function runTransaction<T>(
+  server: string,
+  locked: LockedDocument,
+  fn: (tx: TokenTransaction) => Promise<T>,
+): Promise<T> {
+  let open = true;
+  const usable = () => {
+    if (!open) throw new Error(`The transaction of "${server}" has ended`);
+  };
+  const tx: TokenTransaction = {
+    server,
+    load: (serverUrl) => {
+      usable();
+      return locked.load(serverUrl);
+    },
+    save: (doc) => {
+      usable();
+      checkTransactionSave(server, doc);
+      return locked.save(doc);
+    },
+    delete: () => {
+      usable();
+      return locked.delete();
+    },
+  };
+  try {
+    return await fn(tx);
+  } finally {
+    open = false;
+  }
+}
+
 /**
  * Refuses what a transaction of `server` may not save: another server's document, or one
  * {@link checkDocument} refuses.
  */
-export function checkTransactionSave(server: string, doc: CredentialDocument): void {
+function checkTransactionSave(server: string, doc: CredentialDocument): void {
   if (doc.server !== server) {
     throw new RangeError(`A transaction of "${server}" cannot save "${doc.server}"`);
   }

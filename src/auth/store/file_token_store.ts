@@ -15,9 +15,9 @@ import { type Logger, silentLogger } from "../../log.ts";
 import { decodeServerName, encodeServerName } from "../../config/server_file_name.ts";
 import {
   checkDocument,
-  checkTransactionSave,
   documentForUrl,
   parseDocument,
+  runTransaction,
 } from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
 import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
@@ -126,31 +126,11 @@ export class FileTokenStore implements TokenStore {
       logger: this.#logger,
       pollMs: this.#pollMs,
     });
-    let open = true;
-    const usable = () => {
-      if (!open) throw new Error(`The transaction of "${server}" has ended`);
-    };
-    const tx: TokenTransaction = {
-      server,
-      load: (serverUrl) => {
-        usable();
-        return this.load(server, serverUrl, signal);
-      },
-      save: (doc) => {
-        usable();
-        checkTransactionSave(server, doc);
-        return this.#write(doc, signal);
-      },
-      delete: () => {
-        usable();
-        return this.#remove(server);
-      },
-    };
-    try {
-      return await fn(tx);
-    } finally {
-      open = false;
-    }
+    return await runTransaction(server, {
+      load: (serverUrl) => this.load(server, serverUrl, signal),
+      save: (doc) => this.#write(doc, signal),
+      delete: () => this.#remove(server),
+    }, fn);
   }
 
   async #write(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { AuthError, NotAuthenticatedError } from "../../errors.ts";
 import { type Logger, silentLogger } from "../../log.ts";
 import { decodeServerName } from "../../config/server_file_name.ts";
-import { checkTransactionSave, documentForUrl, parseDocument } from "./_credential_file.ts";
+import { documentForUrl, parseDocument, runTransaction } from "./_credential_file.ts";
 import { LockQueue } from "./file_lock.ts";
 import { RedisClient } from "./redis_client.ts";
 import { parseRedisUrl } from "./redis_connection.ts";
@@ -167,19 +167,9 @@ export class RedisTokenStore implements TokenStore {
       logger: this.#logger,
       signal,
     });
-    let open = true;
-    const usable = () => {
-      if (!open) throw new Error(`The transaction of "${server}" has ended`);
-    };
-    const tx: TokenTransaction = {
-      server,
-      load: (serverUrl) => {
-        usable();
-        return this.load(server, serverUrl, signal);
-      },
+    return await runTransaction(server, {
+      load: (serverUrl) => this.load(server, serverUrl, signal),
       save: async (doc) => {
-        usable();
-        checkTransactionSave(server, doc);
         const data = await encryptValue(
           this.#key,
           JSON.stringify({ ...doc, updatedAt: this.#now() }),
@@ -188,16 +178,8 @@ export class RedisTokenStore implements TokenStore {
         );
         await this.#write(lock, server, data);
       },
-      delete: async () => {
-        usable();
-        return (await this.#write(lock, server, "")) === 1;
-      },
-    };
-    try {
-      return await fn(tx);
-    } finally {
-      open = false;
-    }
+      delete: async () => (await this.#write(lock, server, "")) === 1,
+    }, fn);
   }
 
   /** See {@link TokenStore.version}: a digest of the stored (encrypted) value. */
