@@ -16,7 +16,7 @@ import { completeAuthorizeUrl, startOAuthServer } from "../tests/fixtures/oauth_
 import { startHttpMcpServer } from "../tests/fixtures/http_server.ts";
 import { FileTokenStore } from "../src/auth/store/file_token_store.ts";
 import { loginWithOAuth } from "../src/auth/login/oauth_login.ts";
-import type { RemoteServerConfig } from "../src/config/types.ts";
+import { remoteServerConfig } from "../tests/_helpers.ts";
 
 const GROUP = "3 Token economy (OAuth refresh, 2 gateways, 64 callers)";
 const CALLERS_PER_GATEWAY = 32;
@@ -129,17 +129,7 @@ export async function benchOAuthRefreshes(ctx: BenchContext): Promise<BenchRow[]
 
 /** One `toolscript auth`-equivalent login, the browser played by the fixture. */
 async function logIn(url: string, home: string): Promise<void> {
-  const server: RemoteServerConfig = {
-    name: "oa",
-    type: "http",
-    url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(url, { name: "oa", auth: { type: "oauth" } });
   let browser: Promise<Response> | undefined;
   await loginWithOAuth({
     server,
