@@ -12,13 +12,12 @@ import * as oauth from "oauth4webapi";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig, runCli, spawnCli, writeConfig } from "../_helpers.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
 import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { connectWith, login, type OAuthWorld, textOf } from "./_world.ts";
 
 /** An OAuthWorld whose AS binds tokens with DPoP and whose MCP server checks the binding. */
@@ -47,17 +46,7 @@ async function startDpopWorld(options: { auth?: Record<string, unknown>; rsNonce
   const configPath = await writeConfig(dir, {
     mcpServers: { demo: { type: "http", url: mcp.url, auth } },
   });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: mcp.url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(mcp.url, { auth: { type: "oauth" } });
   const world: OAuthWorld = {
     as,
     mcp,
