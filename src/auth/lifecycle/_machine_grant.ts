@@ -56,7 +56,6 @@ export interface TokenEndpointClientConfig {
  * (when configured) and no authentication, to the endpoint its metadata describes.
  */
 export class TokenEndpointClient {
-  readonly #server: string;
   readonly #config: TokenEndpointClientConfig;
   readonly #options: TokenEndpointClientOptions;
   readonly #secretClient?: ClientAuthentication;
@@ -67,7 +66,6 @@ export class TokenEndpointClient {
     config: TokenEndpointClientConfig,
     options: TokenEndpointClientOptions,
   ) {
-    this.#server = server;
     this.#config = config;
     this.#options = options;
     const endpointOptions = {
