@@ -33,6 +33,16 @@ export function remoteServerConfig(
   };
 }
 
+/** The body of an MCP `initialize` request (protocol 2025-06-18), for specs that post it raw. */
+export function initializeRequestBody(clientInfo = { name: "t", version: "1" }): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo },
+  });
+}
+
 /** A temporary directory that removes itself on dispose. */
 export interface ScratchDir extends AsyncDisposable {
   readonly path: string;

@@ -12,7 +12,14 @@ import * as oauth from "oauth4webapi";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { makeScratchDir, remoteServerConfig, runCli, spawnCli, writeConfig } from "../_helpers.ts";
+import {
+  initializeRequestBody,
+  makeScratchDir,
+  remoteServerConfig,
+  runCli,
+  spawnCli,
+  writeConfig,
+} from "../_helpers.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
@@ -165,16 +172,7 @@ Deno.test("DPoP: a stolen access token is refused without the key it is bound to
   await using world = await startDpopWorld();
   await login(world);
   const token = (await world.store.load("demo", world.mcp.url))!.tokens!.accessToken;
-  const body = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "x", version: "1" },
-    },
-  });
+  const body = initializeRequestBody({ name: "x", version: "1" });
   const headers = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
