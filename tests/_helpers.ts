@@ -43,6 +43,17 @@ export function initializeRequestBody(clientInfo = { name: "t", version: "1" }):
   });
 }
 
+/** True when something (a file, a directory, a link) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /** A temporary directory that removes itself on dispose. */
 export interface ScratchDir extends AsyncDisposable {
   readonly path: string;
