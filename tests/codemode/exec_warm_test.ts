@@ -70,10 +70,11 @@ Deno.test({
     );
     const hash = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
     await until(async () => {
-      const response = await fetch(
-        `${origin}/runtime/check?tools=${hash}&program=${btoa("console.log(1);")}`,
-        { headers: { authorization: `Bearer ${token}` } },
-      );
+      const response = await fetch(`${origin}/runtime/check`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ tools: hash, program: "console.log(1);" }),
+      });
       const body = await response.json();
       return body.verdict === "clean" ? true : undefined;
     }, "a warm checker");
