@@ -224,5 +224,24 @@ Deno.test("POST /runtime/check vouches for a program only against the module it 
   );
   await huge.body?.cancel();
   assert.equal(huge.status, 413);
+  // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1, with the token.
+  const { port } = new URL(env.origin);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  const payload = JSON.stringify({ tools: hash, program: clean });
+  await conn.write(new TextEncoder().encode(
+    `POST /runtime/check HTTP/1.1\r\nHost: evil.example:${port}\r\n` +
+      `Authorization: Bearer ${GATEWAY_TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${new TextEncoder().encode(payload).length}\r\nConnection: close\r\n\r\n` +
+      payload,
+  ));
+  const reply = new TextDecoder().decode(await new Response(conn.readable).bytes());
+  assert.match(reply, /^HTTP\/1\.1 403/);
   assert.equal(checks, checked, "no refused request reached the checker");
+  // The GET-only routes stay GET-only.
+  const toolsByPost = await fetch(`${env.origin}/runtime/tools.ts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${GATEWAY_TOKEN}` },
+  });
+  await toolsByPost.body?.cancel();
+  assert.equal(toolsByPost.status, 404);
 });
