@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
-import type { RouteHandler } from "../gateway/http_endpoint.ts";
+import type { MethodRoutes, RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { type CredentialWatchOptions, watchCredentials } from "../gateway/credential_watch.ts";
 import type { TokenStore } from "../auth/store/token_store.ts";
@@ -95,7 +95,7 @@ export function parseGatewayArgs(argv: string[]): GatewayArgs {
 export type GatewayRoutes = (
   gateway: Gateway,
   origin: () => string,
-) => Record<string, RouteHandler>;
+) => Record<string, RouteHandler | MethodRoutes>;
 
 /** A store that pushes change notifications (the Redis store). */
 interface StoreWithWatch {
