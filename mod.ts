@@ -77,7 +77,11 @@ export type { UpstreamState } from "./src/gateway/upstream.ts";
 export type { ToolCache } from "./src/gateway/tool_cache.ts";
 export { serveGatewayHttp } from "./src/gateway/serve_http.ts";
 export type { GatewayHttpServer, ServeGatewayHttpOptions } from "./src/gateway/serve_http.ts";
-export type { GatewayHandlerOptions, RouteHandler } from "./src/gateway/http_endpoint.ts";
+export type {
+  GatewayHandlerOptions,
+  MethodRoutes,
+  RouteHandler,
+} from "./src/gateway/http_endpoint.ts";
 export { serveGatewayStdio } from "./src/gateway/serve_stdio.ts";
 
 export {

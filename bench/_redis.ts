@@ -9,7 +9,8 @@ import { join } from "node:path";
 import type { BenchContext } from "./_context.ts";
 import { runLoad, type Samples } from "./_measure.ts";
 import { connectHttp, echoCall, spawnGateway } from "./_procs.ts";
-import { type BenchRow, firstLine, unavailableRow } from "./_table.ts";
+import type { BenchRow } from "./_table.ts";
+import { callCount, refreshRows, unavailableRefreshRows } from "./_refresh_rows.ts";
 import { redisAvailable, startRedis } from "../tests/fixtures/redis_server.ts";
 import { login, startWorld } from "../tests/oauth/_world.ts";
 import { randomStoreKey, writeStoreConfig } from "../tests/store/_redis_world.ts";
@@ -28,14 +29,16 @@ export async function benchRedis(ctx: BenchContext): Promise<BenchRow[]> {
   // refreshed late in a second may be expired on arrival, a fixture artifact.
   const lifetimeSeconds = 2;
   ctx.progress(`${GROUP}: starting Redis, the authorization server and ${GATEWAYS} gateways`);
-  const requestsMeasure = `refresh requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`;
-  const failuresMeasure = "caller-visible failures";
+  const names = {
+    group: GROUP,
+    requestsMeasure: `refresh requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`,
+    failuresMeasure: "caller-visible failures",
+  };
   if (!await redisAvailable()) {
-    const why = "redis-server not installed (apt-get install redis-server)";
-    return [
-      unavailableRow(GROUP, requestsMeasure, "≈ 1", why),
-      unavailableRow(GROUP, failuresMeasure, "0", why),
-    ];
+    return unavailableRefreshRows(
+      names,
+      "redis-server not installed (apt-get install redis-server)",
+    );
   }
   await using redis = await startRedis();
   await using world = await startWorld({ accessTokenTtlSeconds: lifetimeSeconds });
@@ -58,38 +61,24 @@ export async function benchRedis(ctx: BenchContext): Promise<BenchRow[]> {
     );
     const requests = (world.as.counters.tokenByGrant.refresh_token ?? 0) - before;
     const ideal = LIFETIMES / REFRESH_AT;
-    const total = samples.latenciesMs.length + samples.failures;
     const raw = {
       refreshRequests: requests,
       idealRefreshRequests: ideal,
-      calls: total,
+      calls: callCount(samples),
       failures: samples.failures,
       lifetimeSeconds,
       gateways: GATEWAYS,
       callersPerGateway: CALLERS,
     };
-    const failureNote = samples.firstError ? `; first: ${firstLine(samples.firstError)}` : "";
-    return [
-      {
-        group: GROUP,
-        measure: `${requestsMeasure} (ratio: requests / ideal)`,
-        subject: `${requests} refresh requests from ${GATEWAYS} gateways`,
-        baseline: `ideal ${ideal} (one per refresh window: ${LIFETIMES} lifetimes ÷ ${REFRESH_AT})`,
-        ratio: requests / ideal,
-        ideal: "≈ 1",
-        raw,
-      },
-      {
-        group: GROUP,
-        measure: failuresMeasure,
-        subject: `${samples.failures} of ${total} calls failed${failureNote}`,
-        baseline: "–",
-        ratio: samples.failures,
-        kind: "count",
-        ideal: "0",
-        raw,
-      },
-    ];
+    return refreshRows({
+      ...names,
+      requests,
+      subject: `${requests} refresh requests from ${GATEWAYS} gateways`,
+      lifetimes: LIFETIMES,
+      refreshAt: REFRESH_AT,
+      samples,
+      raw,
+    });
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await Promise.all(gateways.map((g) => g[Symbol.asyncDispose]()));

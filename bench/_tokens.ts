@@ -18,7 +18,8 @@ import {
   startProtectedEcho,
   unavailableReason,
 } from "./_protected_echo.ts";
-import { type BenchRow, firstLine, unavailableRow } from "./_table.ts";
+import type { BenchRow } from "./_table.ts";
+import { callCount, refreshRows, unavailableRefreshRows } from "./_refresh_rows.ts";
 import { benchOAuthRefreshes } from "./_tokens_oauth.ts";
 
 const GROUP = "3 Token economy (client_credentials, 64 callers)";
@@ -36,13 +37,13 @@ export async function benchTokens(ctx: BenchContext): Promise<BenchRow[]> {
 
 async function benchClientCredentials(ctx: BenchContext): Promise<BenchRow[]> {
   const lifetimeSeconds = ctx.quick ? 1 : 2;
-  const requestsMeasure = `token requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`;
-  const failuresMeasure = "caller-visible failures";
+  const names = {
+    group: GROUP,
+    requestsMeasure: `token requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`,
+    failuresMeasure: "caller-visible failures",
+  };
   if (!await isBuilt(CREDENTIAL_MODULES.clientCredentials)) {
-    return [
-      unavailableRow(GROUP, requestsMeasure, "≈ 1", "not built yet"),
-      unavailableRow(GROUP, failuresMeasure, "0", "not built yet"),
-    ];
+    return unavailableRefreshRows(names, "not built yet");
   }
   await using dir = await scratchDir("tokens");
   await using echo = await startProtectedEcho({ accessTokenTtlSeconds: lifetimeSeconds });
@@ -71,11 +72,7 @@ async function benchClientCredentials(ctx: BenchContext): Promise<BenchRow[]> {
   try {
     await call(); // one probe; the gateway fetched its first token while starting
   } catch (error) {
-    const reason = unavailableReason(error);
-    return [
-      unavailableRow(GROUP, requestsMeasure, "≈ 1", reason),
-      unavailableRow(GROUP, failuresMeasure, "0", reason),
-    ];
+    return unavailableRefreshRows(names, unavailableReason(error));
   }
   ctx.progress(`${GROUP}: ${CALLERS} callers for ${LIFETIMES * lifetimeSeconds} s`);
   const samples: Samples = { latenciesMs: [], failures: 0, elapsedMs: 0 };
@@ -89,37 +86,23 @@ async function benchClientCredentials(ctx: BenchContext): Promise<BenchRow[]> {
   const requests = echo.clientCredentialsRequests() - before;
   const rejected = echo.rejectedTokens() - rejectedBefore;
   const ideal = LIFETIMES / REFRESH_AT;
-  const calls = samples.latenciesMs.length + samples.failures;
   const raw = {
     tokenRequests: requests,
     rejectedTokenUses: rejected,
     idealTokenRequests: ideal,
     windowSeconds,
-    calls,
+    calls: callCount(samples),
     failures: samples.failures,
     lifetimeSeconds,
     callers: CALLERS,
   };
-  const failureNote = samples.firstError ? `; first: ${firstLine(samples.firstError)}` : "";
-  return [
-    {
-      group: GROUP,
-      measure: `${requestsMeasure} (ratio: requests / ideal)`,
-      subject: `${requests} token requests (${rejected} requests refused for an expired token)`,
-      baseline: `ideal ${ideal} (one per refresh window: ${LIFETIMES} lifetimes ÷ ${REFRESH_AT})`,
-      ratio: requests / ideal,
-      ideal: "≈ 1",
-      raw,
-    },
-    {
-      group: GROUP,
-      measure: failuresMeasure,
-      subject: `${samples.failures} of ${calls} calls failed${failureNote}`,
-      baseline: "–",
-      ratio: samples.failures,
-      kind: "count",
-      ideal: "0",
-      raw,
-    },
-  ];
+  return refreshRows({
+    ...names,
+    requests,
+    subject: `${requests} token requests (${rejected} requests refused for an expired token)`,
+    lifetimes: LIFETIMES,
+    refreshAt: REFRESH_AT,
+    samples,
+    raw,
+  });
 }

@@ -10,12 +10,13 @@ import type { BenchContext } from "./_context.ts";
 import { runLoad, type Samples } from "./_measure.ts";
 import { connectHttp, echoCall, scratchDir, spawnGateway, writeConfig } from "./_procs.ts";
 import { EXPIRY_LEEWAY_MS, SCOPE } from "./_protected_echo.ts";
-import { type BenchRow, firstLine, unavailableRow } from "./_table.ts";
+import { type BenchRow, firstLine } from "./_table.ts";
+import { callCount, refreshRows, unavailableRefreshRows } from "./_refresh_rows.ts";
 import { completeAuthorizeUrl, startOAuthServer } from "../tests/fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../tests/fixtures/http_server.ts";
 import { FileTokenStore } from "../src/auth/store/file_token_store.ts";
 import { loginWithOAuth } from "../src/auth/login/oauth_login.ts";
-import type { RemoteServerConfig } from "../src/config/types.ts";
+import { remoteServerConfig } from "../tests/_helpers.ts";
 
 const GROUP = "3 Token economy (OAuth refresh, 2 gateways, 64 callers)";
 const CALLERS_PER_GATEWAY = 32;
@@ -27,8 +28,11 @@ const CALL_TIMEOUT_MS = 5000;
 /** The OAuth rows of group 3. */
 export async function benchOAuthRefreshes(ctx: BenchContext): Promise<BenchRow[]> {
   const lifetimeSeconds = ctx.quick ? 1 : 2;
-  const requestsMeasure = `refresh requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`;
-  const failuresMeasure = "caller-visible failures (OAuth)";
+  const names = {
+    group: GROUP,
+    requestsMeasure: `refresh requests over ${LIFETIMES} lifetimes of ${lifetimeSeconds} s`,
+    failuresMeasure: "caller-visible failures (OAuth)",
+  };
   await using dir = await scratchDir("tokens-oauth");
   const home = join(dir.path, "home");
   await using as = await startOAuthServer({
@@ -74,11 +78,7 @@ export async function benchOAuthRefreshes(ctx: BenchContext): Promise<BenchRow[]
     try {
       await logIn(mcp.url, home);
     } catch (error) {
-      const reason = firstLine(error);
-      return [
-        unavailableRow(GROUP, requestsMeasure, "≈ 1", reason),
-        unavailableRow(GROUP, failuresMeasure, "0", reason),
-      ];
+      return unavailableRefreshRows(names, firstLine(error));
     }
     const before = as.counters.tokenByGrant.refresh_token ?? 0;
     const rejectedBefore = rejected;
@@ -101,41 +101,27 @@ export async function benchOAuthRefreshes(ctx: BenchContext): Promise<BenchRow[]
     );
     const refreshes = (as.counters.tokenByGrant.refresh_token ?? 0) - before;
     const ideal = LIFETIMES / REFRESH_AT;
-    const total = samples.latenciesMs.length + samples.failures;
     const raw = {
       refreshRequests: refreshes,
       rejectedTokenUses: rejected - rejectedBefore,
       idealRefreshRequests: ideal,
       windowSeconds: (performance.now() - started) / 1000,
-      calls: total,
+      calls: callCount(samples),
       failures: samples.failures,
       lifetimeSeconds,
       gateways: 2,
       callers: 2 * CALLERS_PER_GATEWAY,
     };
-    const failureNote = samples.firstError ? `; first: ${firstLine(samples.firstError)}` : "";
-    return [
-      {
-        group: GROUP,
-        measure: `${requestsMeasure} (ratio: requests / ideal)`,
-        subject: `${refreshes} refresh requests from 2 processes (${raw.rejectedTokenUses} ` +
-          `requests refused for an expired token)`,
-        baseline: `ideal ${ideal} (one per refresh window: ${LIFETIMES} lifetimes ÷ ${REFRESH_AT})`,
-        ratio: refreshes / ideal,
-        ideal: "≈ 1",
-        raw,
-      },
-      {
-        group: GROUP,
-        measure: failuresMeasure,
-        subject: `${samples.failures} of ${total} calls failed${failureNote}`,
-        baseline: "–",
-        ratio: samples.failures,
-        kind: "count",
-        ideal: "0",
-        raw,
-      },
-    ];
+    return refreshRows({
+      ...names,
+      requests: refreshes,
+      subject: `${refreshes} refresh requests from 2 processes (${raw.rejectedTokenUses} ` +
+        `requests refused for an expired token)`,
+      lifetimes: LIFETIMES,
+      refreshAt: REFRESH_AT,
+      samples,
+      raw,
+    });
   } finally {
     clearInterval(trim);
   }
@@ -143,17 +129,7 @@ export async function benchOAuthRefreshes(ctx: BenchContext): Promise<BenchRow[]
 
 /** One `toolscript auth`-equivalent login, the browser played by the fixture. */
 async function logIn(url: string, home: string): Promise<void> {
-  const server: RemoteServerConfig = {
-    name: "oa",
-    type: "http",
-    url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(url, { name: "oa", auth: { type: "oauth" } });
   let browser: Promise<Response> | undefined;
   await loginWithOAuth({
     server,

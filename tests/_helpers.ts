@@ -4,12 +4,55 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import type { RemoteServerConfig } from "../src/config/types.ts";
 
 /** Absolute path of the repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
 /** Absolute path of the CLI entry point. */
 export const MAIN_TS: string = join(REPO_ROOT, "main.ts");
+
+/**
+ * A remote server's config as the loader makes it from `{ "type": "http", "url": url }` under
+ * the name `demo` (no auth block); `overrides` replaces any field, e.g. `auth`.
+ */
+export function remoteServerConfig(
+  url: string,
+  overrides: Partial<RemoteServerConfig> = {},
+): RemoteServerConfig {
+  return {
+    name: "demo",
+    type: "http",
+    url,
+    headers: {},
+    allowInsecureHttp: false,
+    enabled: true,
+    allowUnauthenticated: false,
+    timeoutMs: 10_000,
+    ...overrides,
+  };
+}
+
+/** The body of an MCP `initialize` request (protocol 2025-06-18), for specs that post it raw. */
+export function initializeRequestBody(clientInfo = { name: "t", version: "1" }): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo },
+  });
+}
+
+/** True when something (a file, a directory, a link) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
 
 /** A temporary directory that removes itself on dispose. */
 export interface ScratchDir extends AsyncDisposable {

@@ -16,7 +16,7 @@ import type { CatalogTool } from "../codemode/tool_catalog.ts";
 import { catalogOfGateway } from "../codemode/gateway_catalog.ts";
 import {
   CHECK_PATH,
-  MAX_CHECK_PROGRAM_CHARS,
+  MAX_CHECK_BODY_BYTES,
   TOOL_CATALOG_PATH,
   TOOLS_MODULE_PATH,
 } from "../codemode/runtime_routes.ts";
@@ -192,16 +192,15 @@ export async function connectRunningGateway(
       async check(code, module, signal): Promise<CheckVerdict> {
         try {
           if (module !== toolsModule) return "unsure";
-          const bytes = new TextEncoder().encode(code);
-          const program = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""))
-            .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-          if (program.length > MAX_CHECK_PROGRAM_CHARS) return "unsure";
-          const url = new URL(CHECK_PATH, running.origin);
-          url.searchParams.set("tools", await toolsHash);
-          url.searchParams.set("program", program);
+          const request = new TextEncoder().encode(
+            JSON.stringify({ tools: await toolsHash, program: code }),
+          );
+          if (request.length > MAX_CHECK_BODY_BYTES) return "unsure";
           const bound = AbortSignal.timeout(GATEWAY_CHECK_TIMEOUT_MS);
-          const response = await io.fetch(url, {
-            headers,
+          const response = await io.fetch(new URL(CHECK_PATH, running.origin), {
+            method: "POST",
+            headers: { ...headers, "content-type": "application/json" },
+            body: request,
             signal: signal ? AbortSignal.any([signal, bound]) : bound,
           });
           if (!response.ok) {

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { type CliIo, type CliRuntime, createCliGateway, openCliRuntime } from "./cli_runtime.ts";
 import { serveGatewayHttp } from "../gateway/serve_http.ts";
 import { serveGatewayStdio } from "../gateway/serve_stdio.ts";
-import type { RouteHandler } from "../gateway/http_endpoint.ts";
+import type { MethodRoutes, RouteHandler } from "../gateway/http_endpoint.ts";
 import type { Gateway } from "../gateway/gateway.ts";
 import { watchCredentials } from "../gateway/credential_watch.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "../gateway/connection_guard.ts";
@@ -98,7 +98,7 @@ export function parseGatewayArgs(argv: string[]): GatewayArgs {
 export type GatewayRoutes = (
   gateway: Gateway,
   origin: () => string,
-) => Record<string, RouteHandler>;
+) => Record<string, RouteHandler | MethodRoutes>;
 
 /** Runs the gateway until SIGINT/SIGTERM (or stdin closing, with `--stdio`). */
 export async function runGateway(

@@ -1,10 +1,17 @@
 /**
  * The code-mode routes the gateway mounts beside `/mcp`: `GET /runtime/tools.ts`, the typed
  * tools module generated from the gateway's current tool list, and `GET /runtime/catalog.json`,
- * the same tools as data for `toolscript types` and `search` against a running gateway.
+ * the same tools as data for `toolscript types` and `search` against a running gateway, and
+ * `POST /runtime/check`, the warm type-check of a program against that module.
  */
 import type { Gateway } from "../gateway/gateway.ts";
-import type { RouteHandler } from "../gateway/http_endpoint.ts";
+// @ts-types="@modelcontextprotocol/sdk/server/requestBody"
+import {
+  readRequestBody,
+  requestBodyTooLargeMessage,
+} from "@modelcontextprotocol/sdk/server/requestBody.js";
+import type { MethodRoutes, RouteHandler } from "../gateway/http_endpoint.ts";
+import { isRecord } from "../config/is_record.ts";
 import { catalogOfGateway, filterCatalog, type ToolFilter } from "./gateway_catalog.ts";
 import { generateToolsModule } from "./tools_module.ts";
 import { gatewayChecker, type ProgramChecker, toolsModuleHash } from "./warm_checker.ts";
@@ -19,15 +26,17 @@ export const TOOLS_MODULE_PATH = "/runtime/tools.ts";
 export const TOOL_CATALOG_PATH = "/runtime/catalog.json";
 
 /**
- * Path of the warm type-check: `GET /runtime/check?tools=<SHA-256 hex of the tools module>&
- * program=<base64url of the program's UTF-8>` answers JSON `{"verdict": "clean" | "unsure"}`;
- * "clean" only when `tools` names the module the gateway serves now and the program
- * type-checks against it with no error (see `WarmChecker`).
+ * Path of the warm type-check: `POST /runtime/check` with `Content-Type: application/json` and
+ * body `{"tools": "<SHA-256 hex of the tools module>", "program": "<the program's source>"}`
+ * (at most {@link MAX_CHECK_BODY_BYTES}, else 413; bad JSON or fields 400; another content
+ * type 415; GET 405) answers JSON `{"verdict": "clean" | "unsure"}`; "clean" only when `tools`
+ * names the module the gateway serves now and the program type-checks against it with no
+ * error (see `WarmChecker`). JSON only, so a cross-site form or simple fetch cannot start a check.
  */
 export const CHECK_PATH = "/runtime/check";
 
-/** Longest `program` parameter of {@link CHECK_PATH} (base64url characters). */
-export const MAX_CHECK_PROGRAM_CHARS = 256 * 1024;
+/** Largest request body of {@link CHECK_PATH}, in bytes (1 MiB). */
+export const MAX_CHECK_BODY_BYTES = 1024 * 1024;
 
 /** Options of {@link createRuntimeRoutes}. */
 export interface RuntimeRoutesOptions {
@@ -48,7 +57,8 @@ export interface RuntimeRoutesOptions {
  * of any upstream's tools drops them all. A filter that selects nothing answers 404, without
  * being remembered. The module is built from tool names, schemas and descriptions only, so it
  * holds no credential or configured header value. `GET /runtime/catalog.json` answers the
- * tools as {@link TOOL_CATALOG_PATH} says.
+ * tools as {@link TOOL_CATALOG_PATH} says; `POST /runtime/check` checks a program as
+ * {@link CHECK_PATH} says.
  *
  * @example
  * ```ts ignore
@@ -59,7 +69,7 @@ export function createRuntimeRoutes(
   gateway: Gateway,
   origin: () => string,
   options: RuntimeRoutesOptions = {},
-): Record<string, RouteHandler> {
+): Record<string, RouteHandler | MethodRoutes> {
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   let cachedVersion = -1;
   const modules = new Map<string, string>();
@@ -110,22 +120,29 @@ export function createRuntimeRoutes(
   }
 
   async function serveCheck(request: Request): Promise<Response> {
-    const params = new URL(request.url).searchParams;
-    const hash = params.get("tools") ?? "";
-    const encoded = params.get("program") ?? "";
-    if (encoded.length > MAX_CHECK_PROGRAM_CHARS || !/^[A-Za-z0-9_-]*$/.test(encoded)) {
-      return text(
-        400,
-        `The "program" parameter must be base64url, at most ` +
-          `${MAX_CHECK_PROGRAM_CHARS} characters\n`,
-      );
+    const contentType = request.headers.get("content-type") ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+      await request.body?.cancel();
+      return text(415, `${CHECK_PATH} takes Content-Type: application/json\n`);
     }
-    const program = decodeBase64Url(encoded);
+    const body = await readRequestBody(request, MAX_CHECK_BODY_BYTES);
+    if (body.tooLarge) return text(413, `${requestBodyTooLargeMessage(MAX_CHECK_BODY_BYTES)}\n`);
+    let fields: unknown;
+    try {
+      fields = JSON.parse(body.text);
+    } catch {
+      return text(400, `${CHECK_PATH} takes a JSON body\n`);
+    }
+    if (
+      !isRecord(fields) || typeof fields.tools !== "string" || typeof fields.program !== "string"
+    ) {
+      return text(400, `${CHECK_PATH} takes {"tools": "<sha256 hex>", "program": "<source>"}\n`);
+    }
     const source = moduleFor(undefined)!;
     let verdict: "clean" | "unsure" = "unsure";
-    if (program !== undefined && hash === await toolsModuleHash(source)) {
+    if (fields.tools === await toolsModuleHash(source)) {
       const checker = options.checker ?? await gatewayChecker(gateway, env);
-      verdict = await checker.check(program, source);
+      verdict = await checker.check(fields.program, source);
     }
     return new Response(JSON.stringify({ verdict }), {
       headers: { "content-type": "application/json", "cache-control": "no-store" },
@@ -135,19 +152,8 @@ export function createRuntimeRoutes(
   return {
     [TOOLS_MODULE_PATH]: serveToolsModule,
     [TOOL_CATALOG_PATH]: serveCatalog,
-    [CHECK_PATH]: serveCheck,
+    [CHECK_PATH]: { POST: serveCheck },
   };
-}
-
-/** The UTF-8 text of base64url `encoded`, or undefined when it is not valid UTF-8. */
-function decodeBase64Url(encoded: string): string | undefined {
-  try {
-    const binary = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
 }
 
 function text(status: number, body: string): Response {

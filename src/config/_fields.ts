@@ -58,6 +58,11 @@ interface NumberRule {
   below?: number;
 }
 
+/** The keys a secret may be given in, as {@link Fields.secretSource} reads them. */
+export function secretKeys(base: string): [string, string, string] {
+  return [base, `${base}File`, `${base}Env`];
+}
+
 /** Reads the fields of one JSON object at `path`. */
 export class Fields {
   readonly ctx: ValidationContext;
@@ -259,7 +264,7 @@ export class Fields {
    * Literal and env values are recorded as secrets unless `secret` is false.
    */
   secretSource(base: string, secret = true): SecretSource | undefined {
-    const given = [base, `${base}File`, `${base}Env`].filter((key) => this.has(key));
+    const given = secretKeys(base).filter((key) => this.has(key));
     if (given.length > 1) {
       this.fail(given[1], `Give only one of "${given.join('", "')}"`);
     }

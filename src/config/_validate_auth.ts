@@ -3,7 +3,7 @@
  * {@link AuthConfig}.
  */
 import { ConfigError } from "../errors.ts";
-import { Fields, joinPath, type ValidationContext } from "./_fields.ts";
+import { Fields, joinPath, secretKeys, type ValidationContext } from "./_fields.ts";
 import type { AuthConfig, SecretSource } from "./types.ts";
 
 const AUTH_TYPES = [
@@ -57,9 +57,7 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
       f.allowKeys([
         "type",
         "clientId",
-        "clientSecret",
-        "clientSecretFile",
-        "clientSecretEnv",
+        ...secretKeys("clientSecret"),
         "clientMetadataUrl",
         "scopes",
         "callbackPort",
@@ -85,12 +83,8 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
       f.allowKeys([
         "type",
         "tokenUrl",
-        "clientId",
-        "clientIdFile",
-        "clientIdEnv",
-        "clientSecret",
-        "clientSecretFile",
-        "clientSecretEnv",
+        ...secretKeys("clientId"),
+        ...secretKeys("clientSecret"),
         ...TOKEN_REQUEST_KEYS,
       ], what);
       return {
@@ -126,12 +120,8 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
         "type",
         "tokenUrl",
         "clientId",
-        "clientSecret",
-        "clientSecretFile",
-        "clientSecretEnv",
-        "assertion",
-        "assertionFile",
-        "assertionEnv",
+        ...secretKeys("clientSecret"),
+        ...secretKeys("assertion"),
         ...TOKEN_REQUEST_KEYS,
       ], what);
       const clientId = f.string("clientId");
@@ -153,17 +143,11 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
         "type",
         "tokenUrl",
         "clientId",
-        "clientSecret",
-        "clientSecretFile",
-        "clientSecretEnv",
+        ...secretKeys("clientSecret"),
         "idpTokenUrl",
         "idpClientId",
-        "idpClientSecret",
-        "idpClientSecretFile",
-        "idpClientSecretEnv",
-        "idToken",
-        "idTokenFile",
-        "idTokenEnv",
+        ...secretKeys("idpClientSecret"),
+        ...secretKeys("idToken"),
         ...TOKEN_REQUEST_KEYS,
       ], what);
       return {
@@ -179,10 +163,10 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
       };
     }
     case "bearer":
-      f.allowKeys(["type", "token", "tokenFile", "tokenEnv"], what);
+      f.allowKeys(["type", ...secretKeys("token")], what);
       return { type, token: need(f.secretSource("token"), "token") };
     case "api_key": {
-      f.allowKeys(["type", "header", "key", "keyFile", "keyEnv"], what);
+      f.allowKeys(["type", "header", ...secretKeys("key")], what);
       const header = f.string("header") ?? "X-API-Key";
       if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(header)) {
         f.fail("header", "Invalid header name; use letters, digits and -_.!#$%&'*+^`|~ only");
@@ -190,7 +174,7 @@ export function validateAuth(ctx: ValidationContext, raw: unknown, where: AuthWh
       return { type, header, key: need(f.secretSource("key"), "key") };
     }
     case "basic": {
-      f.allowKeys(["type", "username", "password", "passwordFile", "passwordEnv"], what);
+      f.allowKeys(["type", "username", ...secretKeys("password")], what);
       const username = f.requiredString("username", what);
       if (username.includes(":")) f.fail("username", `A basic auth "username" cannot contain ":"`);
       return { type, username, password: need(f.secretSource("password"), "password") };

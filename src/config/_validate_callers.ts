@@ -2,7 +2,7 @@
  * `gateway.callers`: each caller of the gateway with its own bearer token (`token`,
  * `tokenFile` or `tokenEnv`), so calls can act with that caller's own OAuth credentials.
  */
-import { Fields } from "./_fields.ts";
+import { Fields, secretKeys } from "./_fields.ts";
 import type { SecretSource } from "./types.ts";
 
 /** Caller names: as server names, so they are safe in commands and file names. */
@@ -22,7 +22,7 @@ export function validateCallers(f: Fields): Record<string, SecretSource> | undef
       callers.fail(name, "Invalid caller name; use 1 to 64 letters, digits, '_' or '-'");
     }
     const caller = new Fields(f.ctx, entry, callers.at(name), `caller "${name}"`);
-    caller.allowKeys(["token", "tokenFile", "tokenEnv"], `caller "${name}"`);
+    caller.allowKeys(secretKeys("token"), `caller "${name}"`);
     const token = caller.secretSource("token");
     if (!token) {
       return caller.fail(undefined, `Caller "${name}" needs "token", "tokenFile" or "tokenEnv"`);

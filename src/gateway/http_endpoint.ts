@@ -15,6 +15,9 @@ import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 /** A route handler mounted beside `/mcp`. */
 export type RouteHandler = (request: Request) => Response | Promise<Response>;
 
+/** An extra route by method; any other method is answered 405 with an `Allow` header. */
+export type MethodRoutes = { [method in "GET" | "POST"]?: RouteHandler };
+
 /** Options of {@link createGatewayHandler}. */
 export interface GatewayHandlerOptions {
   /** When set, every request must carry `Authorization: Bearer <token>`. */
@@ -26,8 +29,11 @@ export interface GatewayHandlerOptions {
    * opened it.
    */
   callers?: Record<string, string>;
-  /** Extra GET routes by path (e.g. `/runtime/tools.ts`). */
-  routes?: Record<string, RouteHandler>;
+  /**
+   * Extra routes by path: a bare handler serves GET only (e.g. `/runtime/tools.ts`); a
+   * {@link MethodRoutes} serves the methods it names (e.g. `POST /runtime/check`).
+   */
+  routes?: Record<string, RouteHandler | MethodRoutes>;
   /**
    * Most concurrent MCP sessions of one caller (default 64). Beyond it the caller's idle
    * session used least recently is closed ({@link chooseEviction}); when every one of them has a
@@ -255,7 +261,18 @@ export function createGatewayHandler(
       return Response.json({ status, servers });
     }
     const extra = options.routes?.[url.pathname];
-    if (extra && request.method === "GET") return await extra(request);
+    if (typeof extra === "function") {
+      if (request.method === "GET") return await extra(request);
+    } else if (extra) {
+      const handler = Object.hasOwn(extra, request.method)
+        ? extra[request.method as keyof MethodRoutes]
+        : undefined;
+      if (handler) return await handler(request);
+      return new Response("Method not allowed\n", {
+        status: 405,
+        headers: { allow: Object.keys(extra).join(", ") },
+      });
+    }
     return new Response("Not found\n", { status: 404 });
   }
 

@@ -1,7 +1,8 @@
 /**
  * `exec` against a running gateway with its warm type-checker: once the checker is warm, a new
  * program's type error still reads exactly as `deno check` prints it (as `exec` without a
- * gateway shows it), a new clean program runs, and the checker does not outlive the gateway.
+ * gateway shows it), a new clean program runs (one past 64 KiB too, with the warm verdict), and
+ * the checker does not outlive the gateway.
  */
 import assert from "node:assert/strict";
 import { makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
@@ -33,6 +34,33 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string): Prom
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`Timed out waiting for ${what}`);
+}
+
+/**
+ * A loopback HTTP forwarder to `target` that records each `/runtime/check` answer's verdict
+ * (or status), so a test sees which verdict `exec` got from the gateway.
+ */
+function startCheckRecorder(target: string) {
+  const verdicts: (string | number)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    headers.delete("host");
+    const response = await fetch(`${target}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body: request.body,
+    });
+    if (url.pathname !== "/runtime/check") return response;
+    const body = await response.text();
+    verdicts.push(response.ok ? JSON.parse(body).verdict : response.status);
+    return new Response(body, { status: response.status, headers: response.headers });
+  });
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    verdicts,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
 }
 
 Deno.test({
@@ -70,10 +98,11 @@ Deno.test({
     );
     const hash = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
     await until(async () => {
-      const response = await fetch(
-        `${origin}/runtime/check?tools=${hash}&program=${btoa("console.log(1);")}`,
-        { headers: { authorization: `Bearer ${token}` } },
-      );
+      const response = await fetch(`${origin}/runtime/check`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ tools: hash, program: "console.log(1);" }),
+      });
       const body = await response.json();
       return body.verdict === "clean" ? true : undefined;
     }, "a warm checker");
@@ -97,6 +126,20 @@ Deno.test({
     );
     assert.equal(good.code, 0, good.stderr);
     assert.match(good.stdout, /hi/);
+
+    // A program past the HTTP server's 64 KiB head limit still gets the warm verdict.
+    await using recorder = startCheckRecorder(origin);
+    const large = fresh(
+      `const pad = "${"x".repeat(100 * 1024)}";\nconsole.log(pad.length);\n`,
+    );
+    const viaRecorder = {
+      ...env,
+      TOOLSCRIPT_GATEWAY_URL: `${recorder.origin}${new URL(url).pathname}`,
+    };
+    const big = await runCli(["exec", large], { home: dir, env: viaRecorder });
+    assert.equal(big.code, 0, big.stderr);
+    assert.equal(big.stdout, `${100 * 1024}\n`);
+    assert.deepEqual(recorder.verdicts, ["clean"]);
 
     // The checker ends with the gateway.
     gateway.kill("SIGTERM");

@@ -4,9 +4,14 @@ import { createGateway } from "../../src/gateway/create_gateway.ts";
 import { serveGatewayHttp } from "../../src/gateway/serve_http.ts";
 import {
   createRuntimeRoutes,
+  MAX_CHECK_BODY_BYTES,
   type RuntimeRoutesOptions,
 } from "../../src/codemode/runtime_routes.ts";
-import { toolsModuleHash, WarmChecker } from "../../src/codemode/warm_checker.ts";
+import {
+  type ProgramChecker,
+  toolsModuleHash,
+  WarmChecker,
+} from "../../src/codemode/warm_checker.ts";
 import { makeScratchDir, writeConfig } from "../_helpers.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 
@@ -141,29 +146,36 @@ Deno.test("the tools module follows the gateway's tool list", async () => {
   assert.match(after, /async freshTool\(/);
 });
 
-/** `program` as the `program` parameter of `/runtime/check`. */
-function base64Url(program: string): string {
-  const bytes = new TextEncoder().encode(program);
-  return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""))
-    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-Deno.test("GET /runtime/check vouches for a program only against the module it serves, with the token and a local Origin", async () => {
+Deno.test("POST /runtime/check vouches for a program only against the module it serves, with the token and a local Origin", async () => {
   await using scratch = await makeScratchDir();
-  await using checker = new WarmChecker({
+  await using warm = new WarmChecker({
     denoPath: Deno.execPath(),
     root: `${scratch.path}/checker`,
     env: (name) => Deno.env.get(name),
   });
+  let checks = 0;
+  const checker: ProgramChecker = {
+    check(code, module, signal) {
+      checks++;
+      return warm.check(code, module, signal);
+    },
+  };
   await using env = await startGateway({ checker });
   const served = await (await env.get("/runtime/tools.ts")).text();
-  await checker.warmUp(served);
+  await warm.warmUp(served);
   const hash = await toolsModuleHash(served);
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${env.origin}/runtime/check`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${GATEWAY_TOKEN}`,
+        "content-type": "application/json",
+        ...headers,
+      },
+      body,
+    });
   const verdict = async (program: string, tools = hash, headers: Record<string, string> = {}) => {
-    const response = await env.get(
-      `/runtime/check?tools=${tools}&program=${base64Url(program)}`,
-      headers,
-    );
+    const response = await post(JSON.stringify({ tools, program }), headers);
     if (response.status !== 200) {
       await response.body?.cancel();
       return response.status;
@@ -174,13 +186,62 @@ Deno.test("GET /runtime/check vouches for a program only against the module it s
   assert.equal(await verdict(clean), "clean");
   assert.equal(await verdict(`const n: number = "x";\nconsole.log(n);\n`), "unsure");
   assert.equal(await verdict(clean, "0".repeat(64)), "unsure", "another module version");
+  // Past the HTTP server's 64 KiB head limit, which a program in the URL could not pass.
+  const large = `const pad = "${"x".repeat(100 * 1024)}";\nconsole.log(pad.length);\n`;
+  assert.equal(await verdict(large), "clean");
+  assert.equal(await verdict(`${large}const n: number = "x";\n`), "unsure");
+  const checked = checks;
+
+  // Refused before any check: foreign Origin, no token, a cross-site simple POST (text/plain).
   assert.equal(await verdict(clean, hash, { origin: "https://evil.example" }), 403);
-  const anonymous = await fetch(
-    `${env.origin}/runtime/check?tools=${hash}&program=${base64Url(clean)}`,
-  );
+  const anonymous = await fetch(`${env.origin}/runtime/check`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ tools: hash, program: clean }),
+  });
   await anonymous.body?.cancel();
   assert.equal(anonymous.status, 401);
-  const bad = await env.get(`/runtime/check?tools=${hash}&program=not%20base64`);
-  await bad.body?.cancel();
-  assert.equal(bad.status, 400);
+  for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]) {
+    const simple = await post(JSON.stringify({ tools: hash, program: clean }), {
+      "content-type": type,
+    });
+    await simple.body?.cancel();
+    assert.equal(simple.status, 415, type);
+  }
+  const get = await env.get(`/runtime/check?tools=${hash}&program=${btoa("console.log(1);")}`);
+  await get.body?.cancel();
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.get("allow"), "POST");
+  for (
+    const body of ["not json", "[]", JSON.stringify({ tools: hash }), '{"tools":1,"program":""}']
+  ) {
+    const bad = await post(body);
+    await bad.body?.cancel();
+    assert.equal(bad.status, 400, body);
+  }
+  const huge = await post(
+    JSON.stringify({ tools: hash, program: "x".repeat(MAX_CHECK_BODY_BYTES) }),
+  );
+  await huge.body?.cancel();
+  assert.equal(huge.status, 413);
+  // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1, with the token.
+  const { port } = new URL(env.origin);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  const payload = JSON.stringify({ tools: hash, program: clean });
+  await conn.write(new TextEncoder().encode(
+    `POST /runtime/check HTTP/1.1\r\nHost: evil.example:${port}\r\n` +
+      `Authorization: Bearer ${GATEWAY_TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${new TextEncoder().encode(payload).length}\r\nConnection: close\r\n\r\n` +
+      payload,
+  ));
+  const reply = new TextDecoder().decode(await new Response(conn.readable).bytes());
+  assert.match(reply, /^HTTP\/1\.1 403/);
+  assert.equal(checks, checked, "no refused request reached the checker");
+  // The GET-only routes stay GET-only.
+  const toolsByPost = await fetch(`${env.origin}/runtime/tools.ts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${GATEWAY_TOKEN}` },
+  });
+  await toolsByPost.body?.cancel();
+  assert.equal(toolsByPost.status, 404);
 });

@@ -10,6 +10,7 @@ import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import {
   cliEnv,
   type CliProcess,
+  initializeRequestBody,
   MAIN_TS,
   makeScratchDir,
   REPO_ROOT,
@@ -163,16 +164,6 @@ Deno.test("the HTTP endpoint refuses foreign origins and, when set, a missing ga
     TOOLSCRIPT_GATEWAY_TOKEN: token,
   });
   await using _process = process;
-  const init = {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "t", version: "1" },
-    },
-  };
   const post = (headers: Record<string, string>) =>
     fetch(url, {
       method: "POST",
@@ -181,7 +172,7 @@ Deno.test("the HTTP endpoint refuses foreign origins and, when set, a missing ga
         accept: "application/json, text/event-stream",
         ...headers,
       },
-      body: JSON.stringify(init),
+      body: initializeRequestBody(),
     }).then(async (r) => (await r.body?.cancel(), r.status));
   assert.equal(await post({}), 401);
   assert.equal(await post({ authorization: "Bearer wrong" }), 401);

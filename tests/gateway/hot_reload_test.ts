@@ -23,6 +23,7 @@ import {
 import {
   cliEnv,
   type CliProcess,
+  exists,
   MAIN_TS,
   makeScratchDir,
   REPO_ROOT,
@@ -423,13 +424,3 @@ Deno.test("a --stdio gateway reloads the same way", async () => {
     await client.close();
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}

@@ -8,21 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { validateConfig } from "../../src/config/validate_config.ts";
 import { createGateway } from "../../src/gateway/create_gateway.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { exists, makeScratchDir } from "../_helpers.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 
 function configOf(servers: Record<string, object>) {
   return validateConfig({ mcpServers: servers }, { source: "flag", env: () => undefined });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 Deno.test("a reload deletes the cached tools of a server it removes, and keeps those of a server it disables", async () => {

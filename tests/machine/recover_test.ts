@@ -7,18 +7,10 @@ import { createAuthFetch } from "../../src/auth/lifecycle/auth_fetch.ts";
 import { ClientCredentialsProvider } from "../../src/auth/lifecycle/client_credentials_provider.ts";
 import { type OAuthServerHandle, startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
+import { initializeRequestBody } from "../_helpers.ts";
 import { assertNoSecrets, canary, captureLogger, secretClient } from "./_machine.ts";
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "spec", version: "1.0.0" },
-  },
-});
+const INITIALIZE = initializeRequestBody({ name: "spec", version: "1.0.0" });
 
 /** Posts an MCP initialize request through `authFetch` and returns the status. */
 async function initialize(authFetch: typeof fetch, url: string): Promise<number> {

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import {
   type CliProcess,
   makeScratchDir,
+  remoteServerConfig,
   type ScratchDir,
   spawnCli,
   writeConfig,
@@ -72,17 +73,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<OAuthWorld
   const configPath = await writeConfig(dir, {
     mcpServers: { demo: { type: "http", url: mcp.url, ...(auth ? { auth } : {}) } },
   });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: mcp.url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    ...(auth?.type === "oauth" ? { auth: { type: "oauth" } } : {}),
-  };
+  const server = remoteServerConfig(
+    mcp.url,
+    auth?.type === "oauth" ? { auth: { type: "oauth" } } : {},
+  );
   const store = new FileTokenStore({ dir: join(home, "credentials") });
   return {
     as,

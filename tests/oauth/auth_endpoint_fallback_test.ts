@@ -4,8 +4,7 @@ import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
 import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
 import { AuthError } from "../../src/errors.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig } from "../_helpers.ts";
 import { completeAuthorizeUrl } from "../fixtures/oauth_server.ts";
 
 /**
@@ -80,17 +79,7 @@ Deno.test("auth logs in to a server without metadata through /authorize, /token 
   await using legacy = await startLegacyServer();
   await using dir = await makeScratchDir();
   const store = new FileTokenStore({ dir: join(dir.path, "credentials") });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: `${legacy.origin}/mcp`,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(`${legacy.origin}/mcp`, { auth: { type: "oauth" } });
   const pages: Promise<number>[] = [];
   const result = await loginWithOAuth({
     server,
@@ -138,16 +127,7 @@ Deno.test("auth explains that a server without metadata or default endpoints off
   await ready.promise;
   const origin = `http://127.0.0.1:${bare.addr.port}`;
   await using dir = await makeScratchDir();
-  const server: RemoteServerConfig = {
-    name: "no-login",
-    type: "http",
-    url: `${origin}/mcp`,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-  };
+  const server = remoteServerConfig(`${origin}/mcp`, { name: "no-login" });
   let shown = 0;
   const error = await loginWithOAuth({
     server,

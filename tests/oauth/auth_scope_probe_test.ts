@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig } from "../_helpers.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { completeAuthorizeUrl, startOAuthServer } from "../fixtures/oauth_server.ts";
 
@@ -41,17 +40,7 @@ Deno.test("auth asks for the scope of the first challenge when the server lets i
   origin = mcp.origin;
   await using dir = await makeScratchDir();
   const store = new FileTokenStore({ dir: join(dir.path, "credentials") });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: mcp.url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(mcp.url, { auth: { type: "oauth" } });
 
   const pages: Promise<number>[] = [];
   let authorizationUrl: URL | undefined;

@@ -12,13 +12,19 @@ import * as oauth from "oauth4webapi";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
+import {
+  initializeRequestBody,
+  makeScratchDir,
+  remoteServerConfig,
+  runCli,
+  spawnCli,
+  writeConfig,
+} from "../_helpers.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
 import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { connectWith, login, type OAuthWorld, textOf } from "./_world.ts";
 
 /** An OAuthWorld whose AS binds tokens with DPoP and whose MCP server checks the binding. */
@@ -47,17 +53,7 @@ async function startDpopWorld(options: { auth?: Record<string, unknown>; rsNonce
   const configPath = await writeConfig(dir, {
     mcpServers: { demo: { type: "http", url: mcp.url, auth } },
   });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: mcp.url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig(mcp.url, { auth: { type: "oauth" } });
   const world: OAuthWorld = {
     as,
     mcp,
@@ -176,16 +172,7 @@ Deno.test("DPoP: a stolen access token is refused without the key it is bound to
   await using world = await startDpopWorld();
   await login(world);
   const token = (await world.store.load("demo", world.mcp.url))!.tokens!.accessToken;
-  const body = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "x", version: "1" },
-    },
-  });
+  const body = initializeRequestBody({ name: "x", version: "1" });
   const headers = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",

@@ -13,6 +13,7 @@ import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { startOAuthServer } from "../fixtures/oauth_server.ts";
 import { startHttpMcpServer } from "../fixtures/http_server.ts";
 import { dpopGate } from "../fixtures/dpop_gate.ts";
+import { initializeRequestBody } from "../_helpers.ts";
 import { assertNoSecrets, canary, captureLogger, secretClient } from "../machine/_machine.ts";
 
 async function setup() {
@@ -58,16 +59,7 @@ async function setup() {
   };
 }
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
+const INITIALIZE = initializeRequestBody();
 
 Deno.test("DPoP: client_credentials gets a bound token (AS nonce retried) and proves it to the server", async () => {
   await using t = await setup();

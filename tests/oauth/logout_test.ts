@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { logoutOAuth } from "../../src/auth/login/oauth_logout.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
-import { makeScratchDir, runCli } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig, runCli } from "../_helpers.ts";
 import { login, startWorld } from "./_world.ts";
 
 Deno.test("logout revokes the tokens at the authorization server and deletes the credentials", async () => {
@@ -63,17 +62,7 @@ Deno.test("logout authenticates revocation the way servers that only base64-deco
   const origin = `http://127.0.0.1:${as.addr.port}`;
   await using dir = await makeScratchDir();
   const store = new FileTokenStore({ dir: join(dir.path, "credentials") });
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: "http://127.0.0.1:1/mcp",
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  const server = remoteServerConfig("http://127.0.0.1:1/mcp", { auth: { type: "oauth" } });
   await store.save({
     version: 1,
     server: "demo",

@@ -7,23 +7,13 @@
  */
 import { FileTokenStore } from "../../src/auth/store/file_token_store.ts";
 import { OAuthCredentialProvider } from "../../src/auth/lifecycle/oauth_credentials.ts";
-import type { RemoteServerConfig } from "../../src/config/types.ts";
+import { remoteServerConfig } from "../_helpers.ts";
 
 const [dir, url, countText] = Deno.args;
 const HOUR = 3600_000;
 let offset = 0;
 const store = new FileTokenStore({ dir });
-const server: RemoteServerConfig = {
-  name: "demo",
-  type: "http",
-  url,
-  headers: {},
-  allowInsecureHttp: false,
-  enabled: true,
-  allowUnauthenticated: false,
-  timeoutMs: 10_000,
-  auth: { type: "oauth" },
-};
+const server = remoteServerConfig(url, { auth: { type: "oauth" } });
 const provider = new OAuthCredentialProvider(server, {
   store,
   now: () => Date.now() + offset,

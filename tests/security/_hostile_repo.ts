@@ -67,17 +67,6 @@ export async function hostileRepo(): Promise<HostileRepo> {
   };
 }
 
-/** True when something is at `path` (the marker: the stdio server was spawned). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /** Asserts that no canary reached the output. */
 export function assertNoCanary(result: { stdout: string; stderr: string }, what: string): void {
   for (const canary of [TOKEN_CANARY, ENV_CANARY]) {

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliEnv, MAIN_TS, REPO_ROOT, runCli } from "../_helpers.ts";
+import { cliEnv, exists, MAIN_TS, REPO_ROOT, runCli } from "../_helpers.ts";
 import { exportsOf, runHook } from "../_claude_hooks.ts";
-import { assertNoCanary, exists, hostileRepo } from "./_hostile_repo.ts";
+import { assertNoCanary, hostileRepo } from "./_hostile_repo.ts";
 
 Deno.test("the session-start hook starts no gateway in a repo whose .toolscript.json is untrusted", async () => {
   await using world = await hostileRepo();

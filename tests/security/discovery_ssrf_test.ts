@@ -11,7 +11,7 @@ import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
 import { loginWithDeviceCode } from "../../src/auth/login/oauth_device_login.ts";
 import { UnsafeUrlError } from "../../src/auth/protocol/url_policy.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig } from "../_helpers.ts";
 import { followAuthorizeUrl } from "../fixtures/oauth_server.ts";
 import { login, startWorld } from "../oauth/_world.ts";
 import { type RemoteShape, routingFetch, startCanary, startRemoteOAuth } from "./_remote_oauth.ts";
@@ -20,17 +20,7 @@ const HOSTILE = "https://mcp.hostile.test";
 const CANARY_SECRET = "canary-secret-7f3a9";
 
 function remoteServer(url: string, allowInsecureHttp = false): RemoteServerConfig {
-  return {
-    name: "remote",
-    type: "http",
-    url,
-    headers: {},
-    allowInsecureHttp,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  return remoteServerConfig(url, { name: "remote", allowInsecureHttp, auth: { type: "oauth" } });
 }
 
 /** Each attack: how the hostile server answers, and the kind of URL that must be refused. */

@@ -4,16 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
+import { exists, makeScratchDir, runCli, spawnCli, writeConfig } from "../_helpers.ts";
 import { stdioServerCommand } from "../fixtures/stdio_server.ts";
 
 /** A stdio server that leaves `marker` behind if the CLI ever starts it. */
 function markerServer(marker: string) {
   return { command: "sh", args: ["-c", `touch '${marker}'; exec sleep 30`] };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
 }
 
 for (const empty of ["", "  "]) {

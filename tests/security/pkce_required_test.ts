@@ -11,23 +11,13 @@ import { loginWithOAuth } from "../../src/auth/login/oauth_login.ts";
 import { loginWithDeviceCode } from "../../src/auth/login/oauth_device_login.ts";
 import type { RemoteServerConfig } from "../../src/config/types.ts";
 import { AuthError } from "../../src/errors.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { makeScratchDir, remoteServerConfig } from "../_helpers.ts";
 import { routingFetch, startRemoteOAuth } from "./_remote_oauth.ts";
 
 const ORIGIN = "https://nopkce.remote.test";
 
 function server(url: string): RemoteServerConfig {
-  return {
-    name: "nopkce",
-    type: "http",
-    url,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-    auth: { type: "oauth" },
-  };
+  return remoteServerConfig(url, { name: "nopkce", auth: { type: "oauth" } });
 }
 
 for (

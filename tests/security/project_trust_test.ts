@@ -7,14 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CliResult, makeScratchDir, runCli, spawnCli } from "../_helpers.ts";
-import {
-  assertNoCanary,
-  exists,
-  type HostileRepo,
-  hostileRepo,
-  TOKEN_CANARY,
-} from "./_hostile_repo.ts";
+import { type CliResult, exists, makeScratchDir, runCli, spawnCli } from "../_helpers.ts";
+import { assertNoCanary, type HostileRepo, hostileRepo, TOKEN_CANARY } from "./_hostile_repo.ts";
 
 /** Every command that loads config, with arguments that would reach both servers. */
 const COMMANDS: string[][] = [

@@ -16,7 +16,7 @@ import {
 import { validateConfig } from "../../src/config/validate_config.ts";
 import { createGateway } from "../../src/gateway/create_gateway.ts";
 import { serveGatewayHttp } from "../../src/gateway/serve_http.ts";
-import { makeScratchDir } from "../_helpers.ts";
+import { initializeRequestBody, makeScratchDir } from "../_helpers.ts";
 import { startTransparentHttpServer } from "../fixtures/transparent_server.ts";
 
 interface Options {
@@ -54,16 +54,7 @@ async function initialize(url: string, headers: Record<string, string> = {}): Pr
       accept: "application/json, text/event-stream",
       ...headers,
     },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "flood", version: "1" },
-      },
-    }),
+    body: initializeRequestBody({ name: "flood", version: "1" }),
   });
   await response.body?.cancel();
   return response.status;

@@ -11,11 +11,7 @@ import { readSecret } from "../../config/read_secret.ts";
 import { ConfigError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { ClientAuthentication, type PreparedClient } from "../protocol/client_authentication.ts";
-import {
-  defaultEndpoint,
-  discoverTokenEndpoint,
-  type TokenEndpoint,
-} from "../protocol/token_endpoint.ts";
+import { KnownTokenEndpoint } from "../protocol/token_endpoint.ts";
 
 /** The next token request of a grant: its client, grant type and the grant's own parameters. */
 export interface PreparedGrant extends PreparedClient {
@@ -60,20 +56,23 @@ export interface TokenEndpointClientConfig {
  * (when configured) and no authentication, to the endpoint its metadata describes.
  */
 export class TokenEndpointClient {
-  readonly #server: string;
   readonly #config: TokenEndpointClientConfig;
   readonly #options: TokenEndpointClientOptions;
   readonly #secretClient?: ClientAuthentication;
-  #endpoint?: TokenEndpoint;
+  readonly #endpoint: KnownTokenEndpoint;
 
   constructor(
     server: string,
     config: TokenEndpointClientConfig,
     options: TokenEndpointClientOptions,
   ) {
-    this.#server = server;
     this.#config = config;
     this.#options = options;
+    const endpointOptions = {
+      ...options,
+      insecure: isInsecureAllowed(config.tokenUrl, options.allowInsecureHttp),
+    };
+    this.#endpoint = new KnownTokenEndpoint(server, config.tokenUrl, endpointOptions);
     if (config.clientSecret && config.clientId !== undefined) {
       this.#secretClient = new ClientAuthentication(server, {
         type: "client_credentials",
@@ -81,7 +80,7 @@ export class TokenEndpointClient {
         clientId: { value: config.clientId },
         clientSecret: config.clientSecret,
         refreshAt: 0.8,
-      }, { ...options, insecure: isInsecureAllowed(config.tokenUrl, options.allowInsecureHttp) });
+      }, endpointOptions);
     }
   }
 
@@ -96,7 +95,7 @@ export class TokenEndpointClient {
    */
   async prepare(signal: AbortSignal): Promise<PreparedClient> {
     if (this.#secretClient) return await this.#secretClient.prepare(signal);
-    const endpoint = await this.#tokenEndpoint(signal);
+    const endpoint = await this.#endpoint.get(signal);
     const clientId = this.#config.clientId;
     return {
       as: endpoint.as,
@@ -106,25 +105,6 @@ export class TokenEndpointClient {
       clientAuth: clientId === undefined ? () => {} : oauth.None(),
       credentials: clientId === undefined ? `"tokenUrl"` : `"clientId"`,
     };
-  }
-
-  async #tokenEndpoint(signal: AbortSignal): Promise<TokenEndpoint> {
-    if (this.#endpoint) return this.#endpoint;
-    const { tokenUrl } = this.#config;
-    if (new URL(tokenUrl).protocol !== "https:" && !this.insecure) {
-      throw new ConfigError(
-        `Refusing "tokenUrl" of server "${this.#server}": use https, or set ` +
-          `"allowInsecureHttp": true on this server`,
-      );
-    }
-    const found = await discoverTokenEndpoint(tokenUrl, {
-      fetch: this.#options.fetch,
-      logger: this.#options.logger,
-      server: this.#server,
-      signal,
-    });
-    if (found.final) this.#endpoint = found.endpoint;
-    return found.final ? found.endpoint : defaultEndpoint(tokenUrl);
   }
 }
 

@@ -71,6 +71,14 @@ export function createCredentialProvider(
     now: options.now,
     onTokenRequest: options.onTokenRequest,
   };
+  // What every machine grant needs; the provider that runs a grant also reports its requests.
+  const grantOptions = {
+    logger: options.logger,
+    fetch: options.fetch,
+    now: options.now,
+    allowInsecureHttp: server.allowInsecureHttp,
+  };
+  const machineOptions = { ...grantOptions, onTokenRequest: options.onTokenRequest };
   // No auth block: a server that answers 401 with OAuth metadata is treated as OAuth, so
   // credentials stored by `toolscript auth` are used when there are any.
   if (!auth) return new OAuthCredentialProvider(server, { ...oauthOptions, implicit: true });
@@ -86,43 +94,18 @@ export function createCredentialProvider(
       break;
     case "client_credentials":
     case "private_key_jwt":
-      provider = new ClientCredentialsProvider(server.name, auth, {
-        logger: options.logger,
-        fetch: options.fetch,
-        now: options.now,
-        allowInsecureHttp: server.allowInsecureHttp,
-        onTokenRequest: options.onTokenRequest,
-      });
+      provider = new ClientCredentialsProvider(server.name, auth, machineOptions);
       break;
     case "jwt_bearer":
       provider = new ClientCredentialsProvider(server.name, auth, {
-        logger: options.logger,
-        fetch: options.fetch,
-        now: options.now,
-        allowInsecureHttp: server.allowInsecureHttp,
-        onTokenRequest: options.onTokenRequest,
-        grant: new JwtBearerGrant(server.name, auth, {
-          logger: options.logger,
-          fetch: options.fetch,
-          now: options.now,
-          allowInsecureHttp: server.allowInsecureHttp,
-        }),
+        ...machineOptions,
+        grant: new JwtBearerGrant(server.name, auth, grantOptions),
       });
       break;
     case "enterprise_managed":
       provider = new ClientCredentialsProvider(server.name, auth, {
-        logger: options.logger,
-        fetch: options.fetch,
-        now: options.now,
-        allowInsecureHttp: server.allowInsecureHttp,
-        onTokenRequest: options.onTokenRequest,
-        grant: new IdJagGrant(server.name, auth, {
-          logger: options.logger,
-          serverUrl: server.url,
-          fetch: options.fetch,
-          now: options.now,
-          allowInsecureHttp: server.allowInsecureHttp,
-        }),
+        ...machineOptions,
+        grant: new IdJagGrant(server.name, auth, { ...grantOptions, serverUrl: server.url }),
       });
       break;
   }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { AuthError } from "../../errors.ts";
 import { silentLogger } from "../../log.ts";
-import type { RemoteServerConfig } from "../../config/types.ts";
 import { RefreshRejectedError, refreshStoredTokens } from "./oauth_refresh.ts";
 import type { CredentialDocument } from "../store/token_store.ts";
+import { remoteServerConfig } from "../../../tests/_helpers.ts";
 
 const CANARY = "raw-body-canary-5d1e";
 
@@ -44,16 +44,7 @@ function documentFor(origin: string): CredentialDocument {
 }
 
 function inputsFor(origin: string) {
-  const server: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: `${origin}/mcp`,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-  };
+  const server = remoteServerConfig(`${origin}/mcp`);
   return { server, fetch: globalThis.fetch, now: Date.now, logger: silentLogger() };
 }
 

@@ -10,10 +10,9 @@ import type {
   SecretSource,
 } from "../../config/types.ts";
 import { readSecret } from "../../config/read_secret.ts";
-import { ConfigError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import { importSigningKey, type SigningKey } from "./_private_key.ts";
-import { defaultEndpoint, discoverTokenEndpoint, type TokenEndpoint } from "./token_endpoint.ts";
+import { KnownTokenEndpoint } from "./token_endpoint.ts";
 
 /** A token request's target and client authentication. */
 export interface PreparedClient {
@@ -38,7 +37,7 @@ export class ClientAuthentication {
   readonly #auth: ClientCredentialsAuthConfig | PrivateKeyJwtAuthConfig;
   readonly #options: ClientAuthenticationOptions;
   readonly #warned = new Set<string>();
-  #endpoint?: TokenEndpoint;
+  readonly #endpoint: KnownTokenEndpoint;
   #key?: { text: string; key: SigningKey };
 
   constructor(
@@ -49,6 +48,7 @@ export class ClientAuthentication {
     this.#server = server;
     this.#auth = auth;
     this.#options = options;
+    this.#endpoint = new KnownTokenEndpoint(server, auth.tokenUrl, options);
   }
 
   /**
@@ -57,7 +57,7 @@ export class ClientAuthentication {
    *   is plain http without permission.
    */
   async prepare(signal: AbortSignal): Promise<PreparedClient> {
-    const endpoint = await this.#tokenEndpoint(signal);
+    const endpoint = await this.#endpoint.get(signal);
     const auth = this.#auth;
     if (auth.type === "private_key_jwt") {
       const signing = await this.#signingKey(auth, signal);
@@ -85,26 +85,6 @@ export class ClientAuthentication {
         setting("clientSecret", auth.clientSecret)
       }`,
     };
-  }
-
-  async #tokenEndpoint(signal: AbortSignal): Promise<TokenEndpoint> {
-    if (this.#endpoint) return this.#endpoint;
-    const tokenUrl = this.#auth.tokenUrl;
-    if (new URL(tokenUrl).protocol !== "https:" && !this.#options.insecure) {
-      throw new ConfigError(
-        `Refusing "tokenUrl" of server "${this.#server}": use https, or set ` +
-          `"allowInsecureHttp": true on this server`,
-      );
-    }
-    const found = await discoverTokenEndpoint(tokenUrl, {
-      fetch: this.#options.fetch,
-      logger: this.#options.logger,
-      server: this.#server,
-      signal,
-    });
-    // Metadata that could not be fetched (network, 5xx) is looked for again next time.
-    if (found.final) this.#endpoint = found.endpoint;
-    return found.final ? found.endpoint : defaultEndpoint(tokenUrl);
   }
 
   async #signingKey(auth: PrivateKeyJwtAuthConfig, signal: AbortSignal): Promise<SigningKey> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { RemoteServerConfig } from "../../config/types.ts";
 import { AuthError } from "../../errors.ts";
 import { probeServer } from "./mcp_probe.ts";
+import { remoteServerConfig } from "../../../tests/_helpers.ts";
 
 interface Seen {
   method: string;
@@ -26,16 +26,7 @@ async function serveMcp(answer: (method: string, request: Request) => Promise<Re
     },
   );
   await ready.promise;
-  const config: RemoteServerConfig = {
-    name: "demo",
-    type: "http",
-    url: `http://127.0.0.1:${server.addr.port}/mcp`,
-    headers: {},
-    allowInsecureHttp: false,
-    enabled: true,
-    allowUnauthenticated: false,
-    timeoutMs: 10_000,
-  };
+  const config = remoteServerConfig(`http://127.0.0.1:${server.addr.port}/mcp`);
   return { config, seen, [Symbol.asyncDispose]: () => server.shutdown() };
 }
 

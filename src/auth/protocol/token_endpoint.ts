@@ -5,6 +5,7 @@
  * `private_key_jwt` assertions) and the client authentication methods the server accepts.
  */
 import type * as oauth from "oauth4webapi";
+import { ConfigError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 
 /** How client secrets are sent. */
@@ -89,6 +90,54 @@ export async function discoverTokenEndpoint(
     });
   }
   return { endpoint: defaultEndpoint(tokenUrl), final };
+}
+
+/** Options of {@link KnownTokenEndpoint}. */
+export interface KnownTokenEndpointOptions {
+  fetch: typeof fetch;
+  logger: Logger;
+  /** True when `tokenUrl` may be plain `http:` (loopback or `allowInsecureHttp`). */
+  insecure: boolean;
+}
+
+/**
+ * One server's configured token endpoint, discovered on first use and kept once discovery is
+ * final; metadata that could not be fetched (network, 5xx) is looked for again next time.
+ */
+export class KnownTokenEndpoint {
+  readonly #server: string;
+  readonly #tokenUrl: string;
+  readonly #options: KnownTokenEndpointOptions;
+  #endpoint?: TokenEndpoint;
+
+  constructor(server: string, tokenUrl: string, options: KnownTokenEndpointOptions) {
+    this.#server = server;
+    this.#tokenUrl = tokenUrl;
+    this.#options = options;
+  }
+
+  /**
+   * The endpoint to send the next token request to.
+   * @throws {ConfigError} when the token URL is plain http without permission.
+   */
+  async get(signal?: AbortSignal): Promise<TokenEndpoint> {
+    if (this.#endpoint) return this.#endpoint;
+    const tokenUrl = this.#tokenUrl;
+    if (new URL(tokenUrl).protocol !== "https:" && !this.#options.insecure) {
+      throw new ConfigError(
+        `Refusing "tokenUrl" of server "${this.#server}": use https, or set ` +
+          `"allowInsecureHttp": true on this server`,
+      );
+    }
+    const found = await discoverTokenEndpoint(tokenUrl, {
+      fetch: this.#options.fetch,
+      logger: this.#options.logger,
+      server: this.#server,
+      signal,
+    });
+    if (found.final) this.#endpoint = found.endpoint;
+    return found.final ? found.endpoint : defaultEndpoint(tokenUrl);
+  }
 }
 
 /** The endpoint as configured, when there is no metadata: basic auth, audience = token URL. */

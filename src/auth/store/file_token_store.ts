@@ -13,7 +13,12 @@ import {
 } from "../../config/private_file.ts";
 import { type Logger, silentLogger } from "../../log.ts";
 import { decodeServerName, encodeServerName } from "../../config/server_file_name.ts";
-import { parseDocument } from "./_credential_file.ts";
+import {
+  checkDocument,
+  documentForUrl,
+  parseDocument,
+  runTransaction,
+} from "./_credential_file.ts";
 import { acquireFileLock, LockQueue } from "./file_lock.ts";
 import { watchCredentialDir } from "./file_store_watch.ts";
 import type { CredentialDocument, TokenStore, TokenTransaction } from "./token_store.ts";
@@ -119,10 +124,7 @@ export class FileTokenStore implements TokenStore {
     if (!(await this.#prepareDirs(false))) return undefined;
     const bytes = await this.#readChecked(path, signal);
     if (!bytes) return undefined;
-    const doc = parseDocument(path, server, bytes);
-    if (normalizeUrl(doc.serverUrl) === normalizeUrl(serverUrl)) return doc;
-    this.#logger.debug("Ignoring stored credentials saved for a different server URL", { server });
-    return undefined;
+    return documentForUrl(parseDocument(path, server, bytes), serverUrl, this.#logger);
   }
 
   /** See {@link TokenStore.save}. Stamps `updatedAt` with the store's clock. */
@@ -154,33 +156,11 @@ export class FileTokenStore implements TokenStore {
       logger: this.#logger,
       pollMs: this.#pollMs,
     });
-    let open = true;
-    const usable = () => {
-      if (!open) throw new Error(`The transaction of "${server}" has ended`);
-    };
-    const tx: TokenTransaction = {
-      server,
-      load: (serverUrl) => {
-        usable();
-        return this.load(server, serverUrl, signal);
-      },
-      save: (doc) => {
-        usable();
-        if (doc.server !== server) {
-          throw new RangeError(`A transaction of "${server}" cannot save "${doc.server}"`);
-        }
-        return this.#write(doc, signal);
-      },
-      delete: () => {
-        usable();
-        return this.#remove(server);
-      },
-    };
-    try {
-      return await fn(tx);
-    } finally {
-      open = false;
-    }
+    return await runTransaction(server, {
+      load: (serverUrl) => this.load(server, serverUrl, signal),
+      save: (doc) => this.#write(doc, signal),
+      delete: () => this.#remove(server),
+    }, fn);
   }
 
   async #write(doc: CredentialDocument, signal?: AbortSignal): Promise<void> {
@@ -302,18 +282,5 @@ export class FileTokenStore implements TokenStore {
     this.#logger.warn(
       `Tightened permissions of "${path}" from ${octal(mode)} to ${octal(mode & allowed)}`,
     );
-  }
-}
-
-function checkDocument(doc: CredentialDocument): void {
-  if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
-  if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
-}
-
-function normalizeUrl(url: string): string {
-  try {
-    return new URL(url).href;
-  } catch {
-    return url;
   }
 }

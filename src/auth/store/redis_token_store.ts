@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { AuthError, NotAuthenticatedError } from "../../errors.ts";
 import { type Logger, silentLogger } from "../../log.ts";
 import { decodeServerName } from "../../config/server_file_name.ts";
-import { parseDocument } from "./_credential_file.ts";
+import { documentForUrl, parseDocument, runTransaction } from "./_credential_file.ts";
 import { LockQueue } from "./file_lock.ts";
 import { RedisClient } from "./redis_client.ts";
 import { parseRedisUrl } from "./redis_connection.ts";
@@ -131,9 +131,7 @@ export class RedisTokenStore implements TokenStore {
       });
     }
     const doc = parseDocument(`${this.display} ${this.#docKey(server)}`, server, enc(plain));
-    if (normalizeUrl(doc.serverUrl) === normalizeUrl(serverUrl)) return doc;
-    this.#logger.debug("Ignoring stored credentials saved for a different server URL", { server });
-    return undefined;
+    return documentForUrl(doc, serverUrl, this.#logger);
   }
 
   /** See {@link TokenStore.save}. Stamps `updatedAt`; in a transaction of its own. */
@@ -169,23 +167,9 @@ export class RedisTokenStore implements TokenStore {
       logger: this.#logger,
       signal,
     });
-    let open = true;
-    const usable = () => {
-      if (!open) throw new Error(`The transaction of "${server}" has ended`);
-    };
-    const tx: TokenTransaction = {
-      server,
-      load: (serverUrl) => {
-        usable();
-        return this.load(server, serverUrl, signal);
-      },
+    return await runTransaction(server, {
+      load: (serverUrl) => this.load(server, serverUrl, signal),
       save: async (doc) => {
-        usable();
-        if (doc.server !== server) {
-          throw new RangeError(`A transaction of "${server}" cannot save "${doc.server}"`);
-        }
-        if (doc.version !== 1) throw new RangeError(`Unsupported document version ${doc.version}`);
-        if (typeof doc.serverUrl !== "string") throw new TypeError("serverUrl must be a string");
         const data = await encryptValue(
           this.#key,
           JSON.stringify({ ...doc, updatedAt: this.#now() }),
@@ -194,16 +178,8 @@ export class RedisTokenStore implements TokenStore {
         );
         await this.#write(lock, server, data);
       },
-      delete: async () => {
-        usable();
-        return (await this.#write(lock, server, "")) === 1;
-      },
-    };
-    try {
-      return await fn(tx);
-    } finally {
-      open = false;
-    }
+      delete: async () => (await this.#write(lock, server, "")) === 1,
+    }, fn);
   }
 
   /** See {@link TokenStore.version}: a digest of the stored (encrypted) value. */
@@ -346,12 +322,4 @@ export class RedisTokenStore implements TokenStore {
 
 function enc(text: string): Uint8Array {
   return new TextEncoder().encode(text);
-}
-
-function normalizeUrl(url: string): string {
-  try {
-    return new URL(url).href;
-  } catch {
-    return url;
-  }
 }
