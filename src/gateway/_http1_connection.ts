@@ -219,7 +219,10 @@ export class Http1Connection {
       this.responding = false;
       this.idleSince = performance.now();
     }
-    if (!keepAlive || this.clientEnded || this.#context.closing()) {
+    // A response sent before its request body ended (a 413, a 401 to a large POST) closes the
+    // connection: the rest of that body is never read, so it cannot be taken for a request, and
+    // a client cannot keep the connection busy sending bytes nobody wants.
+    if (!keepAlive || this.clientEnded || this.#context.closing() || (sink && !sink.ended)) {
       request.abort(new Error("the connection closed"));
       this.close();
     }
@@ -270,7 +273,11 @@ class BodySink {
     return new Promise((resolve) => this.#wake = resolve);
   }
 
+  /** Whether the whole body arrived. */
+  ended = false;
+
   end(): void {
+    this.ended = true;
     if (this.#finished) return;
     this.#finished = true;
     this.#controller.close();
