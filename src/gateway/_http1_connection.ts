@@ -55,6 +55,10 @@ export class Http1Connection {
   #body: BodySink | undefined;
   #request: ServerRequest | undefined;
   #streaming: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Bytes of the current request's response (or its `100 Continue`) were written. */
+  #responseStarted = false;
+  /** The server refused the current request itself: the handler's response is dropped. */
+  #refused = false;
 
   constructor(
     tcp: Deno.TcpConn,
@@ -118,7 +122,11 @@ export class Http1Connection {
             this.#context.logger.debug("gateway closed a connection that broke HTTP framing", {
               reason: this.framer.error,
             });
-            await this.#answerAndClose(this.framer.errorStatus);
+            if (this.#body) {
+              // The body of the request being answered broke its framing: its handler sees
+              // the body fail, and the client gets the refusal unless a response has started.
+              await this.#refuseMidBody(this.framer.errorStatus);
+            } else await this.#answerAndClose(this.framer.errorStatus);
             return;
           case "head": {
             this.headStartedAt = undefined;
@@ -193,7 +201,7 @@ export class Http1Connection {
     try {
       let response: Response;
       try {
-        if (head.expectContinue && sink) await this.#write(CONTINUE);
+        if (head.expectContinue && sink) await this.#writeResponseBytes(CONTINUE);
         response = await this.#context.handler(request);
       } catch (error) {
         response = await this.#onError(error);
@@ -203,7 +211,7 @@ export class Http1Connection {
         return;
       }
       keepAlive = await writeResponse(response, {
-        write: (bytes) => this.#write(bytes),
+        write: (bytes) => this.#writeResponseBytes(bytes),
         method: head.method,
         minorVersion: head.minorVersion,
         keepAlive: head.keepAlive && !this.#context.closing(),
@@ -215,6 +223,7 @@ export class Http1Connection {
     } finally {
       this.#streaming = undefined;
       this.#request = undefined;
+      this.#responseStarted = false;
       sink?.discard();
       this.responding = false;
       this.idleSince = performance.now();
@@ -236,9 +245,29 @@ export class Http1Connection {
     }
   }
 
+  /** A write of the handler's response; refused once the server answered the request itself. */
+  #writeResponseBytes(data: Uint8Array): Promise<void> {
+    if (this.#refused || this.closed) return Promise.reject(new Error("the request was refused"));
+    this.#responseStarted = true;
+    return this.#write(data);
+  }
+
   async #write(data: Uint8Array): Promise<void> {
     await writeAll(this.#tcp, data);
     this.lastActivityAt = performance.now();
+  }
+
+  async #refuseMidBody(status: number): Promise<void> {
+    const error = new Error("the request body broke HTTP framing");
+    const responseStarted = this.#responseStarted;
+    this.#refused = true;
+    this.#body?.fail(error);
+    this.#body = undefined;
+    this.#request?.abort(error);
+    if (!responseStarted && !this.closed) {
+      await writeAll(this.#tcp, plainResponse(status)).catch(() => {});
+    }
+    this.close();
   }
 
   async #answerAndClose(status: number): Promise<void> {
