@@ -43,6 +43,12 @@ export class Http1Connection {
   responding = false;
   idleSince: number;
   lastActivityAt: number;
+  /**
+   * Since when a write to the client has made no progress (undefined when none is waiting): a
+   * client that stops reading a response (an event stream) is closed after the idle timeout,
+   * which cancels the stream, so nothing is buffered for it without bound.
+   */
+  writeStalledSince: number | undefined;
   /** The client closed its side while a response was on its way. */
   clientEnded = false;
   closed = false;
@@ -214,7 +220,7 @@ export class Http1Connection {
         write: (bytes) => this.#writeResponseBytes(bytes),
         method: head.method,
         minorVersion: head.minorVersion,
-        keepAlive: head.keepAlive && !this.#context.closing(),
+        keepAlive: head.keepAlive && !this.#context.closing() && !(sink && !sink.ended),
         onStream: (reader) => this.#streaming = reader,
       });
     } catch (error) {
@@ -253,9 +259,23 @@ export class Http1Connection {
   }
 
   async #write(data: Uint8Array): Promise<void> {
-    await writeAll(this.#tcp, data);
+    this.writeStalledSince = performance.now();
+    try {
+      await writeAll(this.#writer, data);
+    } finally {
+      this.writeStalledSince = undefined;
+    }
     this.lastActivityAt = performance.now();
   }
+
+  /** The connection as {@link writeAll} writes it: each partial write counts as progress. */
+  readonly #writer = {
+    write: async (bytes: Uint8Array): Promise<number> => {
+      const n = await this.#tcp.write(bytes);
+      this.writeStalledSince = performance.now();
+      return n;
+    },
+  };
 
   async #refuseMidBody(status: number): Promise<void> {
     const error = new Error("the request body broke HTTP framing");

@@ -28,6 +28,8 @@ export interface RequestFramerOptions {
 const CR = 13;
 const LF = 10;
 const MAX_CHUNK_LINE_BYTES = 4096;
+/** Most header fields in one head (hyper's default too): more is answered 431. */
+export const MAX_HEADER_FIELDS = 100;
 /** The bytes of an RFC 9110 `token` (header names, methods). */
 const TOKEN_BYTE: boolean[] = Array.from(
   { length: 256 },
@@ -137,8 +139,9 @@ export class RequestFramer {
     this.#headLength = 0;
     this.#lineHasContent = false;
     this.#headHasContent = false;
+    this.errorStatus = 400;
     const problem = this.#readFraming(this.head);
-    if (problem) return this.#fail(problem, to);
+    if (problem) return this.#fail(problem, to, this.errorStatus);
     this.framing = "head";
     return end;
   }
@@ -168,9 +171,14 @@ export class RequestFramer {
     const minor = head[end - 1];
     let contentLength: number | undefined;
     let chunked = false;
+    let fields = 0;
     for (start = nextLine(head, end); start < head.length; start = nextLine(head, end)) {
       end = lineEnd(head, start);
       if (end === start) break;
+      if (++fields > MAX_HEADER_FIELDS) {
+        this.errorStatus = 431;
+        return `more than ${MAX_HEADER_FIELDS} header fields`;
+      }
       let colon = start;
       while (colon < end && TOKEN_BYTE[head[colon]]) colon++;
       if (colon === start || colon === end || head[colon] !== 0x3a /* : */) {

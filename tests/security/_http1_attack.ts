@@ -6,6 +6,7 @@
 import { serveWithConnectionGuard } from "../../src/gateway/connection_guard.ts";
 import type { ConnectionGuardOptions, GuardedServer } from "../../src/gateway/connection_guard.ts";
 import { Logger } from "../../src/log.ts";
+import { writeAll } from "../../src/write_all.ts";
 
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
@@ -85,7 +86,7 @@ export async function exchange(
   let timedOut = false;
   try {
     for (const part of typeof parts === "string" ? [parts] : parts) {
-      await conn.write(typeof part === "string" ? encoder.encode(part) : part).catch(() => {});
+      await writeAll(conn, typeof part === "string" ? encoder.encode(part) : part).catch(() => {});
     }
     const chunks: Uint8Array[] = [];
     const buffer = new Uint8Array(64 * 1024);
