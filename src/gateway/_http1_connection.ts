@@ -43,6 +43,12 @@ export class Http1Connection {
   responding = false;
   idleSince: number;
   lastActivityAt: number;
+  /**
+   * Since when a write to the client has made no progress (undefined when none is waiting): a
+   * client that stops reading a response (an event stream) is closed after the idle timeout,
+   * which cancels the stream, so nothing is buffered for it without bound.
+   */
+  writeStalledSince: number | undefined;
   /** The client closed its side while a response was on its way. */
   clientEnded = false;
   closed = false;
@@ -55,6 +61,10 @@ export class Http1Connection {
   #body: BodySink | undefined;
   #request: ServerRequest | undefined;
   #streaming: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Bytes of the current request's response (or its `100 Continue`) were written. */
+  #responseStarted = false;
+  /** The server refused the current request itself: the handler's response is dropped. */
+  #refused = false;
 
   constructor(
     tcp: Deno.TcpConn,
@@ -118,7 +128,11 @@ export class Http1Connection {
             this.#context.logger.debug("gateway closed a connection that broke HTTP framing", {
               reason: this.framer.error,
             });
-            await this.#answerAndClose(this.framer.errorStatus);
+            if (this.#body) {
+              // The body of the request being answered broke its framing: its handler sees
+              // the body fail, and the client gets the refusal unless a response has started.
+              await this.#refuseMidBody(this.framer.errorStatus);
+            } else await this.#answerAndClose(this.framer.errorStatus);
             return;
           case "head": {
             this.headStartedAt = undefined;
@@ -193,7 +207,7 @@ export class Http1Connection {
     try {
       let response: Response;
       try {
-        if (head.expectContinue && sink) await this.#write(CONTINUE);
+        if (head.expectContinue && sink) await this.#writeResponseBytes(CONTINUE);
         response = await this.#context.handler(request);
       } catch (error) {
         response = await this.#onError(error);
@@ -203,10 +217,10 @@ export class Http1Connection {
         return;
       }
       keepAlive = await writeResponse(response, {
-        write: (bytes) => this.#write(bytes),
+        write: (bytes) => this.#writeResponseBytes(bytes),
         method: head.method,
         minorVersion: head.minorVersion,
-        keepAlive: head.keepAlive && !this.#context.closing(),
+        keepAlive: head.keepAlive && !this.#context.closing() && !(sink && !sink.ended),
         onStream: (reader) => this.#streaming = reader,
       });
     } catch (error) {
@@ -215,11 +229,15 @@ export class Http1Connection {
     } finally {
       this.#streaming = undefined;
       this.#request = undefined;
+      this.#responseStarted = false;
       sink?.discard();
       this.responding = false;
       this.idleSince = performance.now();
     }
-    if (!keepAlive || this.clientEnded || this.#context.closing()) {
+    // A response sent before its request body ended (a 413, a 401 to a large POST) closes the
+    // connection: the rest of that body is never read, so it cannot be taken for a request, and
+    // a client cannot keep the connection busy sending bytes nobody wants.
+    if (!keepAlive || this.clientEnded || this.#context.closing() || (sink && !sink.ended)) {
       request.abort(new Error("the connection closed"));
       this.close();
     }
@@ -233,9 +251,43 @@ export class Http1Connection {
     }
   }
 
+  /** A write of the handler's response; refused once the server answered the request itself. */
+  #writeResponseBytes(data: Uint8Array): Promise<void> {
+    if (this.#refused || this.closed) return Promise.reject(new Error("the request was refused"));
+    this.#responseStarted = true;
+    return this.#write(data);
+  }
+
   async #write(data: Uint8Array): Promise<void> {
-    await writeAll(this.#tcp, data);
+    this.writeStalledSince = performance.now();
+    try {
+      await writeAll(this.#writer, data);
+    } finally {
+      this.writeStalledSince = undefined;
+    }
     this.lastActivityAt = performance.now();
+  }
+
+  /** The connection as {@link writeAll} writes it: each partial write counts as progress. */
+  readonly #writer = {
+    write: async (bytes: Uint8Array): Promise<number> => {
+      const n = await this.#tcp.write(bytes);
+      this.writeStalledSince = performance.now();
+      return n;
+    },
+  };
+
+  async #refuseMidBody(status: number): Promise<void> {
+    const error = new Error("the request body broke HTTP framing");
+    const responseStarted = this.#responseStarted;
+    this.#refused = true;
+    this.#body?.fail(error);
+    this.#body = undefined;
+    this.#request?.abort(error);
+    if (!responseStarted && !this.closed) {
+      await writeAll(this.#tcp, plainResponse(status)).catch(() => {});
+    }
+    this.close();
   }
 
   async #answerAndClose(status: number): Promise<void> {
@@ -270,7 +322,11 @@ class BodySink {
     return new Promise((resolve) => this.#wake = resolve);
   }
 
+  /** Whether the whole body arrived. */
+  ended = false;
+
   end(): void {
+    this.ended = true;
     if (this.#finished) return;
     this.#finished = true;
     this.#controller.close();

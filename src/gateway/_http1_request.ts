@@ -21,6 +21,12 @@ export interface RequestHead {
 }
 
 const latin1 = new TextDecoder("latin1");
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+// deno-lint-ignore no-control-regex
+const TARGET_FORBIDDEN = /[\x00-\x20\x7f]/;
+/** Optional whitespace (SP, HTAB) around a header value. */
+const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 /** `Host`: a reg-name or IPv4 address, or a bracketed IPv6 literal, then an optional port. */
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::\d{0,5})?$/;
 
@@ -50,7 +56,10 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
     if (end === start) break;
     const colon = text.indexOf(":", start);
     const name = text.slice(start, colon);
-    const value = text.slice(colon + 1, end).trim();
+    const raw = text.slice(colon + 1, end);
+    // Control bytes other than HTAB (a bare CR among them) are refused, as hyper does.
+    if (CONTROL.test(raw)) return "control byte in a header value";
+    const value = raw.replace(OWS_EDGES, "");
     headers.push(name, value);
     switch (name.length) {
       case 4:
@@ -72,10 +81,26 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
     host = fallbackHost;
   }
   if (!HOST.test(host)) return "invalid Host header";
+  if (TARGET_FORBIDDEN.test(target)) return "control byte in the request target";
   let url: string;
   if (target.startsWith("/")) url = `http://${host}${target}`;
-  else if (/^https?:\/\//i.test(target)) url = target;
-  else if (target === "*" && method === "OPTIONS") url = `http://${host}/*`;
+  else if (/^https?:\/\//i.test(target)) {
+    // Absolute form: its authority must be the Host header's, without userinfo, so the
+    // Host allow-list (which reads the URL) sees the host the client named in both places.
+    let parsed: URL;
+    let named: URL;
+    try {
+      parsed = new URL(target);
+      named = new URL(`http://${host}/`);
+    } catch {
+      return "invalid request target";
+    }
+    if (/^https?:\/\/[^/?#]*@/i.test(target)) return "userinfo in the request target";
+    if (parsed.host !== named.host) {
+      return "request target authority differs from Host";
+    }
+    url = target;
+  } else if (target === "*" && method === "OPTIONS") url = `http://${host}/*`;
   else return "unsupported request target";
   let keepAlive = minorVersion === 1;
   if (connection !== "") {

@@ -28,6 +28,8 @@ export interface RequestFramerOptions {
 const CR = 13;
 const LF = 10;
 const MAX_CHUNK_LINE_BYTES = 4096;
+/** Most header fields in one head (hyper's default too): more is answered 431. */
+export const MAX_HEADER_FIELDS = 100;
 /** The bytes of an RFC 9110 `token` (header names, methods). */
 const TOKEN_BYTE: boolean[] = Array.from(
   { length: 256 },
@@ -83,6 +85,8 @@ export class RequestFramer {
   #remaining = 0;
   #chunkLineBytes = 0;
   #sawSizeDigit = false;
+  /** The last byte of a chunk line, or after chunk data, was CR (LF must follow). */
+  #sawCR = false;
   readonly #maxHeadBytes: number;
   readonly #reserved: ReadonlySet<string>;
   /** First letters (lower case) of the header names read: the others are skipped undecoded. */
@@ -135,8 +139,9 @@ export class RequestFramer {
     this.#headLength = 0;
     this.#lineHasContent = false;
     this.#headHasContent = false;
+    this.errorStatus = 400;
     const problem = this.#readFraming(this.head);
-    if (problem) return this.#fail(problem, to);
+    if (problem) return this.#fail(problem, to, this.errorStatus);
     this.framing = "head";
     return end;
   }
@@ -163,11 +168,17 @@ export class RequestFramer {
     while (head[start] === CR || head[start] === LF) start++;
     let end = lineEnd(head, start);
     if (!isRequestLine(head, start, end)) return "not an HTTP/1.x request line";
+    const minor = head[end - 1];
     let contentLength: number | undefined;
     let chunked = false;
+    let fields = 0;
     for (start = nextLine(head, end); start < head.length; start = nextLine(head, end)) {
       end = lineEnd(head, start);
       if (end === start) break;
+      if (++fields > MAX_HEADER_FIELDS) {
+        this.errorStatus = 431;
+        return `more than ${MAX_HEADER_FIELDS} header fields`;
+      }
       let colon = start;
       while (colon < end && TOKEN_BYTE[head[colon]]) colon++;
       if (colon === start || colon === end || head[colon] !== 0x3a /* : */) {
@@ -177,23 +188,29 @@ export class RequestFramer {
       const name = latin1.decode(head.subarray(start, colon)).toLowerCase();
       if (this.#reserved.has(name)) return `reserved header "${name}"`;
       if (name === "content-length") {
-        const value = latin1.decode(head.subarray(colon + 1, end)).trim();
-        if (!/^\d{1,15}$/.test(value)) return "invalid Content-Length";
-        if (contentLength !== undefined && contentLength !== Number(value)) {
+        // Only SP and HTAB are optional whitespace (`trim` would also take NBSP, VT, FF).
+        const value = /^[ \t]*(\d{1,15})[ \t]*$/.exec(latin1.decode(head.subarray(colon + 1, end)));
+        if (!value) return "invalid Content-Length";
+        if (contentLength !== undefined && contentLength !== Number(value[1])) {
           return "conflicting Content-Length headers";
         }
-        contentLength = Number(value);
+        contentLength = Number(value[1]);
       } else if (name === "transfer-encoding") {
-        const value = latin1.decode(head.subarray(colon + 1, end)).toLowerCase();
-        chunked = value.split(",").at(-1)!.trim() === "chunked";
-        if (!chunked) return "unsupported Transfer-Encoding";
+        // Exactly one `chunked` and nothing else: any other coding (or chunked twice) would
+        // leave a body the handler cannot read, or one a proxy in front frames differently.
+        if (chunked) return "more than one Transfer-Encoding";
+        const value = latin1.decode(head.subarray(colon + 1, end));
+        if (!/^[ \t]*chunked[ \t]*$/i.test(value)) return "unsupported Transfer-Encoding";
+        chunked = true;
       }
     }
     if (chunked && contentLength !== undefined) return "both Content-Length and Transfer-Encoding";
+    if (chunked && minor === 0x30) return "Transfer-Encoding on an HTTP/1.0 request";
     if (chunked) {
       this.#state = State.ChunkSize;
       this.#chunkLineBytes = 0;
       this.#sawSizeDigit = false;
+      this.#sawCR = false;
       this.#remaining = 0;
     } else if (contentLength !== undefined && contentLength > 0) {
       this.#state = State.FixedBody;
@@ -223,16 +240,25 @@ export class RequestFramer {
           if (++this.#chunkLineBytes > MAX_CHUNK_LINE_BYTES) {
             return this.#fail("chunk line too long", to);
           }
+          if (this.#sawCR !== (byte === LF)) {
+            // A chunk line ends with CRLF: a bare LF, or a CR not before LF, is refused.
+            return this.#fail("chunk line not ended by CRLF", to);
+          }
           if (byte === LF) {
             if (!this.#sawSizeDigit) return this.#fail("missing chunk size", to);
             this.#chunkLineBytes = 0;
             this.#sawSizeDigit = false;
+            this.#sawCR = false;
             if (this.#remaining === 0) {
               this.#state = State.Trailers;
               this.#lineHasContent = false;
             } else this.#state = State.ChunkData;
-          } else if (this.#state === State.ChunkExtension || byte === CR) {
-            // Extension text and the CR before LF are skipped.
+          } else if (byte === CR) {
+            this.#sawCR = true;
+          } else if ((byte < 0x20 && byte !== 0x09) || byte === 0x7f) {
+            return this.#fail("control byte in a chunk line", to);
+          } else if (this.#state === State.ChunkExtension) {
+            // Extension text is skipped.
           } else if (byte === 0x3b /* ; */ || byte === 0x20 || byte === 0x09) {
             this.#state = State.ChunkExtension;
           } else {
@@ -247,11 +273,15 @@ export class RequestFramer {
           break;
         }
         case State.ChunkDataEnd: {
+          // Exactly CRLF after the declared bytes: more data than declared is refused.
           const byte = chunk[i++];
-          if (byte === LF) {
-            this.#state = State.ChunkSize;
-            this.#remaining = 0;
-          } else if (byte !== CR) return this.#fail("missing CRLF after chunk data", to);
+          if (byte === (this.#sawCR ? LF : CR)) {
+            this.#sawCR = !this.#sawCR;
+            if (!this.#sawCR) {
+              this.#state = State.ChunkSize;
+              this.#remaining = 0;
+            }
+          } else return this.#fail("missing CRLF after chunk data", to);
           break;
         }
         case State.Trailers: {

@@ -46,8 +46,9 @@ export interface ConnectionGuardOptions {
    */
   headersTimeoutMs?: number;
   /**
-   * A keep-alive connection with no request in progress, or a request body that stops arriving,
-   * is closed after this long; default {@link DEFAULT_IDLE_TIMEOUT_MS}.
+   * A keep-alive connection with no request in progress, a request body that stops arriving,
+   * or a client that stops reading its response (a write making no progress) is closed after
+   * this long; default {@link DEFAULT_IDLE_TIMEOUT_MS}.
    */
   idleTimeoutMs?: number;
   /** Where accept errors, refusals and handler errors go. */
@@ -182,9 +183,17 @@ export function serveWithConnectionGuard(
       if (c.framer.inBody || c.clientEnded) expired = now - c.lastActivityAt > idleTimeoutMs;
       else if (c.headStartedAt !== undefined) expired = now - c.headStartedAt > headersTimeoutMs;
       else expired = !c.responding && now - c.idleSince > idleTimeoutMs;
-      if (expired) {
+      const stalled = c.writeStalledSince !== undefined &&
+        now - c.writeStalledSince > idleTimeoutMs;
+      if (expired || stalled) {
         log.debug("gateway closed a slow or idle connection", {
-          state: c.headStartedAt !== undefined ? "head" : c.framer.inBody ? "body" : "idle",
+          state: stalled
+            ? "not reading"
+            : c.headStartedAt !== undefined
+            ? "head"
+            : c.framer.inBody
+            ? "body"
+            : "idle",
         });
         c.close();
       }
