@@ -376,3 +376,37 @@ async function writeAndClose(stdin: WritableStream<Uint8Array>, text: string): P
     // The process closed stdin early; its exit code tells the story.
   }
 }
+
+/** A `toolscript gateway` started by {@link spawnTokenGateway}; disposing stops it and removes its home. */
+export interface SpawnedGateway extends AsyncDisposable {
+  /** The TCP port it listens on. */
+  readonly port: number;
+}
+
+/**
+ * Spawns `toolscript gateway --port 0` with no upstreams, closed by `token`
+ * (`TOOLSCRIPT_GATEWAY_TOKEN`), in a scratch home; `gateway` is the config's `gateway` block and
+ * `args` are extra CLI arguments (e.g. `--host 0.0.0.0`). Resolves once it prints its URL.
+ */
+export async function spawnTokenGateway(
+  token: string,
+  options: { gateway?: Record<string, unknown>; args?: string[] } = {},
+): Promise<SpawnedGateway> {
+  const dir = await makeScratchDir();
+  const config = await writeConfig(dir, {
+    ...(options.gateway ? { gateway: options.gateway } : {}),
+    mcpServers: {},
+  });
+  const process = spawnCli(
+    ["gateway", "--config", config, ...(options.args ?? []), "--port", "0"],
+    { home: dir, env: { TOOLSCRIPT_GATEWAY_TOKEN: token } },
+  );
+  const [, url] = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
+  return {
+    port: Number(new URL(url).port),
+    async [Symbol.asyncDispose]() {
+      await process[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}

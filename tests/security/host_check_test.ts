@@ -4,7 +4,7 @@
  * now holds on every bind: loopback names, the bound address and `gateway.allowedHosts`.
  */
 import assert from "node:assert/strict";
-import { makeScratchDir, spawnCli, writeConfig } from "../_helpers.ts";
+import { spawnTokenGateway } from "../_helpers.ts";
 
 const TOKEN = `canary-host-check-${crypto.randomUUID()}`;
 
@@ -18,23 +18,9 @@ async function statusFor(port: number, host: string, origin?: string): Promise<n
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
 }
 
-async function startWildcardGateway(gateway: Record<string, unknown>) {
-  const dir = await makeScratchDir();
-  const config = await writeConfig(dir, { gateway, mcpServers: {} });
-  // The token keeps the wildcard-bound gateway closed to anything but this spec.
-  const process = spawnCli(["gateway", "--config", config, "--host", "0.0.0.0", "--port", "0"], {
-    home: dir,
-    env: { TOOLSCRIPT_GATEWAY_TOKEN: TOKEN },
-  });
-  const [, url] = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
-  return {
-    port: Number(new URL(url).port),
-    async [Symbol.asyncDispose]() {
-      await process[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
+// The token keeps the wildcard-bound gateway closed to anything but this spec.
+const startWildcardGateway = (gateway: Record<string, unknown>) =>
+  spawnTokenGateway(TOKEN, { gateway, args: ["--host", "0.0.0.0"] });
 
 Deno.test("a wildcard-bound gateway refuses a rebound foreign Host with 403", async () => {
   await using gateway = await startWildcardGateway({});

@@ -4,27 +4,12 @@
  * over raw loopback bytes.
  */
 import assert from "node:assert/strict";
-import { makeScratchDir, spawnCli, writeConfig } from "../_helpers.ts";
+import { spawnTokenGateway } from "../_helpers.ts";
 import { exchange, recordingServer, statuses } from "./_http1_attack.ts";
 
 const TOKEN = `canary-http1-host-${crypto.randomUUID()}`;
 
-async function startGateway() {
-  const dir = await makeScratchDir();
-  const config = await writeConfig(dir, { mcpServers: {} });
-  const process = spawnCli(["gateway", "--config", config, "--port", "0"], {
-    home: dir,
-    env: { TOOLSCRIPT_GATEWAY_TOKEN: TOKEN },
-  });
-  const [, url] = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
-  return {
-    port: Number(new URL(url).port),
-    async [Symbol.asyncDispose]() {
-      await process[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
+const startGateway = () => spawnTokenGateway(TOKEN);
 
 Deno.test("host: no Host header, two, or one with userinfo or junk cannot pass the Host allow-list", async () => {
   await using gateway = await startGateway();

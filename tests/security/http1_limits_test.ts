@@ -5,7 +5,7 @@
  * body, a head, header fields, chunks, silence, not reading) meets a bound.
  */
 import assert from "node:assert/strict";
-import { makeScratchDir, spawnCli, writeConfig } from "../_helpers.ts";
+import { spawnTokenGateway } from "../_helpers.ts";
 import { exchange, recordingServer, statuses } from "./_http1_attack.ts";
 
 const SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -137,22 +137,7 @@ Deno.test("limits: a client that never reads an event stream is closed after the
   }
 });
 
-async function startGateway() {
-  const dir = await makeScratchDir();
-  const config = await writeConfig(dir, { mcpServers: {} });
-  const process = spawnCli(["gateway", "--config", config, "--port", "0"], {
-    home: dir,
-    env: { TOOLSCRIPT_GATEWAY_TOKEN: TOKEN },
-  });
-  const [, url] = await process.waitForLine(/^TOOLSCRIPT_GATEWAY_URL=(\S+)$/);
-  return {
-    port: Number(new URL(url).port),
-    async [Symbol.asyncDispose]() {
-      await process[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
+const startGateway = () => spawnTokenGateway(TOKEN);
 
 Deno.test("gateway: POST /mcp bodies are capped at 4 MiB (413), and the connection then closes", async () => {
   await using gateway = await startGateway();
