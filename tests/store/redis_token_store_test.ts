@@ -6,6 +6,7 @@ import { RedisClient } from "../../src/auth/store/redis_client.ts";
 import { parseRedisUrl, StoreUnavailableError } from "../../src/auth/store/redis_connection.ts";
 import { NotAuthenticatedError } from "../../src/errors.ts";
 import type { CredentialDocument } from "../../src/auth/store/token_store.ts";
+import { dumpRedis } from "./_redis_world.ts";
 
 const URL_A = "https://mcp.example/a";
 const ACCESS = "canary-access-7f3a9d";
@@ -23,25 +24,6 @@ function doc(server: string, access = ACCESS, refresh = REFRESH): CredentialDocu
     tokens: { accessToken: access, refreshToken: refresh, expiresAt: Date.now() + 60_000 },
     updatedAt: 0,
   };
-}
-
-/** Every key and value in Redis, as text (hashes field by field). */
-async function dumpRedis(url: string): Promise<string> {
-  const client = new RedisClient(parseRedisUrl(url));
-  try {
-    const keys = (await client.command(["KEYS", "*"])) as string[];
-    const parts: string[] = [];
-    for (const key of keys) {
-      const type = await client.command(["TYPE", key]);
-      const value = type === "hash"
-        ? await client.command(["HGETALL", key])
-        : await client.command(["GET", key]);
-      parts.push(key, JSON.stringify(value));
-    }
-    return parts.join("\n");
-  } finally {
-    client.close();
-  }
 }
 
 Deno.test("redis store: round trip, list, version, delete; values encrypted at rest", async () => {
