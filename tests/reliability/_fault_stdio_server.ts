@@ -9,7 +9,7 @@
  *
  * Run: `deno run -A tests/reliability/_fault_stdio_server.ts`; specs use {@link faultStdioServer}.
  */
-import { fileURLToPath } from "node:url";
+import { scriptCommand } from "../fixtures/_script_command.ts";
 // @ts-types="@modelcontextprotocol/sdk/server/mcp"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
@@ -21,13 +21,7 @@ export const FAULT_TOKEN_VARIABLE = "FAULT_API_TOKEN";
 
 /** A `stdio` server config entry (command and args) that runs this script. */
 export function faultStdioServer(): { command: string; args: string[] } {
-  const script = fileURLToPath(import.meta.url);
-  const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  const lock = `--lock=${fileURLToPath(new URL("../../deno.test.lock", import.meta.url))}`;
-  return {
-    command: Deno.execPath(),
-    args: ["run", "-A", "-q", "--config", denoJson, lock, script],
-  };
+  return scriptCommand(import.meta.url);
 }
 
 async function main(): Promise<void> {
