@@ -251,7 +251,8 @@ export function gatewayTokenFromEnv(io: CliIo): string | undefined {
     throw new UsageError(
       "TOOLSCRIPT_GATEWAY_TOKEN is set but empty; an empty token would turn gateway " +
         "authentication off",
-      { fix: "export TOOLSCRIPT_GATEWAY_TOKEN=$(openssl rand -hex 32), or unset it" },
+      // Not written as an assignment: the log redactor masks whatever follows `…TOKEN=`.
+      { fix: "set TOOLSCRIPT_GATEWAY_TOKEN to a random token (openssl rand -hex 32), or unset it" },
     );
   }
   io.logger.redactor.addSecret(token);

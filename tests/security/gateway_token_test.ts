@@ -25,6 +25,7 @@ for (const empty of ["", "  "]) {
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, /^error: TOOLSCRIPT_GATEWAY_TOKEN is set but empty/m);
       assert.match(result.stderr, /^fix: .*TOOLSCRIPT_GATEWAY_TOKEN/m);
+      assert.doesNotMatch(result.stderr, /\[redacted/, "the fix must stay readable");
       assert.doesNotMatch(result.stdout, /TOOLSCRIPT_GATEWAY_URL=/);
     }
     assert.equal(await exists(marker), false, "a server was started");
