@@ -11,6 +11,7 @@ import { ClientSession } from "./client_session.ts";
 import { HttpSessionTransport } from "./http_session_transport.ts";
 import { isLoopbackHost } from "../config/loopback.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
+import { raceAbort } from "../abort.ts";
 
 /** A route handler mounted beside `/mcp`. */
 export type RouteHandler = (request: Request) => Response | Promise<Response>;
@@ -235,10 +236,17 @@ export function createGatewayHandler(
 
   // Requests still waiting on an upstream when the gateway closes are answered 503 at once:
   // a closed session never resolves them, and the HTTP server would wait for them forever.
-  const closing = Promise.withResolvers<Response>();
+  // An abort signal, not a race with a pending promise: each race would add a reaction to that
+  // promise for the gateway's whole life, keeping every answered `Response` reachable (about
+  // 1.7 KiB a request).
+  const closing = new AbortController();
+  const shuttingDown = new Error("the gateway is shutting down");
 
   function handle(request: Request): Promise<Response> {
-    return Promise.race([route(request), closing.promise]);
+    return raceAbort(route(request), closing.signal).catch((error) => {
+      if (error === shuttingDown) return refuse(503, "Gateway is shutting down");
+      throw error;
+    });
   }
 
   async function route(request: Request): Promise<Response> {
@@ -277,7 +285,7 @@ export function createGatewayHandler(
   }
 
   async function close(): Promise<void> {
-    closing.resolve(refuse(503, "Gateway is shutting down"));
+    closing.abort(shuttingDown);
     const all = [...sessions.values()];
     sessions.clear();
     await Promise.all(all.map((s) => s.session.close()));
