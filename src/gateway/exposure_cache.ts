@@ -37,27 +37,9 @@ export class ExposureCache {
 
   /** The table of the offers now: a lookup when nothing changed since the last use. */
   get names(): ExposedNames {
-    const from: unknown[] = [];
-    for (const u of this.#upstreams.values()) {
-      const { catalog } = u;
-      from.push(
-        u,
-        catalog,
-        catalog.tools,
-        catalog.prompts,
-        catalog.resources,
-        catalog.templates,
-        u.state,
-        u.lastFailure,
-      );
-    }
     const current = this.#built;
-    if (
-      current && current.from.length === from.length &&
-      current.from.every((v, i) => v === from[i])
-    ) {
-      return current.names;
-    }
+    if (current && this.#unchangedSince(current.from)) return current.names;
+    const from = this.#fingerprint();
     const offers: ExposedServerOffer[] = [...this.#upstreams.values()].map((u) => ({
       server: u.name,
       prefix: u.config.prefix,
@@ -96,6 +78,37 @@ export class ExposureCache {
     const target = this.names.resource(uri);
     const upstream = target && this.#upstreams.get(target.server);
     return upstream && { upstream, uri: target.uri };
+  }
+
+  /** What the table is built from, in order: every object whose change means a rebuild. */
+  #fingerprint(): unknown[] {
+    const from: unknown[] = [];
+    this.#visitSources((value) => from.push(value) > 0);
+    return from;
+  }
+
+  /**
+   * Whether {@link ExposureCache.#fingerprint} would give `from` again, compared in place: this
+   * runs on every tool call, so it builds no array (the fingerprint scales with the servers).
+   */
+  #unchangedSince(from: readonly unknown[]): boolean {
+    let i = 0;
+    return this.#visitSources((value) => from[i++] === value) && i === from.length;
+  }
+
+  /** Hands each source of the table to `visit` in order, while `visit` returns true. */
+  #visitSources(visit: (value: unknown) => boolean): boolean {
+    for (const u of this.#upstreams.values()) {
+      const { catalog } = u;
+      if (
+        !visit(u) || !visit(catalog) || !visit(catalog.tools) || !visit(catalog.prompts) ||
+        !visit(catalog.resources) || !visit(catalog.templates) || !visit(u.state) ||
+        !visit(u.lastFailure)
+      ) {
+        return false;
+      }
+    }
+    return true;
   }
 
   #warnCollisions(collisions: readonly ExposedCollision[]): void {
