@@ -35,11 +35,35 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, NO_COLOR: "1", TOOLSCRIPT_LOG: "warn", ...extra };
 }
 
-/** `deno run -A -q --config <repo>/deno.json <script> ...args`. */
+/**
+ * The `--v8-flags=…` argument of deno.json's `gateway` task, which every way of running
+ * toolscript carries (the `gateway`, `cli`, `install` and `compile` tasks): the benchmark starts
+ * `main.ts` with it, as users get it. Empty when the task has none.
+ */
+export const TOOLSCRIPT_V8_FLAGS: string[] = (() => {
+  const tasks = JSON.parse(Deno.readTextFileSync(DENO_JSON)).tasks as Record<string, string>;
+  return tasks.gateway.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+})();
+
+/**
+ * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link TOOLSCRIPT_V8_FLAGS}
+ * when the script is `main.ts`.
+ */
 export function denoScript(script: string, args: string[]): { command: string; args: string[] } {
+  const flags = script === MAIN_TS ? TOOLSCRIPT_V8_FLAGS : [];
   return {
     command: Deno.execPath(),
-    args: ["run", "-A", "-q", "--config", DENO_JSON, `--lock=${TEST_LOCK}`, script, ...args],
+    args: [
+      "run",
+      "-A",
+      "-q",
+      ...flags,
+      "--config",
+      DENO_JSON,
+      `--lock=${TEST_LOCK}`,
+      script,
+      ...args,
+    ],
   };
 }
 
