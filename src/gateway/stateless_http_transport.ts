@@ -42,6 +42,7 @@ import { isRecord } from "../config/is_record.ts";
 import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_request_headers.ts";
 import { abortableDelay } from "../abort.ts";
 import { byteChunks } from "./byte_pipes.ts";
+import { hasWholeBody } from "./http1_pool.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
@@ -53,6 +54,8 @@ export interface StatelessHttpTransportOptions {
   logger: Logger;
   /** The server's name in config, for log lines. */
   server: string;
+  /** Called once the transport is closed: lets go of what `fetch` holds (its connections). */
+  onClosed?: () => void;
 }
 
 /** Which wire a connection speaks, once the first `initialize` has been sent. */
@@ -109,8 +112,12 @@ export class StatelessHttpTransport implements Transport {
     this.#closed = true;
     for (const controller of this.#posts.values()) controller.abort();
     this.#posts.clear();
-    await this.#probe?.close();
-    await this.#inner.close();
+    try {
+      await this.#probe?.close();
+      await this.#inner.close();
+    } finally {
+      this.#options.onClosed?.();
+    }
   }
 
   /** Set by the SDK after `initialize`; the stateless wire always sends its own version. */
@@ -180,7 +187,11 @@ export class StatelessHttpTransport implements Transport {
         await response.body?.cancel();
       } else if (/^text\/event-stream/i.test(type)) {
         reading = true;
-        this.#readStream(response.body, message.id, controller).finally(() => {
+        // A body the pool already read whole is parsed as it is, without a stream over it.
+        const chunks = hasWholeBody(response)
+          ? [await response.bytes()]
+          : byteChunks(response.body);
+        this.#readStream(chunks, message.id, controller).finally(() => {
           if (this.#posts.get(message.id) === controller) this.#posts.delete(message.id);
         });
       } else if (/^application\/json/i.test(type)) {
@@ -215,13 +226,12 @@ export class StatelessHttpTransport implements Transport {
     throw new StreamableHTTPError(response.status, `Error POSTing to endpoint: ${text}`);
   }
 
-  /** Reads an SSE response to request `id`, delivering each message related to it. */
+  /** Reads the chunks of an SSE response to request `id`, delivering each message related to it. */
   async #readStream(
-    body: ReadableStream<Uint8Array>,
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     id: RequestId,
     controller: AbortController,
   ): Promise<void> {
-    const chunks = byteChunks(body);
     const decoder = new TextDecoder();
     let buffer = "";
     let answered = false;

@@ -4,7 +4,8 @@
  * when the server speaks it, else the session-based one; see {@link StatelessHttpTransport}),
  * legacy SSE for `sse`. HTTP
  * transports get a fetch that carries the server's headers and credentials and records the last
- * HTTP status, so a failed connect can tell "needs login" from "down".
+ * HTTP status, so a failed connect can tell "needs login" from "down"; streamable HTTP to a
+ * plain-`http:` server runs over an {@link Http1Pool} of keep-alive connections.
  */
 // @ts-types="@modelcontextprotocol/sdk/client/sse"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
@@ -16,6 +17,7 @@ import type { CredentialProvider } from "../auth/types.ts";
 import type { Logger } from "../log.ts";
 import { StatelessHttpTransport } from "./stateless_http_transport.ts";
 import { StdioChildTransport } from "./stdio_child_transport.ts";
+import { Http1Pool } from "./http1_pool.ts";
 
 /** What {@link createUpstreamTransport} returns: the transport and what it observed. */
 export interface UpstreamTransport {
@@ -56,11 +58,17 @@ export function createUpstreamTransport(
     });
     return { transport, lastResponse, stderrTail: () => tail.join("\n") };
   }
+  // Streamable HTTP to a plain-http server goes over our own keep-alive connections when the
+  // fetch is the platform's (a fetch passed in, e.g. a test's recorder, sees every request).
+  const platformFetch = !options.fetch || options.fetch === globalThis.fetch;
+  const pool = server.type === "http" && platformFetch
+    ? new Http1Pool({ fallback: options.fetch ?? globalThis.fetch })
+    : undefined;
   // One wrapper per request: credentials, configured headers, and the last status recorded.
   const recordingFetch = createAuthFetch({
     credentials: options.credentials,
     headers: server.headers,
-    fetch: options.fetch,
+    fetch: pool?.fetch ?? options.fetch,
     onResponse: (response) => {
       lastResponse.status = response.status;
       lastResponse.wwwAuthenticate = response.status === 401 || response.status === 403
@@ -75,6 +83,7 @@ export function createUpstreamTransport(
       fetch: recordingFetch,
       logger: options.logger,
       server: server.name,
+      onClosed: () => pool?.close(),
     });
   return { transport, lastResponse, stderrTail: () => "" };
 }
