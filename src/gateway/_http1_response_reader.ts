@@ -53,31 +53,40 @@ export function findHeadEnd(buffer: Uint8Array, from: number, to: number): numbe
  * @throws TypeError for a malformed status line, header line or `Content-Length`.
  */
 export function parseResponseHead(bytes: Uint8Array): ResponseHead {
-  const lines = latin1.decode(bytes).split(/\r?\n/);
-  const status = STATUS_LINE.exec(lines[0]);
-  if (!status) throw new TypeError(`malformed HTTP status line ${JSON.stringify(lines[0])}`);
+  // One decode, then lines cut with indexOf: this runs once per upstream answer.
+  const text = latin1.decode(bytes);
+  let at = text.indexOf("\n");
+  const statusLine = text.slice(0, at > 0 && text[at - 1] === "\r" ? at - 1 : at);
+  const status = STATUS_LINE.exec(statusLine);
+  if (!status) throw new TypeError(`malformed HTTP status line ${JSON.stringify(statusLine)}`);
   const headers: [string, string][] = [];
-  let lengths: string[] | undefined;
+  let lengths: string | undefined;
   let codings: string | undefined;
-  let connection = "";
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0 || /[\s]/.test(line[colon - 1])) {
-      throw new TypeError(`malformed HTTP header line ${JSON.stringify(line.slice(0, 80))}`);
+  let connection: string | undefined;
+  for (at++; at < text.length;) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const lineEnd = end > at && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+    if (lineEnd > at) {
+      const colon = text.indexOf(":", at);
+      if (colon <= at || colon >= lineEnd || isSpace(text.charCodeAt(colon - 1))) {
+        const line = text.slice(at, lineEnd);
+        throw new TypeError(`malformed HTTP header line ${JSON.stringify(line.slice(0, 80))}`);
+      }
+      const name = text.slice(at, colon).toLowerCase();
+      const value = text.slice(colon + 1, lineEnd).trim();
+      headers.push([name, value]);
+      if (name === "content-length") {
+        lengths = lengths === undefined ? value : `${lengths},${value}`;
+      } else if (name === "transfer-encoding") codings = codings ? `${codings},${value}` : value;
+      else if (name === "connection") connection = `${connection ?? ""},${value.toLowerCase()}`;
     }
-    const name = line.slice(0, colon).toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.push([name, value]);
-    if (name === "content-length") (lengths ??= []).push(...value.split(","));
-    else if (name === "transfer-encoding") codings = codings ? `${codings},${value}` : value;
-    else if (name === "connection") connection += `,${value.toLowerCase()}`;
+    at = end + 1;
   }
   const minor = status[1];
   const keepAlive = minor === "1"
-    ? !/(^|,)\s*close\s*(,|$)/.test(connection)
-    : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    ? connection === undefined || !/(^|,)\s*close\s*(,|$)/.test(connection)
+    : connection !== undefined && /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
   return {
     status: Number(status[2]),
     statusText: status[3] ?? "",
@@ -87,19 +96,35 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
   };
 }
 
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+const CHUNKED: BodyFraming = { kind: "chunked" };
+const TO_CLOSE: BodyFraming = { kind: "close" };
+
 /** RFC 9112 §6.3: chunked last wins; another coding reads to the close; then a length. */
-function framingOf(codings: string | undefined, lengths: string[] | undefined): BodyFraming {
+function framingOf(codings: string | undefined, lengths: string | undefined): BodyFraming {
   if (codings !== undefined) {
+    if (codings.toLowerCase() === "chunked") return CHUNKED;
     const last = codings.split(",").map((c) => c.trim().toLowerCase()).filter(Boolean).at(-1);
-    return last === "chunked" ? { kind: "chunked" } : { kind: "close" };
+    return last === "chunked" ? CHUNKED : TO_CLOSE;
   }
-  if (lengths === undefined) return { kind: "close" };
-  const values = new Set(lengths.map((v) => v.trim()));
+  if (lengths === undefined) return TO_CLOSE;
+  if (/^\d{1,15}$/.test(lengths)) return { kind: "length", length: Number(lengths) };
+  const values = new Set(lengths.split(",").map((v) => v.trim()));
   const [only] = values;
   if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
-    throw new TypeError(`bad Content-Length ${JSON.stringify(lengths.join(","))}`);
+    throw new TypeError(`bad Content-Length ${JSON.stringify(lengths)}`);
   }
   return { kind: "length", length: Number(only) };
+}
+
+/** The value of a hex digit byte, or -1. */
+function hexValue(byte: number): number {
+  if (byte >= 48 && byte <= 57) return byte - 48;
+  const lower = byte | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 enum Chunked {
@@ -151,29 +176,37 @@ export class ResponseBodyReader {
    */
   #takeWholeChunked(): Uint8Array<ArrayBuffer> | undefined {
     const { buffer, start, end } = this.#window;
+    /** The index of the LF ending the line at `from`, when the line is CR? LF. */
     const lineEnd = (from: number) => {
-      const lf = buffer.subarray(from, end).indexOf(LF);
-      return lf < 0 ? -1 : from + lf;
+      const lf = buffer.indexOf(LF, from);
+      return lf < 0 || lf >= end ? -1 : lf;
     };
     const parts: Uint8Array[] = [];
     let total = 0;
     let at = start;
     for (;;) {
-      const lf = lineEnd(at);
-      if (lf < 0) return undefined;
-      const line = latin1.decode(buffer.subarray(at, lf)).replace(/\r$/, "");
-      const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
-      if (!size) return undefined;
-      const length = parseInt(size[1], 16);
+      // A size line: hex digits, then nothing but an extension (`;`) before CR LF.
+      let size = 0;
+      let digits = 0;
+      let i = at;
+      for (; i < end; i++) {
+        const value = hexValue(buffer[i]);
+        if (value < 0) break;
+        size = size * 16 + value;
+        if (++digits > 12) return undefined;
+      }
+      const lf = lineEnd(i);
+      if (digits === 0 || lf < 0) return undefined;
+      if (lf > i && buffer[i] !== CR && buffer[i] !== 59 /* ; */) return undefined;
       at = lf + 1;
-      if (length === 0) break;
-      if (end - at < length + 1) return undefined;
-      parts.push(buffer.subarray(at, at + length));
-      total += length;
-      at += length;
-      const dataEnd = lineEnd(at);
-      if (dataEnd !== at && !(dataEnd === at + 1 && buffer[at] === CR)) return undefined;
-      at = dataEnd + 1;
+      if (size === 0) break;
+      if (end - at < size + 1) return undefined;
+      parts.push(buffer.subarray(at, at + size));
+      total += size;
+      at += size;
+      if (buffer[at] === CR) at++;
+      if (at >= end || buffer[at] !== LF) return undefined;
+      at++;
     }
     for (;;) {
       const lf = lineEnd(at);
