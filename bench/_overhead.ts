@@ -66,11 +66,17 @@ export async function gatewayVsDirect(
   group: string,
   gateway: Call,
   direct: Call,
-  options: { targets?: boolean; processes?: OverheadProcesses } = {},
+  options: {
+    targets?: boolean;
+    processes?: OverheadProcesses;
+    /** What stands in the gateway's place, for the labels; default "gateway". */
+    subject?: string;
+  } = {},
 ): Promise<BenchRow[]> {
   const budget = overheadBudget(ctx.quick);
-  const labels = { group, subject: "gateway", baseline: "direct" };
-  const cpu = cpuMeter(options.processes);
+  const subject = options.subject ?? "gateway";
+  const labels = { group, subject, baseline: "direct" };
+  const cpu = cpuMeter(options.processes, subject);
   ctx.progress(`${group}: concurrency 1`);
   const [g1, d1] = await cpu.during(() => interleavedSequential([gateway, direct], budget));
   const cpu1 = cpu.rows(group, "c=1", g1, d1);
@@ -88,7 +94,7 @@ export async function gatewayVsDirect(
 }
 
 /** CPU time per call of the gateway and of the direct server, over one measured phase. */
-function cpuMeter(processes: OverheadProcesses | undefined) {
+function cpuMeter(processes: OverheadProcesses | undefined, subject: string) {
   let used = { gateway: NaN, server: NaN };
   return {
     async during<T>(phase: () => Promise<T>): Promise<T> {
@@ -108,7 +114,7 @@ function cpuMeter(processes: OverheadProcesses | undefined) {
       return [{
         group,
         measure: `CPU per call, ${suffix}`,
-        subject: `gateway ${formatMs(gatewayMs)}`,
+        subject: `${subject} ${formatMs(gatewayMs)}`,
         baseline: `server ${formatMs(serverMs)}`,
         ratio: gatewayMs / serverMs,
         ideal: "≈ 0 (the hop's own CPU)",

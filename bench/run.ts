@@ -3,13 +3,14 @@
  * baseline in the same run and prints one markdown table (date and machine above it); writes
  * the same as JSON to `bench/results/latest.json`. Progress goes to stderr.
  *
- * Groups: overhead, auth, tokens, startup, memory, peer, codemode, search, toolslist, redis. Benchmarks are never tests:
+ * Groups: overhead, floor, auth, tokens, startup, memory, peer, codemode, search, toolslist, redis. Benchmarks are never tests:
  * nothing here fails on a slow figure.
  */
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { BenchContext } from "./_context.ts";
 import { benchOverhead } from "./_overhead.ts";
+import { benchFloor } from "./_floor.ts";
 import { benchAuth } from "./_auth.ts";
 import { benchTokens } from "./_tokens.ts";
 import { benchStartup } from "./_startup.ts";
@@ -31,6 +32,7 @@ type Group = (ctx: BenchContext) => Promise<BenchRow[]>;
 
 const GROUPS: Record<string, { title: string; run: Group }> = {
   overhead: { title: "1 Gateway overhead", run: benchOverhead },
+  floor: { title: "1d Floor: a byte relay", run: benchFloor },
   auth: { title: "2 Auth overhead", run: benchAuth },
   tokens: { title: "3 Token economy", run: benchTokens },
   startup: { title: "4 Startup", run: benchStartup },
