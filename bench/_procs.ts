@@ -36,21 +36,22 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /**
- * The `--v8-flags=…` argument of deno.json's `gateway` task, which every way of running
- * toolscript carries (the `gateway`, `cli`, `install` and `compile` tasks): the benchmark starts
- * `main.ts` with it, as users get it. Empty when the task has none.
+ * The run flags of deno.json's `gateway` task (`--no-code-cache`, `--v8-flags=…`), which every
+ * task that runs toolscript carries: the benchmark starts `main.ts` with them, as users get it.
  */
-export const TOOLSCRIPT_V8_FLAGS: string[] = (() => {
+export const TOOLSCRIPT_RUN_FLAGS: string[] = (() => {
   const tasks = JSON.parse(Deno.readTextFileSync(DENO_JSON)).tasks as Record<string, string>;
-  return tasks.gateway.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+  const words = tasks.gateway.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"))
+    .filter((word) => word.startsWith("--"));
 })();
 
 /**
- * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link TOOLSCRIPT_V8_FLAGS}
+ * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link TOOLSCRIPT_RUN_FLAGS}
  * when the script is `main.ts`.
  */
 export function denoScript(script: string, args: string[]): { command: string; args: string[] } {
-  const flags = script === MAIN_TS ? TOOLSCRIPT_V8_FLAGS : [];
+  const flags = script === MAIN_TS ? TOOLSCRIPT_RUN_FLAGS : [];
   return {
     command: Deno.execPath(),
     args: [
