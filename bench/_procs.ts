@@ -36,10 +36,11 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /**
- * The run flags of deno.json's `gateway` task (`--no-code-cache`, `--v8-flags=…`), which every
- * task that runs toolscript carries: the benchmark starts `main.ts` with them, as users get it.
+ * The run flags of deno.json's `gateway` task (`--no-code-cache`, `--v8-flags=…`, which bound
+ * the heap of the long-running gateway): the benchmark starts `main.ts gateway` with them, as
+ * `deno task gateway` does; other commands run without, as `deno task cli` runs them.
  */
-export const TOOLSCRIPT_RUN_FLAGS: string[] = (() => {
+export const GATEWAY_RUN_FLAGS: string[] = (() => {
   const tasks = JSON.parse(Deno.readTextFileSync(DENO_JSON)).tasks as Record<string, string>;
   const words = tasks.gateway.split(/\s+/);
   return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"))
@@ -47,11 +48,11 @@ export const TOOLSCRIPT_RUN_FLAGS: string[] = (() => {
 })();
 
 /**
- * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link TOOLSCRIPT_RUN_FLAGS}
- * when the script is `main.ts`.
+ * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link GATEWAY_RUN_FLAGS}
+ * for `main.ts gateway`.
  */
 export function denoScript(script: string, args: string[]): { command: string; args: string[] } {
-  const flags = script === MAIN_TS ? TOOLSCRIPT_RUN_FLAGS : [];
+  const flags = script === MAIN_TS && args[0] === "gateway" ? GATEWAY_RUN_FLAGS : [];
   return {
     command: Deno.execPath(),
     args: [
