@@ -43,6 +43,7 @@ import { mcpRequestHeaders, type ParamHeader, readParamHeaders } from "./mcp_req
 import { abortableDelay } from "../abort.ts";
 import { byteChunks } from "./byte_pipes.ts";
 import { hasWholeBody } from "./http1_pool.ts";
+import { type SseEvent, SseParser } from "./sse_parser.ts";
 
 /** The stateless revision this transport speaks when the server supports it. */
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
@@ -233,39 +234,22 @@ export class StatelessHttpTransport implements Transport {
     controller: AbortController,
   ): Promise<void> {
     const decoder = new TextDecoder();
-    let buffer = "";
+    const parser = new SseParser();
     let answered = false;
     let lastEventId: string | undefined;
     /** The server's `retry` field: how long to wait before resuming (SSE), default 1 s. */
     let retryMs = DEFAULT_SSE_RETRY_MS;
-    const onEvent = (event: string) => {
-      let data: string | undefined;
-      let kind: string | undefined;
-      for (const line of event.split("\n")) {
-        const colon = line.indexOf(":");
-        if (colon === 0) continue; // a comment (keep-alive)
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? "" : line.slice(colon + 1);
-        if (value.startsWith(" ")) value = value.slice(1);
-        if (field === "data") data = data === undefined ? value : `${data}\n${value}`;
-        else if (field === "id") lastEventId = value;
-        else if (field === "event") kind = value;
-        else if (field === "retry" && /^\d+$/.test(value)) retryMs = Number(value);
-      }
-      if (!data || (kind !== undefined && kind !== "message")) return;
-      const message = parseJson(data);
+    const onEvent = (event: SseEvent) => {
+      if (event.id !== undefined) lastEventId = event.id;
+      if (event.retry !== undefined) retryMs = event.retry;
+      if (!event.data || (event.event !== undefined && event.event !== "message")) return;
+      const message = parseJson(event.data);
       if (isResponse(message) && message.id === id) answered = true;
       this.#deliver(message, id);
     };
     try {
       for await (const value of chunks) {
-        buffer += decoder.decode(value, { stream: true });
-        if (buffer.includes("\r")) buffer = buffer.replace(/\r\n?/g, "\n");
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          onEvent(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
+        for (const event of parser.push(decoder.decode(value, { stream: true }))) onEvent(event);
       }
     } catch (error) {
       if (controller.signal.aborted || this.#closed) return;
