@@ -156,7 +156,9 @@ export class Http1Pool implements Disposable {
     if (!request) return await this.#fallback(input, init);
     const signal = init?.signal ?? undefined;
     signal?.throwIfAborted();
-    const connection = await this.#acquire(request.url);
+    const connection = await this.#acquire(request.url).catch((error) => {
+      throw networkError(request.url.host, error);
+    });
     const onAbort = () => connection.destroy();
     signal?.addEventListener("abort", onAbort, { once: true });
     let streaming = false;
@@ -176,11 +178,7 @@ export class Http1Pool implements Disposable {
       connection.destroy();
       this.#forget(connection);
       if (signal?.aborted) throw signal.reason;
-      throw error instanceof TypeError ? error : new TypeError(
-        `HTTP request to ${connection.origin} failed: ${
-          error instanceof Error ? error.message : error
-        }`,
-      );
+      throw networkError(connection.origin, error);
     } finally {
       if (!streaming) signal?.removeEventListener("abort", onAbort);
     }
@@ -379,6 +377,13 @@ function valueKind(value: string): "ascii" | "latin1" | "invalid" {
     if (code > 127) kind = "latin1";
   }
   return kind;
+}
+
+/** A network failure as `fetch` reports one: a `TypeError`, here naming the origin. */
+function networkError(origin: string, error: unknown): TypeError {
+  if (error instanceof TypeError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TypeError(`HTTP request to ${origin} failed: ${message}`, { cause: error });
 }
 
 function isRedirect(status: number): boolean {

@@ -365,3 +365,15 @@ Deno.test("Http1Pool: a chunked body already read whole (a 202's empty one) free
   assert.equal(await whole.text(), "abcde");
   assert.equal(server.connections, 1);
 });
+
+Deno.test("Http1Pool: a refused connection is a TypeError naming the origin, as fetch's", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close(); // nothing listens there now
+  using pool = new Http1Pool({ fallback: refusingFallback, env: () => undefined });
+  await assert.rejects(
+    pool.fetch(`http://127.0.0.1:${port}/mcp`, { method: "POST", body: "{}" }),
+    (error) => error instanceof TypeError && error.message.includes(`127.0.0.1:${port}`),
+  );
+  assert.equal(pool.openConnections, 0);
+});
