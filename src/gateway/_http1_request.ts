@@ -102,29 +102,36 @@ export function parseRequestHead(head: Uint8Array, fallbackHost: string): Reques
     url = target;
   } else if (target === "*" && method === "OPTIONS") url = `http://${host}/*`;
   else return "unsupported request target";
-  let keepAlive = minorVersion === 1;
-  if (connection !== "") {
-    const tokens = connection.split(",").map((t) => t.trim());
-    keepAlive = minorVersion === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
-  }
   return {
     method,
     url,
     headers,
     minorVersion,
-    keepAlive,
+    keepAlive: keepsAlive(minorVersion, connection),
     expectContinue: minorVersion === 1 && expect === "100-continue",
   };
 }
 
+/**
+ * Whether a message of HTTP/1.`minorVersion` lets its connection carry another one, given its
+ * `Connection` tokens (lower case, comma-separated, "" for none): 1.1 unless `close`, 1.0 only
+ * with `keep-alive` (RFC 9112 §9.3). Requests and responses alike.
+ */
+export function keepsAlive(minorVersion: number, connection: string): boolean {
+  if (connection === "") return minorVersion === 1;
+  const tokens = connection.split(",").map((t) => t.trim());
+  return minorVersion === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
+}
+
 /** Index of the LF ending the line at `start` (a CR before it excluded), or the text's end. */
-function lineEnd(text: string, start: number): number {
+export function lineEnd(text: string, start: number): number {
   let end = text.indexOf("\n", start);
   if (end === -1) end = text.length;
   return end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
 }
 
-function nextLine(text: string, end: number): number {
+/** Where the line after the one ending at `end` (as {@link lineEnd} gave it) starts. */
+export function nextLine(text: string, end: number): number {
   return text.charCodeAt(end) === 13 ? end + 2 : end + 1;
 }
 

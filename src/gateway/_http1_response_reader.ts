@@ -4,6 +4,7 @@
  * connection may be reused), and the body's payload (`Content-Length`, chunked, or up to the
  * close), out of a window of bytes read from the connection.
  */
+import { keepsAlive, lineEnd, nextLine } from "./_http1_request.ts";
 
 /** Bytes read from a connection and not consumed yet: `buffer[start, end)`. */
 export interface ByteWindow {
@@ -55,44 +56,35 @@ export function findHeadEnd(buffer: Uint8Array, from: number, to: number): numbe
 export function parseResponseHead(bytes: Uint8Array): ResponseHead {
   // One decode, then lines cut with indexOf: this runs once per upstream answer.
   const text = latin1.decode(bytes);
-  let at = text.indexOf("\n");
-  const statusLine = text.slice(0, at > 0 && text[at - 1] === "\r" ? at - 1 : at);
+  let end = lineEnd(text, 0);
+  const statusLine = text.slice(0, end);
   const status = STATUS_LINE.exec(statusLine);
-  if (!status) throw new TypeError(`malformed HTTP status line ${JSON.stringify(statusLine)}`);
+  if (!status) throw new TypeError(`Malformed HTTP status line ${JSON.stringify(statusLine)}`);
   const headers: [string, string][] = [];
   let lengths: string | undefined;
   let codings: string | undefined;
-  let connection: string | undefined;
-  for (at++; at < text.length;) {
-    let end = text.indexOf("\n", at);
-    if (end < 0) end = text.length;
-    const lineEnd = end > at && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-    if (lineEnd > at) {
-      const colon = text.indexOf(":", at);
-      if (colon <= at || colon >= lineEnd || isSpace(text.charCodeAt(colon - 1))) {
-        const line = text.slice(at, lineEnd);
-        throw new TypeError(`malformed HTTP header line ${JSON.stringify(line.slice(0, 80))}`);
-      }
-      const name = text.slice(at, colon).toLowerCase();
-      const value = text.slice(colon + 1, lineEnd).trim();
-      headers.push([name, value]);
-      if (name === "content-length") {
-        lengths = lengths === undefined ? value : `${lengths},${value}`;
-      } else if (name === "transfer-encoding") codings = codings ? `${codings},${value}` : value;
-      else if (name === "connection") connection = `${connection ?? ""},${value.toLowerCase()}`;
+  let connection = "";
+  for (let at = nextLine(text, end); at < text.length; at = nextLine(text, end)) {
+    end = lineEnd(text, at);
+    if (end === at) continue;
+    const colon = text.indexOf(":", at);
+    if (colon <= at || colon >= end || isSpace(text.charCodeAt(colon - 1))) {
+      const line = text.slice(at, end);
+      throw new TypeError(`Malformed HTTP header line ${JSON.stringify(line.slice(0, 80))}`);
     }
-    at = end + 1;
+    const name = text.slice(at, colon).toLowerCase();
+    const value = text.slice(colon + 1, end).trim();
+    headers.push([name, value]);
+    if (name === "content-length") lengths = lengths === undefined ? value : `${lengths},${value}`;
+    else if (name === "transfer-encoding") codings = codings ? `${codings},${value}` : value;
+    else if (name === "connection") connection += `,${value.toLowerCase()}`;
   }
-  const minor = status[1];
-  const keepAlive = minor === "1"
-    ? connection === undefined || !/(^|,)\s*close\s*(,|$)/.test(connection)
-    : connection !== undefined && /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
   return {
     status: Number(status[2]),
     statusText: status[3] ?? "",
     headers,
     framing: framingOf(codings, lengths),
-    keepAlive,
+    keepAlive: keepsAlive(Number(status[1]), connection),
   };
 }
 
@@ -115,16 +107,9 @@ function framingOf(codings: string | undefined, lengths: string | undefined): Bo
   const values = new Set(lengths.split(",").map((v) => v.trim()));
   const [only] = values;
   if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
-    throw new TypeError(`bad Content-Length ${JSON.stringify(lengths)}`);
+    throw new TypeError(`Bad Content-Length ${JSON.stringify(lengths)}`);
   }
   return { kind: "length", length: Number(only) };
-}
-
-/** The value of a hex digit byte, or -1. */
-function hexValue(byte: number): number {
-  if (byte >= 48 && byte <= 57) return byte - 48;
-  const lower = byte | 0x20;
-  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 enum Chunked {
@@ -132,23 +117,32 @@ enum Chunked {
   Data,
   DataEnd,
   Trailers,
-  Done,
 }
 
-/** Reads one body's payload out of a {@link ByteWindow}, chunk by chunk (copies). */
+/** What {@link ResponseBodyReader} needs before it can go on: more bytes from the connection. */
+const MORE = Symbol("more bytes");
+
+/**
+ * Reads one body's payload out of a {@link ByteWindow}, chunk by chunk (copies). One decoder
+ * serves both ways in: {@link takeWhole} runs it over the bytes already read, {@link next}
+ * reads more when it runs dry.
+ */
 export class ResponseBodyReader {
   readonly #window: ByteWindow;
   readonly #framing: BodyFraming;
   #remaining: number;
   #chunked = Chunked.Size;
   #done: boolean;
+  /** Payload {@link takeWhole} decoded before it found the body unfinished, for {@link next}. */
+  #taken: Uint8Array[] = [];
+  /** What broke the coding while {@link takeWhole} read ahead: {@link next} throws it. */
+  #failure?: unknown;
 
   constructor(window: ByteWindow, framing: BodyFraming | "none") {
     this.#window = window;
     this.#framing = framing === "none" ? { kind: "none" } : framing;
     this.#remaining = this.#framing.kind === "length" ? this.#framing.length : 0;
-    this.#done = this.#framing.kind === "none" ||
-      (this.#framing.kind === "length" && this.#remaining === 0);
+    this.#done = this.#framing.kind === "none";
   }
 
   /** The body's framing (`close`: the connection ends with it). */
@@ -156,74 +150,32 @@ export class ResponseBodyReader {
     return this.#framing.kind;
   }
 
-  /** The whole body when it has no bytes or they are all read already; else undefined. */
-  takeWhole(): Uint8Array<ArrayBuffer> | undefined {
-    if (this.#done) return new Uint8Array(0);
-    const w = this.#window;
-    if (this.#framing.kind === "chunked") return this.#takeWholeChunked();
-    if (this.#framing.kind !== "length" || w.end - w.start < this.#remaining) return undefined;
-    const whole = w.buffer.slice(w.start, w.start + this.#remaining);
-    w.start += this.#remaining;
-    this.#remaining = 0;
-    this.#done = true;
-    return whole;
-  }
-
   /**
-   * A chunked body whose last chunk and trailers are all read already (a 202's empty body,
-   * a small answer), decoded; undefined, with nothing consumed, when more is to come or the
-   * coding needs {@link next} to report its error.
+   * The whole body when its end is among the bytes read already (a small answer, a 202's empty
+   * chunked body); else undefined, and {@link next} goes on from there.
    */
-  #takeWholeChunked(): Uint8Array<ArrayBuffer> | undefined {
-    const { buffer, start, end } = this.#window;
-    /** The index of the LF ending the line at `from`, when the line is CR? LF. */
-    const lineEnd = (from: number) => {
-      const lf = buffer.indexOf(LF, from);
-      return lf < 0 || lf >= end ? -1 : lf;
-    };
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    let at = start;
-    for (;;) {
-      // A size line: hex digits, then nothing but an extension (`;`) before CR LF.
-      let size = 0;
-      let digits = 0;
-      let i = at;
-      for (; i < end; i++) {
-        const value = hexValue(buffer[i]);
-        if (value < 0) break;
-        size = size * 16 + value;
-        if (++digits > 12) return undefined;
+  takeWhole(): Uint8Array<ArrayBuffer> | undefined {
+    const parts: Uint8Array<ArrayBuffer>[] = [];
+    try {
+      for (let part = this.#step(); part !== undefined; part = this.#step()) {
+        if (part === MORE) {
+          this.#taken = parts;
+          return undefined;
+        }
+        parts.push(part);
       }
-      const lf = lineEnd(i);
-      if (digits === 0 || lf < 0) return undefined;
-      if (lf > i && buffer[i] !== CR && buffer[i] !== 59 /* ; */) return undefined;
-      at = lf + 1;
-      if (size === 0) break;
-      if (end - at < size + 1) return undefined;
-      parts.push(buffer.subarray(at, at + size));
-      total += size;
-      at += size;
-      if (buffer[at] === CR) at++;
-      if (at >= end || buffer[at] !== LF) return undefined;
-      at++;
+    } catch (error) {
+      this.#taken = parts;
+      this.#failure = error;
+      return undefined;
     }
-    for (;;) {
-      const lf = lineEnd(at);
-      if (lf < 0) return undefined;
-      const empty = lf === at || (lf === at + 1 && buffer[at] === CR);
-      at = lf + 1;
-      if (empty) break;
-    }
-    const whole = new Uint8Array(total);
+    if (parts.length === 1) return parts[0];
+    const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
     let offset = 0;
     for (const part of parts) {
       whole.set(part, offset);
       offset += part.length;
     }
-    this.#window.start = at;
-    this.#chunked = Chunked.Done;
-    this.#done = true;
     return whole;
   }
 
@@ -233,30 +185,57 @@ export class ResponseBodyReader {
    * @throws TypeError when the connection ends inside the body or the chunked coding is broken.
    */
   async next(): Promise<Uint8Array | undefined> {
+    if (this.#taken.length > 0) return this.#taken.shift();
+    if (this.#failure !== undefined) throw this.#failure;
+    for (;;) {
+      const part = this.#step();
+      if (part !== MORE) return part;
+      if (!await this.#window.fill()) {
+        if (this.#framing.kind !== "close") {
+          throw new TypeError(`Connection closed ${this.#where()}`);
+        }
+        this.#done = true;
+      }
+    }
+  }
+
+  /** Decodes what the bytes read allow: payload, undefined at the body's end, or {@link MORE}. */
+  #step(): Uint8Array<ArrayBuffer> | undefined | typeof MORE {
     while (!this.#done) {
-      const w = this.#window;
       switch (this.#framing.kind) {
-        case "length": {
-          if (w.start === w.end) await this.#fill("inside the body");
-          const n = Math.min(this.#remaining, w.end - w.start);
-          const bytes = w.buffer.slice(w.start, w.start + n);
-          w.start += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) this.#done = true;
-          return bytes;
-        }
-        case "close": {
-          if (w.start === w.end && !await w.fill()) {
+        case "length":
+          if (this.#remaining === 0) {
             this.#done = true;
-            return undefined;
+            break;
           }
-          const bytes = w.buffer.slice(w.start, w.end);
-          w.start = w.end;
-          return bytes;
-        }
+          return this.#payload(this.#remaining);
+        case "close":
+          return this.#payload(Infinity);
         case "chunked": {
-          const bytes = await this.#nextChunked();
-          if (bytes) return bytes;
+          const line = this.#chunked === Chunked.Data ? "" : this.#line();
+          if (line === undefined) return MORE;
+          switch (this.#chunked) {
+            case Chunked.Size: {
+              const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
+              if (!size) {
+                throw new TypeError(`Bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+              }
+              this.#remaining = parseInt(size[1], 16);
+              this.#chunked = this.#remaining === 0 ? Chunked.Trailers : Chunked.Data;
+              break;
+            }
+            case Chunked.Data:
+              if (this.#remaining > 0) return this.#payload(this.#remaining);
+              this.#chunked = Chunked.DataEnd;
+              break;
+            case Chunked.DataEnd:
+              if (line !== "") throw new TypeError("Chunk data longer than its size");
+              this.#chunked = Chunked.Size;
+              break;
+            case Chunked.Trailers:
+              // Trailer fields are read past and dropped, up to the blank line that ends the body.
+              if (line === "") this.#done = true;
+          }
           break;
         }
         default:
@@ -266,60 +245,37 @@ export class ResponseBodyReader {
     return undefined;
   }
 
-  async #nextChunked(): Promise<Uint8Array | undefined> {
+  /**
+   * Up to `most` of the bytes read already, copied out and consumed (and counted off what the
+   * length or the chunk has left); {@link MORE} when none are read.
+   */
+  #payload(most: number): Uint8Array<ArrayBuffer> | typeof MORE {
     const w = this.#window;
-    switch (this.#chunked) {
-      case Chunked.Size: {
-        const line = await this.#line();
-        const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
-        if (!size) throw new TypeError(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
-        this.#remaining = parseInt(size[1], 16);
-        this.#chunked = this.#remaining === 0 ? Chunked.Trailers : Chunked.Data;
-        return undefined;
-      }
-      case Chunked.Data: {
-        if (w.start === w.end) await this.#fill("inside a chunk");
-        const n = Math.min(this.#remaining, w.end - w.start);
-        const bytes = w.buffer.slice(w.start, w.start + n);
-        w.start += n;
-        this.#remaining -= n;
-        if (this.#remaining === 0) this.#chunked = Chunked.DataEnd;
-        return bytes;
-      }
-      case Chunked.DataEnd: {
-        if (await this.#line() !== "") throw new TypeError("chunk data longer than its size");
-        this.#chunked = Chunked.Size;
-        return undefined;
-      }
-      case Chunked.Trailers: {
-        // Trailer fields are read past and dropped, up to the blank line that ends the body.
-        if (await this.#line() === "") {
-          this.#chunked = Chunked.Done;
-          this.#done = true;
-        }
-        return undefined;
-      }
-    }
-    return undefined;
+    if (w.start === w.end) return MORE;
+    const n = Math.min(most, w.end - w.start);
+    const bytes = w.buffer.slice(w.start, w.start + n);
+    w.start += n;
+    this.#remaining -= Math.min(n, this.#remaining);
+    return bytes;
   }
 
-  /** One line of the chunked coding, without its line end. */
-  async #line(): Promise<string> {
+  /** One line of the chunked coding without its line end, or undefined when it is not all read. */
+  #line(): string | undefined {
     const w = this.#window;
-    for (;;) {
-      const lf = w.buffer.subarray(w.start, w.end).indexOf(LF);
-      if (lf >= 0) {
-        const end = lf > 0 && w.buffer[w.start + lf - 1] === CR ? lf - 1 : lf;
-        const line = latin1.decode(w.buffer.subarray(w.start, w.start + end));
-        w.start += lf + 1;
-        return line;
-      }
-      if (w.end - w.start > MAX_CHUNK_LINE_BYTES) throw new TypeError("chunk line too long");
-      await this.#fill("inside the chunked coding");
+    const lf = w.buffer.subarray(w.start, w.end).indexOf(LF);
+    if (lf < 0) {
+      if (w.end - w.start > MAX_CHUNK_LINE_BYTES) throw new TypeError("Chunk line too long");
+      return undefined;
     }
+    const end = lf > 0 && w.buffer[w.start + lf - 1] === CR ? lf - 1 : lf;
+    const line = latin1.decode(w.buffer.subarray(w.start, w.start + end));
+    w.start += lf + 1;
+    return line;
   }
 
-  async #fill(where: string): Promise<void> {
-    if (!await this.#window.fill()) throw new TypeError(`connection closed ${where}`);
+  /** Where in the body a close came too early, for the error. */
+  #where(): string {
+    if (this.#framing.kind === "length") return "inside the body";
+    return this.#chunked === Chunked.Data ? "inside a chunk" : "inside the chunked coding";
   }
 }
