@@ -121,8 +121,7 @@ export class Http1Pool implements Disposable {
    * is closed, as `fetch` does when a response is dropped.
    */
   readonly #abandoned = new FinalizationRegistry<PooledConnection>((connection) => {
-    connection.destroy();
-    this.#forget(connection);
+    this.#discard(connection);
   });
   #closed = false;
 
@@ -175,8 +174,7 @@ export class Http1Pool implements Disposable {
       }
       return response.response;
     } catch (error) {
-      connection.destroy();
-      this.#forget(connection);
+      this.#discard(connection);
       if (signal?.aborted) throw signal.reason;
       throw networkError(connection.origin, error);
     } finally {
@@ -255,15 +253,12 @@ export class Http1Pool implements Disposable {
 
   /** Puts a connection whose response was read to the end back in the pool (or closes it). */
   #release(connection: PooledConnection, reusable: boolean): void {
-    if (connection.closed) return this.#forget(connection);
     const idle = this.#idle.get(connection.origin) ?? [];
-    if (!reusable || this.#closed || connection.start !== connection.end) {
-      connection.destroy();
-      return this.#forget(connection);
-    }
-    if (idle.length >= this.#maxIdle) {
-      connection.destroy();
-      return this.#forget(connection);
+    if (
+      !reusable || connection.closed || this.#closed || connection.start !== connection.end ||
+      idle.length >= this.#maxIdle
+    ) {
+      return this.#discard(connection);
     }
     connection.busy = false;
     connection.start = connection.end = 0;
@@ -273,16 +268,16 @@ export class Http1Pool implements Disposable {
     connection.tcp.unref();
     connection.idleRead = read;
     const drop = () => {
-      if (connection.busy) return;
-      connection.destroy();
-      this.#forget(connection);
+      if (!connection.busy) this.#discard(connection);
     };
     read.then(drop, drop);
     idle.push(connection);
     this.#idle.set(connection.origin, idle);
   }
 
-  #forget(connection: PooledConnection): void {
+  /** Closes a connection and lets go of it. */
+  #discard(connection: PooledConnection): void {
+    connection.destroy();
     this.#open.delete(connection);
     const idle = this.#idle.get(connection.origin);
     const at = idle?.indexOf(connection) ?? -1;
@@ -299,11 +294,11 @@ export class Http1Pool implements Disposable {
       let headEnd: number;
       while ((headEnd = findHeadEnd(connection.buffer, connection.start, connection.end)) < 0) {
         if (connection.end - connection.start > this.#maxHeadBytes) {
-          throw new TypeError(`HTTP response head from ${connection.origin} is too large`);
+          throw new TypeError(`HTTP response head from "${connection.origin}" is too large`);
         }
         if (!await connection.fill()) {
           throw new TypeError(
-            `connection to ${connection.origin} closed before a complete response head`,
+            `Connection to "${connection.origin}" closed before a complete response head`,
           );
         }
       }
@@ -320,10 +315,15 @@ export class Http1Pool implements Disposable {
       if (whole) {
         this.#release(connection, reusable);
         onDone();
-        const response = new Response(whole.length ? whole : null, init);
-        wholeBodies.add(response);
-        return { response, streaming: false };
+        return { response: new WholeBodyResponse(whole, init), streaming: false };
       }
+      /** The body ended (read to the end, or not): the connection goes back or is closed. */
+      const finish = (reuse: boolean) => {
+        this.#abandoned.unregister(connection);
+        if (reuse) this.#release(connection, reusable);
+        else this.#discard(connection);
+        onDone();
+      };
       const body: ReadableStream<Uint8Array> = new ReadableStream({
         type: "bytes",
         pull: async (controller: ReadableByteStreamController) => {
@@ -333,23 +333,13 @@ export class Http1Pool implements Disposable {
             controller.close();
             // A BYOB read waiting on this pull is only released by a zero-byte respond.
             controller.byobRequest?.respond(0);
-            this.#abandoned.unregister(connection);
-            this.#release(connection, reusable);
-            onDone();
+            finish(true);
           } catch (error) {
-            this.#abandoned.unregister(connection);
-            connection.destroy();
-            this.#forget(connection);
-            onDone();
+            finish(false);
             controller.error(signal?.aborted ? signal.reason : error);
           }
         },
-        cancel: () => {
-          this.#abandoned.unregister(connection);
-          connection.destroy();
-          this.#forget(connection);
-          onDone();
-        },
+        cancel: () => finish(false),
       });
       this.#abandoned.register(body, connection, connection);
       return { response: new Response(body, init), streaming: true };
@@ -357,15 +347,19 @@ export class Http1Pool implements Disposable {
   }
 }
 
-/** Responses of the pool whose body was read whole before they were returned. */
-const wholeBodies = new WeakSet<Response>();
+/** A response of the pool whose body was read whole before it was returned. */
+class WholeBodyResponse extends Response {
+  constructor(body: Uint8Array<ArrayBuffer>, init: ResponseInit) {
+    super(body.length > 0 ? body : null, init);
+  }
+}
 
 /**
  * Whether `response` came from an {@link Http1Pool} with its body already read whole: then
  * `bytes()` or `text()` costs no stream, where reading `response.body` would build one.
  */
 export function hasWholeBody(response: Response): boolean {
-  return wholeBodies.has(response);
+  return response instanceof WholeBodyResponse;
 }
 
 /** `fetch` refuses CR, LF and NUL and characters beyond one byte; the pool sends only ASCII. */
@@ -383,7 +377,7 @@ function valueKind(value: string): "ascii" | "latin1" | "invalid" {
 function networkError(origin: string, error: unknown): TypeError {
   if (error instanceof TypeError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new TypeError(`HTTP request to ${origin} failed: ${message}`, { cause: error });
+  return new TypeError(`HTTP request to "${origin}" failed: ${message}`, { cause: error });
 }
 
 function isRedirect(status: number): boolean {
