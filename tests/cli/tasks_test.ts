@@ -31,8 +31,8 @@ Deno.test("the gateway task bounds the heap, and V8 takes its flags; the CLI tas
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  assert.equal(new TextDecoder().decode(output.stdout).trim(), "ok");
+  assert.ok(output.success, decoder.decode(output.stderr));
+  assert.equal(decoder.decode(output.stdout).trim(), "ok");
 });
 
 Deno.test("deno task install makes a toolscript command that runs", async () => {
