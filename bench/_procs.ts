@@ -38,21 +38,22 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 /**
  * The run flags of deno.json's `gateway` task (`--no-code-cache`, `--v8-flags=…`, which bound
  * the heap of the long-running gateway): the benchmark starts `main.ts gateway` with them, as
- * `deno task gateway` does; other commands run without, as `deno task cli` runs them.
+ * `deno task gateway` does; other commands run without, as `deno task cli` runs them. Read when
+ * asked (importing this module reads nothing).
  */
-export const GATEWAY_RUN_FLAGS: string[] = (() => {
+export function gatewayRunFlags(): string[] {
   const tasks = JSON.parse(Deno.readTextFileSync(DENO_JSON)).tasks as Record<string, string>;
   const words = tasks.gateway.split(/\s+/);
   return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"))
     .filter((word) => word.startsWith("--"));
-})();
+}
 
 /**
- * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link GATEWAY_RUN_FLAGS}
+ * `deno run -A -q --config <repo>/deno.json <script> ...args`, with {@link gatewayRunFlags}
  * for `main.ts gateway`.
  */
 export function denoScript(script: string, args: string[]): { command: string; args: string[] } {
-  const flags = script === MAIN_TS && args[0] === "gateway" ? GATEWAY_RUN_FLAGS : [];
+  const flags = script === MAIN_TS && args[0] === "gateway" ? gatewayRunFlags() : [];
   return {
     command: Deno.execPath(),
     args: [
